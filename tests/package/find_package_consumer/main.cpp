@@ -1,0 +1,12 @@
+// A consumer of the recdiff package: builds against the umbrella header and runs a small computation.
+#include <recdiff/recdiff.hpp>
+
+#include <iostream>
+
+int main() {
+  recdiff::Rng rng(7);
+  recdiff::RowMatrix<float> noise(3, 5);
+  rng.fillNormal(noise);
+  std::cout << "recdiff " << recdiff::kVersionString << " consumer: noise sum " << noise.sum() << '\n';
+  return noise.allFinite() ? 0 : 1;
+}
