@@ -1,0 +1,268 @@
+#ifndef RECDIFF_NN_FEED_FORWARD_HPP
+#define RECDIFF_NN_FEED_FORWARD_HPP
+
+/// \file feed_forward.hpp
+/// Position-wise feed-forward network of a Transformer (Vaswani et al. 2017, Eq. 2), applied to every row:
+///   y = Dropout(f(x W1ᵀ + b1)) W2ᵀ + b2,   W1 [hidden × dim], W2 [dim × hidden],
+/// with f the tanh-approximated GELU (BERT, DiffuRec), the exact GELU, ReLU or SiLU. The same shape with SiLU
+/// and no dropout is DiffuRec's time-embedding MLP. Bias and activation are fused into one pass over the
+/// hidden matrix; the two products are row-batched GEMMs.
+///
+/// Parameters in the bound slice (PyTorch's nn.Linear layout, first layer then second): W1, b1, W2, b2.
+/// reset(rng) draws Xavier-normal weights and zero biases; the references override as they need.
+///
+/// Usage:
+///   nn::FeedForward<float> ffn(128, 512, nn::FeedForwardActivation::kGeluTanh, 0.1);
+///   binder.bind(ffn); ffn.reset(rng);
+///   ffn.forward(x, y);  ffn.backward(dy, dx);     // x, y: [rows × 128]
+
+#include <cmath>
+#include <cstdint>
+
+#include <Eigen/Core>
+
+#include "../error.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
+#include "parameters.hpp"
+
+namespace recdiff::nn {
+
+/// The hidden activation of a FeedForward.
+enum class FeedForwardActivation {
+  kGeluTanh,  ///< 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³)))  (BERT, DiffuRec)
+  kGeluExact, ///< x Φ(x)
+  kRelu,      ///< max(x, 0)
+  kSilu,      ///< x σ(x)  (DiffuRec's time MLP)
+};
+
+namespace detail {
+
+/// Inverted dropout used inside the transformer layers: in training mode with p > 0 it keeps each entry with
+/// probability 1 − p and scales kept entries by 1/(1 − p); the mask is cached for backward. Seeded by setRng().
+template <class Scalar>
+class InvertedDropout {
+ public:
+  explicit InvertedDropout(double p = 0.0) : p_(p) {
+    RECDIFF_REQUIRE(p >= 0.0 && p < 1.0, "dropout probability must lie in [0, 1), got ", p);
+  }
+  double probability() const noexcept { return p_; }
+  void setTraining(bool training) noexcept { training_ = training; }
+  void setRng(const Rng& rng) { rng_ = rng; }
+  /// True when forward() drops anything (training mode and p > 0).
+  bool active() const noexcept { return training_ && p_ > 0.0; }
+
+  /// y = x ⊙ mask with a fresh mask; y may alias x.
+  void forward(const RowMatrix<Scalar>& x, RowMatrix<Scalar>& y) {
+    mask_.resize(x.rows(), x.cols());
+    const auto threshold = static_cast<std::uint32_t>(std::ldexp(p_, 32) >= 4294967295.0 ? 4294967295.0
+                                                                                          : std::ldexp(p_, 32));
+    const Scalar keep = static_cast<Scalar>(1.0 / (1.0 - p_));
+    Scalar* m = mask_.data();
+    for (Index i = 0; i < mask_.size(); ++i) m[i] = rng_.nextU32() >= threshold ? keep : Scalar(0);
+    y.resize(x.rows(), x.cols());
+    y.array() = x.array() * mask_.array();
+  }
+
+  /// dx = dy ⊙ mask of the last forward; dx may alias dy.
+  void backward(const RowMatrix<Scalar>& dy, RowMatrix<Scalar>& dx) {
+    RECDIFF_ASSERT(dy.rows() == mask_.rows() && dy.cols() == mask_.cols());
+    dx.resize(dy.rows(), dy.cols());
+    dx.array() = dy.array() * mask_.array();
+  }
+
+ private:
+  double p_;
+  bool training_ = false;
+  Rng rng_{0};
+  RowMatrix<Scalar> mask_;
+};
+
+/// y = f(x) over n contiguous scalars.
+template <class Scalar>
+inline void activationForward(FeedForwardActivation f, const Scalar* xp, Scalar* yp, Index n) {
+  Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> x(xp, n);
+  Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> y(yp, n);
+  constexpr Scalar kK = Scalar(0.79788456080286535587989211986876374);  // √(2/π)
+  constexpr Scalar kC = Scalar(0.044715);
+  switch (f) {
+    case FeedForwardActivation::kGeluTanh:
+      y = Scalar(0.5) * x * (Scalar(1) + (kK * (x + kC * x.cube())).tanh());
+      break;
+    case FeedForwardActivation::kGeluExact:
+      for (Index i = 0; i < n; ++i)
+        y(i) = Scalar(0.5) * x(i) * (Scalar(1) + std::erf(x(i) * Scalar(0.70710678118654752440084436210484904)));
+      break;
+    case FeedForwardActivation::kRelu:
+      y = x.max(Scalar(0));
+      break;
+    case FeedForwardActivation::kSilu:
+      y = x / (Scalar(1) + (-x).exp());
+      break;
+  }
+}
+
+/// g = g ⊙ f'(x) over n contiguous scalars (in place on the incoming gradient).
+template <class Scalar>
+inline void activationBackward(FeedForwardActivation f, const Scalar* xp, Scalar* gp, Index n) {
+  Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> x(xp, n);
+  Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> g(gp, n);
+  constexpr Scalar kK = Scalar(0.79788456080286535587989211986876374);
+  constexpr Scalar kC = Scalar(0.044715);
+  switch (f) {
+    case FeedForwardActivation::kGeluTanh:
+      for (Index i = 0; i < n; ++i) {
+        const Scalar a = x(i), u = std::tanh(kK * (a + kC * a * a * a));
+        g(i) *= Scalar(0.5) * (Scalar(1) + u) + Scalar(0.5) * a * (Scalar(1) - u * u) * kK * (Scalar(1) + Scalar(3) * kC * a * a);
+      }
+      break;
+    case FeedForwardActivation::kGeluExact:
+      for (Index i = 0; i < n; ++i) {
+        const Scalar a = x(i);
+        g(i) *= Scalar(0.5) * (Scalar(1) + std::erf(a * Scalar(0.70710678118654752440084436210484904))) +
+                a * Scalar(0.39894228040143267793994605993438187) * std::exp(Scalar(-0.5) * a * a);
+      }
+      break;
+    case FeedForwardActivation::kRelu:
+      g = (x > Scalar(0)).select(g, Scalar(0));
+      break;
+    case FeedForwardActivation::kSilu:
+      for (Index i = 0; i < n; ++i) {
+        const Scalar s = Scalar(1) / (Scalar(1) + std::exp(-x(i)));
+        g(i) *= s * (Scalar(1) + x(i) * (Scalar(1) - s));
+      }
+      break;
+  }
+}
+}  // namespace detail
+
+/// Two-layer position-wise MLP with a fused bias + activation; see the file comment.
+template <class Scalar>
+class FeedForward {
+ public:
+  using Matrix = RowMatrix<Scalar>;
+
+  /// dim: input and output width; hidden: inner width (4·dim in BERT and DiffuRec); dropout on the hidden
+  /// activation in training mode (inverted, seeded by setRng()).
+  FeedForward(Index dim, Index hidden, FeedForwardActivation activation = FeedForwardActivation::kGeluTanh,
+              double dropout = 0.0)
+      : dim_(dim), hidden_(hidden), activation_(activation), dropout_(dropout) {
+    RECDIFF_REQUIRE(dim > 0 && hidden > 0, "FeedForward: dim and hidden must be positive, got ", dim, " and ", hidden);
+  }
+
+  Index parameterCount() const noexcept { return 2 * dim_ * hidden_ + hidden_ + dim_; }
+  Index dim() const noexcept { return dim_; }
+  Index hidden() const noexcept { return hidden_; }
+
+  void bind(ParameterSlice<Scalar> values, ParameterSlice<Scalar> grads) {
+    RECDIFF_REQUIRE(values.size == parameterCount() && grads.size == parameterCount(),
+                    "FeedForward::bind(): expected slices of ", parameterCount(), " scalars, got ", values.size);
+    Index at = 0;
+    const auto bindPair = [&](MappedMatrix<Scalar>& v, MappedMatrix<Scalar>& g, Index rows, Index cols) {
+      v.bindTo(values, rows, cols, at);
+      g.bindTo(grads, rows, cols, at);
+      at += rows * cols;
+    };
+    bindPair(w1_, dW1_, hidden_, dim_);
+    bindPair(b1_, dB1_, 1, hidden_);
+    bindPair(w2_, dW2_, dim_, hidden_);
+    bindPair(b2_, dB2_, 1, dim_);
+  }
+
+  /// Xavier-normal weights, zero biases.
+  void reset(Rng& rng) {
+    const double std = std::sqrt(2.0 / static_cast<double>(dim_ + hidden_));
+    auto w1 = w1_();
+    auto w2 = w2_();
+    rng.fillNormal(w1, 0.0, std);
+    rng.fillNormal(w2, 0.0, std);
+    b1_().setZero();
+    b2_().setZero();
+  }
+
+  void setTraining(bool training) { dropout_.setTraining(training); }
+  /// Seeds the hidden dropout's generator.
+  void setRng(const Rng& rng) { dropout_.setRng(rng); }
+
+  typename MappedMatrix<Scalar>::Map weight1() { return w1_(); }
+  typename MappedMatrix<Scalar>::Map bias1() { return b1_(); }
+  typename MappedMatrix<Scalar>::Map weight2() { return w2_(); }
+  typename MappedMatrix<Scalar>::Map bias2() { return b2_(); }
+  typename MappedMatrix<Scalar>::Map weight1Grad() { return dW1_(); }
+  typename MappedMatrix<Scalar>::Map bias1Grad() { return dB1_(); }
+  typename MappedMatrix<Scalar>::Map weight2Grad() { return dW2_(); }
+  typename MappedMatrix<Scalar>::Map bias2Grad() { return dB2_(); }
+
+  /// x, y: [rows × dim]; copies x for backward.
+  void forward(const Matrix& x, Matrix& y) {
+    input_ = x;
+    borrowed_ = nullptr;
+    run(input_, y);
+  }
+
+  /// Like forward() but keeps a pointer to x, which must stay unchanged until backward().
+  void forwardBorrowed(const Matrix& x, Matrix& y) {
+    borrowed_ = &x;
+    run(x, y);
+  }
+
+  /// Accumulates the parameter gradients and writes dx = dL/dx.  dy, dx: [rows × dim].
+  void backward(const Matrix& dy, Matrix& dx) {
+    const Matrix& x = borrowed_ != nullptr ? *borrowed_ : input_;
+    RECDIFF_REQUIRE(dy.rows() == x.rows() && dy.cols() == dim_, "FeedForward::backward(): dy is ", dy.rows(), "x",
+                    dy.cols(), ", expected ", x.rows(), "x", dim_);
+    const Matrix& act = dropout_.active() ? dropped_ : act_;
+    dW2_().noalias() += dy.transpose() * act;
+    dB2_().row(0) += dy.colwise().sum();
+    dAct_.resize(dy.rows(), hidden_);
+    dAct_.noalias() = dy * w2_();
+    if (dropout_.active()) dropout_.backward(dAct_, dAct_);
+    const Index n = dy.rows();
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (n * hidden_ > 65536)
+#endif
+    for (Index i = 0; i < n; ++i)
+      detail::activationBackward(activation_, pre_.row(i).data(), dAct_.row(i).data(), hidden_);
+    dW1_().noalias() += dAct_.transpose() * x;
+    dB1_().row(0) += dAct_.colwise().sum();
+    dx.resize(n, dim_);
+    dx.noalias() = dAct_ * w1_();
+  }
+
+ private:
+  void run(const Matrix& x, Matrix& y) {
+    RECDIFF_REQUIRE(x.cols() == dim_, "FeedForward::forward(): x has ", x.cols(), " columns, expected ", dim_);
+    RECDIFF_ASSERT(w1_.bound());
+    const Index n = x.rows();
+    pre_.resize(n, hidden_);
+    act_.resize(n, hidden_);
+    pre_.noalias() = x * w1_().transpose();
+    const auto b1 = b1_().row(0);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (n * hidden_ > 65536)
+#endif
+    for (Index i = 0; i < n; ++i) {
+      pre_.row(i) += b1;
+      detail::activationForward(activation_, pre_.row(i).data(), act_.row(i).data(), hidden_);
+    }
+    const Matrix* a = &act_;
+    if (dropout_.active()) {
+      dropout_.forward(act_, dropped_);
+      a = &dropped_;
+    }
+    y.resize(n, dim_);
+    y.noalias() = *a * w2_().transpose();
+    y.rowwise() += b2_().row(0);
+  }
+
+  Index dim_, hidden_;
+  FeedForwardActivation activation_;
+  detail::InvertedDropout<Scalar> dropout_;
+  MappedMatrix<Scalar> w1_, b1_, w2_, b2_, dW1_, dB1_, dW2_, dB2_;
+  Matrix input_, pre_, act_, dropped_, dAct_;
+  const Matrix* borrowed_ = nullptr;
+};
+
+}  // namespace recdiff::nn
+
+#endif  // RECDIFF_NN_FEED_FORWARD_HPP

@@ -1,0 +1,359 @@
+#ifndef RECDIFF_NN_MULTI_HEAD_ATTENTION_HPP
+#define RECDIFF_NN_MULTI_HEAD_ATTENTION_HPP
+
+/// \file multi_head_attention.hpp
+/// Multi-head self-attention (Vaswani et al. 2017, Eqs. 1 and 4) over a batch of sequences stored as rows:
+/// x is [batch·seqLen × dim], row b·seqLen + i holding position i of sequence b.
+///   [Q | K | V] = x Wᵀ_qkv + b_qkv,   head h uses columns h·d … h·d + d − 1 of each (d = dim / heads),
+///   P_h = softmax(scale · Q_h K_hᵀ + mask),   O_h = Dropout(P_h) V_h,   y = [O_1 … O_H] Wᵀ_o + b_o.
+/// scale defaults to 1/√d. Masks (all optional, combined):
+///   - causal: query i sees keys j ≤ i;
+///   - key padding (PaddingMask::kKeys, the sound default): padded keys get probability 0; a query with no
+///     visible key gets an all-zero probability row (its output is b_o);
+///   - query rows (PaddingMask::kQueryRows, DiffuRec's reference behaviour): the scores of a padded QUERY row
+///     are all replaced by the same constant, so that row attends uniformly to all seqLen positions and passes
+///     no gradient to Q or K, while padded keys still take part in every other row's attention.
+///
+/// Parameters in the bound slice: W_qkv [3·dim × dim] (the rows of W_q, then W_k, then W_v, each PyTorch's
+/// [out × in]), b_qkv [3·dim], W_o [dim × dim], b_o [dim]. The fused projection is one GEMM over all rows;
+/// the per-head products are GEMMs on strided blocks, parallel over sequences.
+///
+/// Usage:
+///   nn::MultiHeadAttention<float> att({.dim = 128, .heads = 4, .sequenceLength = 50});
+///   binder.bind(att); att.reset(rng);
+///   att.setPaddingMask(valid);        // [batch × 50] bool, true = real item (optional)
+///   att.forward(x, y);                // x, y: [batch·50 × 128]
+///   att.backward(dy, dx);
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "../error.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
+#include "feed_forward.hpp"  // detail::InvertedDropout
+#include "parameters.hpp"
+#include "softmax.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace recdiff::nn {
+
+/// Which positions a padding mask hides.
+enum class PaddingMask {
+  kKeys,       ///< padded positions are hidden as keys (standard)
+  kQueryRows,  ///< padded positions' query rows are blanked (DiffuRec's reference code); padded keys stay visible
+};
+
+/// [batch × seqLen] validity of positions: true = a real item, false = padding.
+using PositionMask = Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct MultiHeadAttentionOptions {
+  Index dim = 0;             ///< model width (a multiple of heads)
+  Index heads = 1;           ///< number of heads
+  Index sequenceLength = 1;  ///< positions per sequence; x has batch·sequenceLength rows
+  double scale = 0.0;        ///< score scale; 0 means 1/√(dim/heads)
+  bool causal = false;       ///< query i attends to keys j ≤ i only
+  PaddingMask paddingMask = PaddingMask::kKeys;  ///< how setPaddingMask() is applied
+  double dropout = 0.0;      ///< dropout on the attention probabilities (training mode)
+};
+
+/// Multi-head self-attention; see the file comment.
+template <class Scalar>
+class MultiHeadAttention {
+ public:
+  using Matrix = RowMatrix<Scalar>;
+
+  explicit MultiHeadAttention(const MultiHeadAttentionOptions& options)
+      : options_(options), dropout_(options.dropout) {
+    RECDIFF_REQUIRE(options.dim > 0 && options.heads > 0 && options.dim % options.heads == 0,
+                    "MultiHeadAttention: dim ", options.dim, " must be a positive multiple of heads ", options.heads);
+    RECDIFF_REQUIRE(options.sequenceLength > 0, "MultiHeadAttention: sequenceLength must be positive, got ",
+                    options.sequenceLength);
+    RECDIFF_REQUIRE(options.scale >= 0.0, "MultiHeadAttention: scale must be >= 0 (0 = 1/sqrt(d)), got ", options.scale);
+    headDim_ = options.dim / options.heads;
+    scale_ = options.scale > 0.0 ? options.scale : 1.0 / std::sqrt(static_cast<double>(headDim_));
+  }
+
+  Index parameterCount() const noexcept { return 4 * options_.dim * options_.dim + 4 * options_.dim; }
+  const MultiHeadAttentionOptions& options() const noexcept { return options_; }
+  Index headDim() const noexcept { return headDim_; }
+  double scale() const noexcept { return scale_; }
+
+  void bind(ParameterSlice<Scalar> values, ParameterSlice<Scalar> grads) {
+    RECDIFF_REQUIRE(values.size == parameterCount() && grads.size == parameterCount(),
+                    "MultiHeadAttention::bind(): expected slices of ", parameterCount(), " scalars, got ", values.size);
+    const Index h = options_.dim;
+    Index at = 0;
+    const auto bindPair = [&](MappedMatrix<Scalar>& v, MappedMatrix<Scalar>& g, Index rows, Index cols) {
+      v.bindTo(values, rows, cols, at);
+      g.bindTo(grads, rows, cols, at);
+      at += rows * cols;
+    };
+    bindPair(wQkv_, dWQkv_, 3 * h, h);
+    bindPair(bQkv_, dBQkv_, 1, 3 * h);
+    bindPair(wO_, dWO_, h, h);
+    bindPair(bO_, dBO_, 1, h);
+  }
+
+  /// Xavier-normal weights, zero biases.
+  void reset(Rng& rng) {
+    const double std = std::sqrt(1.0 / static_cast<double>(options_.dim));
+    auto w = wQkv_();
+    auto wo = wO_();
+    rng.fillNormal(w, 0.0, std);
+    rng.fillNormal(wo, 0.0, std);
+    bQkv_().setZero();
+    bO_().setZero();
+  }
+
+  void setTraining(bool training) { dropout_.setTraining(training); }
+  void setRng(const Rng& rng) { dropout_.setRng(rng); }
+
+  /// Changes the number of positions per sequence (x then needs a multiple of it as rows).
+  void setSequenceLength(Index sequenceLength) {
+    RECDIFF_REQUIRE(sequenceLength > 0, "MultiHeadAttention::setSequenceLength(): must be positive, got ",
+                    sequenceLength);
+    options_.sequenceLength = sequenceLength;
+  }
+
+  /// Sets the padding mask [batch × seqLen] (true = real position) applied by the following forward calls.
+  void setPaddingMask(const Eigen::Ref<const PositionMask>& valid) {
+    RECDIFF_REQUIRE(valid.cols() == options_.sequenceLength, "MultiHeadAttention::setPaddingMask(): mask has ",
+                    valid.cols(), " columns, sequenceLength is ", options_.sequenceLength);
+    mask_ = valid;
+    hasMask_ = true;
+  }
+  void clearPaddingMask() noexcept { hasMask_ = false; }
+
+  /// W_qkv [3·dim × dim], b_qkv [1 × 3·dim], W_o [dim × dim], b_o [1 × dim] and their gradients.
+  typename MappedMatrix<Scalar>::Map qkvWeight() { return wQkv_(); }
+  typename MappedMatrix<Scalar>::Map qkvBias() { return bQkv_(); }
+  typename MappedMatrix<Scalar>::Map outWeight() { return wO_(); }
+  typename MappedMatrix<Scalar>::Map outBias() { return bO_(); }
+  typename MappedMatrix<Scalar>::Map qkvWeightGrad() { return dWQkv_(); }
+  typename MappedMatrix<Scalar>::Map qkvBiasGrad() { return dBQkv_(); }
+  typename MappedMatrix<Scalar>::Map outWeightGrad() { return dWO_(); }
+  typename MappedMatrix<Scalar>::Map outBiasGrad() { return dBO_(); }
+
+  /// The attention probabilities of the last forward, [batch·heads·seqLen × seqLen] (before dropout);
+  /// rows (b·heads + h)·seqLen + i.
+  const Matrix& probabilities() const noexcept { return probs_; }
+
+  /// x, y: [batch·seqLen × dim]; copies x for backward.
+  void forward(const Matrix& x, Matrix& y) {
+    input_ = x;
+    borrowed_ = nullptr;
+    run(input_, y);
+  }
+
+  /// Like forward() but keeps a pointer to x, which must stay unchanged until backward().
+  void forwardBorrowed(const Matrix& x, Matrix& y) {
+    borrowed_ = &x;
+    run(x, y);
+  }
+
+  /// Accumulates the parameter gradients and writes dx.  dy, dx: [batch·seqLen × dim].
+  void backward(const Matrix& dy, Matrix& dx) {
+    const Matrix& x = borrowed_ != nullptr ? *borrowed_ : input_;
+    const Index n = x.rows(), dim = options_.dim, len = options_.sequenceLength, heads = options_.heads;
+    RECDIFF_REQUIRE(dy.rows() == n && dy.cols() == dim, "MultiHeadAttention::backward(): dy is ", dy.rows(), "x",
+                    dy.cols(), ", expected ", n, "x", dim);
+    const Index batch = n / len, d = headDim_;
+    // Output projection.
+    dWO_().noalias() += dy.transpose() * context_;
+    dBO_().row(0) += dy.colwise().sum();
+    dContext_.resize(n, dim);
+    dContext_.noalias() = dy * wO_();
+    // Attention core, per sequence and head.
+    dQkv_.resize(n, 3 * dim);
+    const Matrix& p = dropout_.active() ? dropped_ : probs_;
+    if (dropout_.active()) dProbs_.resize(probs_.rows(), len);
+    const Scalar scale = static_cast<Scalar>(scale_);
+    using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
+    using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
+    ensureScratch();
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
+#endif
+    for (Index b = 0; b < batch; ++b) {
+      Matrix& dP = scratch_[threadIndex()];
+      dP.resize(len, len);
+      for (Index h = 0; h < heads; ++h) {
+        const Scalar* base = qkv_.data() + b * len * 3 * dim + h * d;
+        ConstBlock q(base, len, d, Eigen::OuterStride<>(3 * dim));
+        ConstBlock k(base + dim, len, d, Eigen::OuterStride<>(3 * dim));
+        ConstBlock v(base + 2 * dim, len, d, Eigen::OuterStride<>(3 * dim));
+        Scalar* dbase = dQkv_.data() + b * len * 3 * dim + h * d;
+        Block dq(dbase, len, d, Eigen::OuterStride<>(3 * dim));
+        Block dk(dbase + dim, len, d, Eigen::OuterStride<>(3 * dim));
+        Block dv(dbase + 2 * dim, len, d, Eigen::OuterStride<>(3 * dim));
+        ConstBlock dO(dContext_.data() + b * len * dim + h * d, len, d, Eigen::OuterStride<>(dim));
+        const Index r0 = (b * heads + h) * len;
+        const auto pb = p.middleRows(r0, len);
+        dv.noalias() = pb.transpose() * dO;
+        dP.noalias() = dO * v.transpose();
+        if (dropout_.active()) {
+          // dP through the dropout: store it in dProbs_ and let the layer apply its mask below.
+          dProbs_.middleRows(r0, len) = dP;
+        } else {
+          softmaxBlockBackward(b, r0, dP, scale);
+          dq.noalias() = dP * k;
+          dk.noalias() = dP.transpose() * q;
+        }
+      }
+    }
+    if (dropout_.active()) {
+      dropout_.backward(dProbs_, dProbs_);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
+#endif
+      for (Index b = 0; b < batch; ++b) {
+        Matrix& dP = scratch_[threadIndex()];
+        for (Index h = 0; h < heads; ++h) {
+          const Scalar* base = qkv_.data() + b * len * 3 * dim + h * d;
+          ConstBlock q(base, len, d, Eigen::OuterStride<>(3 * dim));
+          ConstBlock k(base + dim, len, d, Eigen::OuterStride<>(3 * dim));
+          Scalar* dbase = dQkv_.data() + b * len * 3 * dim + h * d;
+          Block dq(dbase, len, d, Eigen::OuterStride<>(3 * dim));
+          Block dk(dbase + dim, len, d, Eigen::OuterStride<>(3 * dim));
+          const Index r0 = (b * heads + h) * len;
+          dP = dProbs_.middleRows(r0, len);
+          softmaxBlockBackward(b, r0, dP, scale);
+          dq.noalias() = dP * k;
+          dk.noalias() = dP.transpose() * q;
+        }
+      }
+    }
+    // Input projection.
+    dWQkv_().noalias() += dQkv_.transpose() * x;
+    dBQkv_().row(0) += dQkv_.colwise().sum();
+    dx.resize(n, dim);
+    dx.noalias() = dQkv_ * wQkv_();
+  }
+
+ private:
+  static int threadIndex() {
+#if defined(_OPENMP)
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+  }
+
+  void ensureScratch() {
+#if defined(_OPENMP)
+    const auto threads = static_cast<std::size_t>(omp_get_max_threads());
+#else
+    const std::size_t threads = 1;
+#endif
+    if (scratch_.size() < threads) scratch_.resize(threads);
+  }
+
+  bool queryRowBlanked(Index b, Index i) const {
+    return hasMask_ && options_.paddingMask == PaddingMask::kQueryRows && !mask_(b, i);
+  }
+
+  /// dP (for rows r0 … r0+len−1 of probs_) becomes dS = scale · P ⊙ (dP − <dP, P>); blanked rows get 0.
+  void softmaxBlockBackward(Index b, Index r0, Matrix& dP, Scalar scale) const {
+    const Index len = options_.sequenceLength;
+    for (Index i = 0; i < len; ++i) {
+      if (queryRowBlanked(b, i)) {
+        dP.row(i).setZero();
+        continue;
+      }
+      softmaxRowBackward(probs_.row(r0 + i).data(), dP.row(i).data(), dP.row(i).data(), len);
+      dP.row(i) *= scale;
+    }
+  }
+
+  void run(const Matrix& x, Matrix& y) {
+    const Index n = x.rows(), dim = options_.dim, len = options_.sequenceLength, heads = options_.heads;
+    RECDIFF_REQUIRE(x.cols() == dim, "MultiHeadAttention::forward(): x has ", x.cols(), " columns, expected ", dim);
+    RECDIFF_REQUIRE(n % len == 0, "MultiHeadAttention::forward(): ", n, " rows is not a multiple of sequenceLength ",
+                    len);
+    const Index batch = n / len, d = headDim_;
+    RECDIFF_REQUIRE(!hasMask_ || mask_.rows() == batch, "MultiHeadAttention::forward(): the padding mask has ",
+                    mask_.rows(), " sequences, x has ", batch);
+    RECDIFF_ASSERT(wQkv_.bound());
+    qkv_.resize(n, 3 * dim);
+    qkv_.noalias() = x * wQkv_().transpose();
+    qkv_.rowwise() += bQkv_().row(0);
+    probs_.resize(batch * heads * len, len);
+    context_.resize(n, dim);
+    const Scalar scale = static_cast<Scalar>(scale_);
+    const bool keyMask = hasMask_ && options_.paddingMask == PaddingMask::kKeys;
+    const Scalar minusInf = -std::numeric_limits<Scalar>::infinity();
+    using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
+    using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
+    const bool drop = dropout_.active();
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
+#endif
+    for (Index b = 0; b < batch; ++b) {
+      for (Index h = 0; h < heads; ++h) {
+        const Scalar* base = qkv_.data() + b * len * 3 * dim + h * d;
+        ConstBlock q(base, len, d, Eigen::OuterStride<>(3 * dim));
+        ConstBlock k(base + dim, len, d, Eigen::OuterStride<>(3 * dim));
+        const Index r0 = (b * heads + h) * len;
+        auto s = probs_.middleRows(r0, len);
+        s.noalias() = q * k.transpose();
+        for (Index i = 0; i < len; ++i) {
+          Scalar* row = probs_.row(r0 + i).data();
+          if (queryRowBlanked(b, i)) {
+            std::fill(row, row + len, Scalar(1) / static_cast<Scalar>(len));
+            continue;
+          }
+          Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> r(row, len);
+          r *= scale;
+          if (options_.causal)
+            for (Index j = i + 1; j < len; ++j) row[j] = minusInf;
+          if (keyMask)
+            for (Index j = 0; j < len; ++j)
+              if (!mask_(b, j)) row[j] = minusInf;
+          softmaxRowInPlace(row, len);
+        }
+        if (!drop) {
+          ConstBlock v(base + 2 * dim, len, d, Eigen::OuterStride<>(3 * dim));
+          Block o(context_.data() + b * len * dim + h * d, len, d, Eigen::OuterStride<>(dim));
+          o.noalias() = probs_.middleRows(r0, len) * v;
+        }
+      }
+    }
+    if (drop) {
+      dropout_.forward(probs_, dropped_);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
+#endif
+      for (Index b = 0; b < batch; ++b)
+        for (Index h = 0; h < heads; ++h) {
+          ConstBlock v(qkv_.data() + b * len * 3 * dim + 2 * dim + h * d, len, d, Eigen::OuterStride<>(3 * dim));
+          Block o(context_.data() + b * len * dim + h * d, len, d, Eigen::OuterStride<>(dim));
+          o.noalias() = dropped_.middleRows((b * heads + h) * len, len) * v;
+        }
+    }
+    y.resize(n, dim);
+    y.noalias() = context_ * wO_().transpose();
+    y.rowwise() += bO_().row(0);
+  }
+
+  MultiHeadAttentionOptions options_;
+  Index headDim_ = 1;
+  double scale_ = 1.0;
+  detail::InvertedDropout<Scalar> dropout_;
+  MappedMatrix<Scalar> wQkv_, bQkv_, wO_, bO_, dWQkv_, dBQkv_, dWO_, dBO_;
+  PositionMask mask_;
+  bool hasMask_ = false;
+  Matrix input_, qkv_, probs_, dropped_, context_, dContext_, dQkv_, dProbs_;
+  std::vector<Matrix> scratch_;
+  const Matrix* borrowed_ = nullptr;
+};
+
+}  // namespace recdiff::nn
+
+#endif  // RECDIFF_NN_MULTI_HEAD_ATTENTION_HPP
