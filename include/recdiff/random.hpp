@@ -4,8 +4,9 @@
 /// \file random.hpp
 /// The seeded Rng that every module uses. It sits on Philox4x32-10 (random/philox.hpp): the state is
 /// (seed, stream, block position), so a generator can be copied, forked into independent sub-streams, and
-/// addressed — a kernel that fills a [batch × items] matrix with noise draws element i from block
-/// position + i / kNormalsPerBlock, whatever the thread count or SIMD width.
+/// addressed — a kernel that fills a [batch × items] matrix with noise reserves the blocks of the draw
+/// (reserveNoise) and computes element i of it from its address alone (random/philox.hpp gives the layout),
+/// whatever the thread count or SIMD width. fillNormal runs the vectorised kernel of simd/kernels.hpp.
 ///
 /// Usage:
 ///   recdiff::Rng rng(42);                    // seed 42, stream 0
@@ -18,6 +19,8 @@
 
 #include "error.hpp"
 #include "random/philox.hpp"
+#include "simd/kernels.hpp"
+#include "simd/math.hpp"
 #include "types.hpp"
 
 namespace recdiff {
@@ -35,6 +38,13 @@ class Rng {
 
   /// An independent generator on a sub-stream derived from this one's stream and `tag` (e.g. an epoch).
   Rng fork(std::uint64_t tag) const noexcept { return Rng(seed_, random::mixStream(stream_, tag)); }
+
+  /// Reserves the blocks of a draw of `count` normals of the given type (random::normalBlocks) and returns its
+  /// address, for the kernels of simd/kernels.hpp.
+  template <class Scalar>
+  random::NoiseAddress reserveNoise(std::uint64_t count) noexcept {
+    return random::NoiseAddress{seed_, stream_, reserveBlocks(random::normalBlocks<Scalar>(count))};
+  }
 
   /// Reserves `blocks` Philox blocks for an addressed kernel and returns the first one's index.
   std::uint64_t reserveBlocks(std::uint64_t blocks) noexcept {
@@ -93,39 +103,52 @@ class Rng {
     return static_cast<Index>(x % range);
   }
 
-  /// Standard normal N(0, 1) in double (Box–Muller; the second value of each pair is kept for the next call).
+  /// Standard normal N(0, 1) in double (Box–Muller on two 64-bit words with the portable kernels of
+  /// simd/math.hpp; the second value of each pair is kept for the next call).
   double normal() noexcept {
     if (hasSpare_) {
       hasSpare_ = false;
       return spare_;
     }
-    double z0, z1;
-    random::boxMuller(random::u64ToUniformDoubleOpen(nextU64()), uniform(), z0, z1);
+    const std::uint64_t a = nextU64();
+    const std::uint64_t b = nextU64();
+    double u, phi, q, z0, z1;
+    simd::detail::boxMullerInputs(a, b, u, phi, q);
+    simd::detail::boxMullerReduced(u, phi, q, z0, z1);
     spare_ = z1;
     hasSpare_ = true;
     return z0;
   }
 
-  /// Fills any dense Eigen object with N(0, 1) in storage order, by the addressed scheme of philox.hpp.
+  /// Fills any dense Eigen object with N(0, 1) in storage order: element k (k-th in memory order) is element k
+  /// of a fresh draw (reserveNoise), computed by simd::normalFill.
   template <class Derived>
   void fillNormal(Eigen::DenseBase<Derived>& out) {
     using Scalar = typename Derived::Scalar;
-    static_assert(std::is_floating_point_v<Scalar>, "Rng::fillNormal(): needs a float or double matrix");
-    constexpr int kPer = random::kNormalsPerBlock<Scalar>;
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                  "Rng::fillNormal(): needs a float or double matrix");
     const auto n = static_cast<std::uint64_t>(out.size());
-    const std::uint64_t first = reserveBlocks((n + kPer - 1) / kPer);
-    if (out.derived().innerStride() == 1 && out.derived().outerStride() == (Derived::IsRowMajor ? out.cols() : out.rows())) {
-      random::normalFillReference<Scalar>(seed_, stream_, first, out.derived().data(), static_cast<long>(n));
-    } else {
-      Eigen::Array<Scalar, Eigen::Dynamic, 1> tmp(out.size());
-      random::normalFillReference<Scalar>(seed_, stream_, first, tmp.data(), static_cast<long>(n));
-      Index k = 0;
-      for (Index o = 0; o < out.outerSize(); ++o)
-        for (Index i = 0; i < out.innerSize(); ++i) {
-          if constexpr (Derived::IsRowMajor) out.coeffRef(o, i) = tmp(k++);
-          else out.coeffRef(i, o) = tmp(k++);
-        }
+    const random::NoiseAddress at = reserveNoise<Scalar>(n);
+    if constexpr ((Derived::Flags & Eigen::DirectAccessBit) != 0) {
+      if (out.derived().innerStride() == 1 && (out.outerSize() <= 1 || out.derived().outerStride() == out.innerSize())) {
+        simd::normalFill<Scalar>(at, 0, out.derived().data(), out.size());
+        return;
+      }
     }
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> tmp(out.size());
+    simd::normalFill<Scalar>(at, 0, tmp.data(), tmp.size());
+    Index k = 0;
+    for (Index o = 0; o < out.outerSize(); ++o)
+      for (Index i = 0; i < out.innerSize(); ++i) {
+        if constexpr (Derived::IsRowMajor) out.coeffRef(o, i) = tmp(k++);
+        else out.coeffRef(i, o) = tmp(k++);
+      }
+  }
+
+  /// Fills an Eigen object expression (a block, a map) with N(0, 1); see fillNormal(DenseBase&).
+  template <class Derived>
+  void fillNormal(Eigen::DenseBase<Derived>&& out) {
+    fillNormal(out);
   }
 
   /// Fills any dense Eigen object with N(mean, std^2).
@@ -134,6 +157,12 @@ class Rng {
     fillNormal(out);
     using Scalar = typename Derived::Scalar;
     out.derived().array() = out.derived().array() * static_cast<Scalar>(stddev) + static_cast<Scalar>(mean);
+  }
+
+  /// Fills an Eigen object expression (a block, a map) with N(mean, std^2).
+  template <class Derived>
+  void fillNormal(Eigen::DenseBase<Derived>&& out, double mean, double stddev) {
+    fillNormal(out, mean, stddev);
   }
 
   /// Fills any dense Eigen object with U[lo, hi).

@@ -5,15 +5,27 @@
 /// Philox4x32-10 counter-based generator (Salmon, Moraes, Dror, Shaw, "Parallel random numbers: as easy as
 /// 1, 2, 3", SC 2011) and the conversions from its 32-bit words to uniforms and standard normals.
 ///
-/// Addressing, which every kernel (scalar or SIMD, any thread count) follows so that results never depend
-/// on evaluation order:
+/// Addressing, which every kernel (scalar or SIMD, any thread count) follows so that a value never depends on
+/// the thread count, the SIMD width or the order of evaluation:
 ///   key     = (seed low 32 bits, seed high 32 bits)
 ///   counter = (block low, block high, stream low, stream high)   — block is a 64-bit index
-/// Standard normals, element i of a draw that starts at block b0:
-///   float : block b0 + i/4; words (w0,w1) give elements 4k, 4k+1 and (w2,w3) give 4k+2, 4k+3 by Box–Muller;
-///   double: block b0 + i/2; (w1:w0) and (w3:w2) as 64-bit words give elements 2k, 2k+1 by Box–Muller.
+/// A draw of standard normals starts at block b0 and is read in GROUPS of kBlocksPerGroup = 16 consecutive
+/// blocks (16 = the uint32 lanes of one AVX-512 register, so every SIMD width 1, 4, 8, 16 divides it and no
+/// kernel ever transposes). Element i of the draw:
+///   float : g = i / 64, r = i % 64, lane l = r % 16, slot c = r / 16. Block b = b0 + 16 g + l gives words
+///           (w0, w1, w2, w3); slots 0 and 1 are (z0, z1) of Box–Muller on (w0, w1), slots 2 and 3 are (z0, z1)
+///           on (w2, w3).
+///   double: g = i / 32, r = i % 32, lane l = r % 16, slot c = r / 16. Block b = b0 + 16 g + l; slots 0 and 1
+///           are (z0, z1) of Box–Muller on the 64-bit words (w1:w0) and (w3:w2).
+/// Box–Muller on words (a, b): u = (top bits of a + 1)·2^-p in (0, 1] (p = 24 for float, 53 for double),
+/// θ = 2π·(top p bits of b)·2^-p, z0 = sqrt(-2 ln u)·cos θ, z1 = sqrt(-2 ln u)·sin θ. The logarithm and the
+/// sine/cosine are our own polynomial kernels in simd/math.hpp, written with explicit fused multiply-adds so
+/// that the scalar and every SIMD backend produce bit-identical numbers (libm would not: its results vary by
+/// platform and differ from any vector implementation). A draw of n values therefore consumes
+/// normalBlocks<Scalar>(n) blocks: reserve them with Rng::reserveNoise<Scalar>(n) (or reserveBlocks).
 /// Box–Muller (not Ziggurat): it is branch-free, so it vectorises with no rejection loop, and every output is a
 /// pure function of one counter — the property that makes the draws independent of thread count and SIMD width.
+/// Its tails are truncated where u reaches its smallest value: |z| <= 5.77 for float, 8.57 for double.
 
 #include <array>
 #include <cmath>
@@ -72,7 +84,8 @@ constexpr double u64ToUniformDoubleOpen(std::uint64_t w) noexcept {
   return static_cast<double>((w >> 11) + 1u) * (1.0 / 9007199254740992.0);
 }
 
-/// Box–Muller: (u1 in (0,1], u2 in [0,1)) -> two independent N(0,1) values.
+/// Textbook Box–Muller with libm: (u1 in (0,1], u2 in [0,1)) -> two independent N(0,1) values. Only the
+/// accuracy oracle of the tests; the generator itself uses the portable kernels of simd/math.hpp.
 template <class Scalar>
 inline void boxMuller(Scalar u1, Scalar u2, Scalar& z0, Scalar& z1) noexcept {
   constexpr Scalar kTwoPi = static_cast<Scalar>(6.28318530717958647692528676655900577);
@@ -82,40 +95,29 @@ inline void boxMuller(Scalar u1, Scalar u2, Scalar& z0, Scalar& z1) noexcept {
   z1 = r * std::sin(theta);
 }
 
-/// Scalar reference: standard normals of one Philox block, float layout (4 values).
-inline void normalBlockFloat(const PhiloxCounter& w, float out[4]) noexcept {
-  boxMuller(u32ToUniformFloatOpen(w[0]), u32ToUniformFloat(w[1]), out[0], out[1]);
-  boxMuller(u32ToUniformFloatOpen(w[2]), u32ToUniformFloat(w[3]), out[2], out[3]);
-}
-
-/// Scalar reference: standard normals of one Philox block, double layout (2 values).
-inline void normalBlockDouble(const PhiloxCounter& w, double out[2]) noexcept {
-  const std::uint64_t a = (static_cast<std::uint64_t>(w[1]) << 32) | w[0];
-  const std::uint64_t b = (static_cast<std::uint64_t>(w[3]) << 32) | w[2];
-  boxMuller(u64ToUniformDoubleOpen(a), u64ToUniformDouble(b), out[0], out[1]);
-}
+/// Consecutive Philox blocks read together by a normal draw (see the addressing above).
+inline constexpr std::uint64_t kBlocksPerGroup = 16;
 
 /// Values per Philox block for standard normals of the given scalar type (4 for float, 2 for double).
 template <class Scalar>
 inline constexpr int kNormalsPerBlock = sizeof(Scalar) == 4 ? 4 : 2;
 
-/// Scalar reference: fills out[0 .. n) with the normals of stream `stream` starting at block `block0`.
+/// Normals per group of kBlocksPerGroup blocks (64 for float, 32 for double).
 template <class Scalar>
-inline void normalFillReference(std::uint64_t seed, std::uint64_t stream, std::uint64_t block0, Scalar* out,
-                                long n) noexcept {
-  constexpr int kPer = kNormalsPerBlock<Scalar>;
-  const PhiloxKey key = philoxKey(seed);
-  Scalar tmp[4];
-  for (long i = 0; i < n; i += kPer) {
-    const PhiloxCounter w = philox4x32(philoxCounter(block0 + static_cast<std::uint64_t>(i / kPer), stream), key);
-    if constexpr (kPer == 4) {
-      normalBlockFloat(w, tmp);
-    } else {
-      normalBlockDouble(w, tmp);
-    }
-    for (int j = 0; j < kPer && i + j < n; ++j) out[i + j] = tmp[j];
-  }
+inline constexpr std::uint64_t kNormalsPerGroup = kBlocksPerGroup * kNormalsPerBlock<Scalar>;
+
+/// Blocks a draw of n normals of the given type consumes (whole groups).
+template <class Scalar>
+constexpr std::uint64_t normalBlocks(std::uint64_t n) noexcept {
+  return (n + kNormalsPerGroup<Scalar> - 1) / kNormalsPerGroup<Scalar> * kBlocksPerGroup;
 }
+
+/// Where an addressed draw lives: the generator (seed, stream) and the first block b0 of the draw.
+struct NoiseAddress {
+  std::uint64_t seed = 0;
+  std::uint64_t stream = 0;
+  std::uint64_t block0 = 0;
+};
 
 /// Mixes two 64-bit values into a new stream id (splitmix64 finaliser): used to derive sub-streams.
 constexpr std::uint64_t mixStream(std::uint64_t stream, std::uint64_t tag) noexcept {
