@@ -1,0 +1,125 @@
+#ifndef RECDIFF_DIFFUSION_LOSSES_HPP
+#define RECDIFF_DIFFUSION_LOSSES_HPP
+
+/// \file losses.hpp
+/// The per-example diffusion training loss: MSE, DiffRec's timestep reweighting, and the importance
+/// correction of the timestep sampler.
+
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include "../error.hpp"
+#include "../types.hpp"
+#include "policies.hpp"
+
+namespace recdiff {
+
+/// Mean over columns of (pred - target)^2, per row [batch]. pred, target: [batch × dim].
+template <class Pred, class Target>
+ArrayX<typename Pred::Scalar> perExampleMse(const Eigen::MatrixBase<Pred>& pred, const Eigen::MatrixBase<Target>& target) {
+  RECDIFF_REQUIRE(pred.rows() == target.rows() && pred.cols() == target.cols(), "perExampleMse(): pred is [",
+                  pred.rows(), " × ", pred.cols(), "] but target is [", target.rows(), " × ", target.cols(), "]");
+  using Scalar = typename Pred::Scalar;
+  ArrayX<Scalar> out(pred.rows());
+  for (Index i = 0; i < pred.rows(); ++i)
+    out(i) = (pred.row(i) - target.row(i).template cast<Scalar>()).squaredNorm() / static_cast<Scalar>(pred.cols());
+  return out;
+}
+
+/// DiffRec's reweighting for x0 prediction, in double [batch]: SNR(t-1) - SNR(t), and 1 at t = 0
+/// (Wang et al. 2023, Eq. 12: the ELBO weight of the x0 MSE).
+template <class Diffusion>
+Eigen::ArrayXd reweightX0(const Diffusion& diffusion, const Eigen::Ref<const Eigen::ArrayXi>& t) {
+  diffusion.checkTimesteps(t, t.size(), "reweightX0");
+  const auto& snr = diffusion.tables().snr;
+  Eigen::ArrayXd w(t.size());
+  for (Index i = 0; i < t.size(); ++i) w(i) = t(i) == 0 ? 1.0 : snr(t(i) - 1) - snr(t(i));
+  return w;
+}
+
+/// DiffRec's reweighting for epsilon prediction, in double [batch]:
+/// (1 - alphaBar_t) / ((1 - alphaBar_{t-1})^2 (1 - beta_t)), and 1 at t = 0 (where the loss itself is the
+/// x0-likelihood term; see diffusionLoss()).
+template <class Diffusion>
+Eigen::ArrayXd reweightEpsilon(const Diffusion& diffusion, const Eigen::Ref<const Eigen::ArrayXi>& t) {
+  diffusion.checkTimesteps(t, t.size(), "reweightEpsilon");
+  const auto& s = diffusion.tables();
+  Eigen::ArrayXd w(t.size());
+  for (Index i = 0; i < t.size(); ++i) {
+    const Index k = t(i);
+    const double prev = 1.0 - s.alphaBarPrev(k);
+    w(i) = k == 0 ? 1.0 : (1.0 - s.alphaBar(k)) / (prev * prev * (1.0 - s.betas(k)));
+  }
+  return w;
+}
+
+/// Per-example losses of one batch, and the gradient of their batch mean.
+template <class Scalar>
+struct DiffusionLoss {
+  ArrayX<Scalar> weighted;  ///< [batch] reweight · loss: what LossSecondMomentSampler::update() records
+  ArrayX<Scalar> loss;      ///< [batch] weighted · importance weight (DiffRec's terms["loss"] after /= pt)
+  RowMatrix<Scalar> dOut;   ///< [batch × dim] d mean(loss) / d modelOut, when requested
+};
+
+/// DiffRec's training loss (`training_losses`) for either parameterization:
+///   PredictX0:      loss_i = mse(modelOut_i, x0_i),     weight = reweightX0 (if reweight) else 1;
+///   PredictEpsilon: loss_i = mse(modelOut_i, noise_i),  weight = reweightEpsilon (if reweight) else 1, and at
+///                   t = 0 with reweight the loss is the x0 likelihood term mean((x0 - x0Hat)^2 / 2);
+/// then weighted = weight · loss and loss = weighted · importanceWeight (1 / (T p_t) from the sampler).
+/// x0, noise, modelOut: [batch × dim]; xt is needed for the eps likelihood term; t, importanceWeights: [batch].
+/// The gradient of mean_i(loss_i) with respect to modelOut is written to dOut when withGradient is true.
+template <class Diffusion, class X0, class Xt, class Noise, class Out>
+DiffusionLoss<typename Diffusion::ScalarType> diffusionLoss(
+    const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
+    const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
+    const Eigen::MatrixBase<Out>& modelOut, const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights,
+    bool reweight, bool withGradient = false) {
+  using Scalar = typename Diffusion::ScalarType;
+  using Param = typename Diffusion::ParameterizationType;
+  constexpr bool kEps = std::is_same_v<Param, PredictEpsilon>;
+  const Index batch = x0.rows(), dim = x0.cols();
+  diffusion.checkTimesteps(t, batch, "diffusionLoss");
+  RECDIFF_REQUIRE(importanceWeights.size() == batch, "diffusionLoss(): the batch has ", batch,
+                  " rows but importanceWeights has ", importanceWeights.size(), " entries");
+  RECDIFF_REQUIRE(modelOut.rows() == batch && modelOut.cols() == dim && noise.rows() == batch && noise.cols() == dim &&
+                      xt.rows() == batch && xt.cols() == dim,
+                  "diffusionLoss(): x0 is [", batch, " × ", dim, "] but modelOut is [", modelOut.rows(), " × ",
+                  modelOut.cols(), "], noise [", noise.rows(), " × ", noise.cols(), "] and xt [", xt.rows(), " × ",
+                  xt.cols(), "]");
+  Eigen::ArrayXd weight = Eigen::ArrayXd::Ones(batch);
+  if (reweight) weight = kEps ? reweightEpsilon(diffusion, t) : reweightX0(diffusion, t);
+
+  DiffusionLoss<Scalar> out;
+  out.weighted.resize(batch);
+  out.loss.resize(batch);
+  if (withGradient) out.dOut.resize(batch, dim);
+  const auto& tables = diffusion.tables();
+  const Scalar invDim = Scalar(1) / static_cast<Scalar>(dim), invBatch = Scalar(1) / static_cast<Scalar>(batch);
+  for (Index i = 0; i < batch; ++i) {
+    const bool likelihood = kEps && reweight && t(i) == 0;
+    const auto w = static_cast<Scalar>(weight(i));
+    Scalar perRow;
+    if (likelihood) {
+      // x0Hat = a · xt - b · out; loss = mean((x0 - x0Hat)^2) / 2; d/d out = b (x0 - x0Hat) / dim.
+      const auto a = static_cast<Scalar>(tables.sqrtRecipAlphaBar(0));
+      const auto b = static_cast<Scalar>(tables.sqrtRecipAlphaBarMinusOne(0));
+      const RowVector<Scalar> diff = x0.row(i).template cast<Scalar>() -
+                                     (a * xt.row(i).template cast<Scalar>() - b * modelOut.row(i).template cast<Scalar>());
+      perRow = diff.squaredNorm() * invDim / Scalar(2);
+      if (withGradient) out.dOut.row(i) = (w * importanceWeights(i) * invBatch * b * invDim) * diff;
+    } else {
+      const RowVector<Scalar> diff = kEps ? RowVector<Scalar>(modelOut.row(i).template cast<Scalar>() - noise.row(i).template cast<Scalar>())
+                                          : RowVector<Scalar>(modelOut.row(i).template cast<Scalar>() - x0.row(i).template cast<Scalar>());
+      perRow = diff.squaredNorm() * invDim;
+      if (withGradient) out.dOut.row(i) = (w * importanceWeights(i) * invBatch * Scalar(2) * invDim) * diff;
+    }
+    out.weighted(i) = w * perRow;
+    out.loss(i) = out.weighted(i) * importanceWeights(i);
+  }
+  return out;
+}
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_DIFFUSION_LOSSES_HPP
