@@ -1,0 +1,11 @@
+#ifndef RECDIFF_SAMPLING_HPP
+#define RECDIFF_SAMPLING_HPP
+
+/// \file sampling.hpp
+/// Module header: the reverse process (DdpmSampler). Not to be confused with "timesteps" (training-time
+/// timestep samplers, timesteps.hpp).
+
+#include "diffusion.hpp"
+#include "sampling/ddpm_sampler.hpp"
+
+#endif  // RECDIFF_SAMPLING_HPP
