@@ -1,0 +1,87 @@
+// Interactions: orientation, stored order versus the sorted CSR, id maps, shape changes and argument checks.
+#include <vector>
+
+#include <recdiff/data/interactions.hpp>
+
+#include "support/catch.hpp"
+
+namespace rd = recdiff::data;
+
+TEST_CASE("Interactions keep users as rows and items as columns with stored order and a sorted CSR", "[data][interactions]") {
+  const std::vector<int> u{1, 0, 1, 1}, i{3, 2, 0, 2};
+  const std::vector<float> v{0.5f, 1.0f, 2.0f, 3.0f};
+  const std::vector<std::int64_t> t{30, 10, 20, 40};
+  const auto x = rd::Interactions::fromTriplets(3, 4, u, i, v, {}, t);
+  CHECK(x.users() == 3);
+  CHECK(x.items() == 4);
+  CHECK(x.nnz() == 4);
+  CHECK(x.matrix().rows() == 3);
+  CHECK(x.matrix().cols() == 4);
+  CHECK(x.hasTimestamps());
+  CHECK_FALSE(x.hasRatings());
+  CHECK(x.rowRatings(1).empty());
+  const auto row = x.rowItems(1);
+  CHECK(std::vector<int>(row.begin(), row.end()) == std::vector<int>{3, 0, 2});
+  CHECK(x.rowTimestamps(1)[2] == 40);
+  CHECK(x.rowSize(2) == 0);
+  CHECK(x.matrix().coeff(1, 3) == 0.5f);
+  CHECK(x.matrix().coeff(1, 0) == 2.0f);
+  const int* inner = x.matrix().innerIndexPtr() + x.matrix().outerIndexPtr()[1];
+  CHECK(inner[0] == 0);
+  CHECK(inner[1] == 2);
+  CHECK(inner[2] == 3);
+  CHECK(x.contains(1, 3));
+  CHECK_FALSE(x.contains(0, 3));
+  CHECK(x.itemCounts()(2) == 2);
+  CHECK(x.userCounts()(1) == 3);
+  CHECK_THROWS_AS(x.rowItems(3), std::out_of_range);
+  CHECK_THROWS_AS(x.itemTitle(4), std::out_of_range);
+}
+
+TEST_CASE("Interactions reject bad indices and mismatched arrays", "[data][interactions]") {
+  const std::vector<int> u{0, 1}, i{0, 5};
+  CHECK_THROWS_AS(rd::Interactions::fromPairs(2, 5, u, i), std::invalid_argument);
+  CHECK_THROWS_AS(rd::Interactions::fromPairs(1, 6, u, i), std::invalid_argument);
+  const std::vector<int> one{0};
+  CHECK_THROWS_AS(rd::Interactions::fromPairs(2, 6, u, one), std::invalid_argument);
+  const std::vector<int> dupU{0, 0}, dupI{1, 1};
+  CHECK_THROWS_AS(rd::Interactions::fromPairs(1, 2, dupU, dupI, rd::DuplicateRule::Error), std::invalid_argument);
+  CHECK(rd::Interactions::fromPairs(1, 2, dupU, dupI).nnz() == 1);
+}
+
+TEST_CASE("IdMap maps raw ids both ways and refuses unknown ids", "[data][interactions]") {
+  auto m = rd::IdMap::fromRaw({100, 7, 42});
+  CHECK(m.dense(7) == 1);
+  CHECK(m.raw(2) == 42);
+  CHECK_FALSE(m.find(8));
+  CHECK_THROWS_AS(m.dense(8), std::out_of_range);
+  CHECK_THROWS_AS(m.raw(3), std::out_of_range);
+  CHECK(m.insert(7) == 1);
+  CHECK(m.insert(8) == 3);
+  CHECK_THROWS_AS(rd::IdMap::fromRaw({1, 1}), std::invalid_argument);
+  auto id = rd::IdMap::identity(3);
+  CHECK(id.dense(2) == 2);
+  CHECK_FALSE(id.find(3));
+  CHECK(id.insert(10) == 3);
+  CHECK(id.dense(10) == 3);
+}
+
+TEST_CASE("withShape widens and withValues reweights while keeping stored order", "[data][interactions]") {
+  const std::vector<int> u{0, 0, 1}, i{2, 0, 1};
+  auto x = rd::Interactions::fromPairs(2, 3, u, i);
+  x.setItemTitles({"a", "b", "c"});
+  x.setItemIds(rd::IdMap::fromRaw({10, 20, 30}));
+  const auto w = x.withShape(3, 5);
+  CHECK(w.users() == 3);
+  CHECK(w.items() == 5);
+  CHECK(w.nnz() == 3);
+  CHECK(w.rowSize(2) == 0);
+  CHECK(w.itemTitle(4).empty());
+  CHECK(w.itemIds().raw(3) == 31);
+  CHECK_THROWS_AS(x.withShape(1, 3), std::invalid_argument);
+  const auto r = x.withValues({0.1f, 0.2f, 0.3f});
+  CHECK(r.matrix().coeff(0, 2) == 0.1f);
+  CHECK(r.matrix().coeff(0, 0) == 0.2f);
+  CHECK_THROWS_AS(x.withValues({1.0f}), std::invalid_argument);
+  CHECK_THROWS_AS(x.setItemTitles({"a"}), std::invalid_argument);
+}
