@@ -55,6 +55,7 @@ TEST_CASE("FeedForward dropout is identity in evaluation mode and consistent in 
   ffn.reset(rng);
   const auto x = recdiff::test::randomMatrix<double>(4, 3, rng);
   RowMatrix<double> yEval, yTrain, yTrain2;
+  ffn.setTraining(false);
   ffn.forward(x, yEval);
   ffn.setTraining(true);
   ffn.setRng(recdiff::Rng(3));

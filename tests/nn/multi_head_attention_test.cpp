@@ -113,3 +113,41 @@ TEST_CASE("MultiHeadAttention rejects inconsistent shapes", "[nn][attention]") {
   PositionMask wrong(2, 2);
   CHECK_THROWS_AS(att.setPaddingMask(wrong), std::invalid_argument);
 }
+
+namespace {
+// Re-seeds the layer's dropout before every forward, so finite differences see one fixed mask.
+template <class Layer>
+struct FixedMask {
+  using Scalar = double;
+  Layer* layer;
+  recdiff::Index parameterCount() const { return layer->parameterCount(); }
+  void bind(recdiff::nn::ParameterSlice<double> v, recdiff::nn::ParameterSlice<double> g) { layer->bind(v, g); }
+  void forward(const RowMatrix<double>& x, RowMatrix<double>& y) {
+    layer->setRng(recdiff::Rng(11));
+    layer->forward(x, y);
+  }
+  void backward(const RowMatrix<double>& dy, RowMatrix<double>& dx) { layer->backward(dy, dx); }
+};
+}  // namespace
+
+TEST_CASE("MultiHeadAttention backward with attention dropout matches central differences",
+          "[nn][attention][gradcheck]") {
+  recdiff::Rng rng(recdiff::test::seed());
+  PositionMask valid(2, 4);
+  valid << false, true, true, true, true, true, true, true;
+  for (const auto mode : {PaddingMask::kKeys, PaddingMask::kQueryRows}) {
+    MultiHeadAttention<double> att({.dim = 4, .heads = 2, .sequenceLength = 4, .paddingMask = mode, .dropout = 0.4});
+    att.setPaddingMask(valid);
+    FixedMask<MultiHeadAttention<double>> fixed{&att};
+    auto model = recdiff::test::SingleLayerHarness(fixed, rng);
+    const auto x = recdiff::test::randomMatrix<double>(8, 4, rng);
+    RowMatrix<double> withDrop, withoutDrop;
+    fixed.forward(x, withDrop);
+    att.setTraining(false);
+    att.forward(x, withoutDrop);
+    CHECK((withDrop - withoutDrop).norm() > 1e-6);  // the dropout really acts
+    att.setTraining(true);
+    CHECK(recdiff::test::inputJacobianError(model, x) < 1e-6);
+    CHECK(recdiff::test::parameterGradientError(model, x) < 1e-6);
+  }
+}

@@ -75,6 +75,7 @@ TEST_CASE("TransformerBlock dropout is off in evaluation mode", "[nn][transforme
   block.reset(rng);
   const auto x = recdiff::test::randomMatrix<double>(6, 4, rng);
   RowMatrix<double> a, b, c;
+  block.setTraining(false);
   block.forward(x, a);
   block.forward(x, b);
   CHECK((a - b).norm() == 0.0);
@@ -82,4 +83,35 @@ TEST_CASE("TransformerBlock dropout is off in evaluation mode", "[nn][transforme
   block.setRng(recdiff::Rng(5));
   block.forward(x, c);
   CHECK((a - c).norm() > 1e-6);
+}
+
+namespace {
+struct FixedMaskBlock {
+  using Scalar = double;
+  TransformerBlock<double>* block;
+  recdiff::Index parameterCount() const { return block->parameterCount(); }
+  void bind(recdiff::nn::ParameterSlice<double> v, recdiff::nn::ParameterSlice<double> g) { block->bind(v, g); }
+  void forward(const RowMatrix<double>& x, RowMatrix<double>& y) {
+    block->setRng(recdiff::Rng(21));
+    block->forward(x, y);
+  }
+  void backward(const RowMatrix<double>& dy, RowMatrix<double>& dx) { block->backward(dy, dx); }
+};
+}  // namespace
+
+TEST_CASE("TransformerBlock backward with every dropout active matches central differences",
+          "[nn][transformer_block][gradcheck]") {
+  recdiff::Rng rng(recdiff::test::seed());
+  for (const bool preNorm : {true, false}) {
+    TransformerBlock<double> block(
+        {.dim = 4, .heads = 2, .sequenceLength = 3, .preNorm = preNorm, .eps = 1e-12, .dropout = 0.3, .outputDropout = true});
+    FixedMaskBlock fixed{&block};
+    auto model = recdiff::test::SingleLayerHarness(fixed, rng);
+    block.norm1().reset();
+    block.norm2().reset();
+    const auto x = recdiff::test::randomMatrix<double>(6, 4, rng);
+    CAPTURE(preNorm);
+    CHECK(recdiff::test::inputJacobianError(model, x) < 1e-6);
+    CHECK(recdiff::test::parameterGradientError(model, x) < 1e-6);
+  }
 }

@@ -17,13 +17,13 @@
 ///   ffn.forward(x, y);  ffn.backward(dy, dx);     // x, y: [rows × 128]
 
 #include <cmath>
-#include <cstdint>
 
 #include <Eigen/Core>
 
 #include "../error.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
+#include "dropout.hpp"
 #include "parameters.hpp"
 
 namespace recdiff::nn {
@@ -37,47 +37,6 @@ enum class FeedForwardActivation {
 };
 
 namespace detail {
-
-/// Inverted dropout used inside the transformer layers: in training mode with p > 0 it keeps each entry with
-/// probability 1 − p and scales kept entries by 1/(1 − p); the mask is cached for backward. Seeded by setRng().
-template <class Scalar>
-class InvertedDropout {
- public:
-  explicit InvertedDropout(double p = 0.0) : p_(p) {
-    RECDIFF_REQUIRE(p >= 0.0 && p < 1.0, "dropout probability must lie in [0, 1), got ", p);
-  }
-  double probability() const noexcept { return p_; }
-  void setTraining(bool training) noexcept { training_ = training; }
-  void setRng(const Rng& rng) { rng_ = rng; }
-  /// True when forward() drops anything (training mode and p > 0).
-  bool active() const noexcept { return training_ && p_ > 0.0; }
-
-  /// y = x ⊙ mask with a fresh mask; y may alias x.
-  void forward(const RowMatrix<Scalar>& x, RowMatrix<Scalar>& y) {
-    mask_.resize(x.rows(), x.cols());
-    const auto threshold = static_cast<std::uint32_t>(std::ldexp(p_, 32) >= 4294967295.0 ? 4294967295.0
-                                                                                          : std::ldexp(p_, 32));
-    const Scalar keep = static_cast<Scalar>(1.0 / (1.0 - p_));
-    Scalar* m = mask_.data();
-    for (Index i = 0; i < mask_.size(); ++i) m[i] = rng_.nextU32() >= threshold ? keep : Scalar(0);
-    y.resize(x.rows(), x.cols());
-    y.array() = x.array() * mask_.array();
-  }
-
-  /// dx = dy ⊙ mask of the last forward; dx may alias dy.
-  void backward(const RowMatrix<Scalar>& dy, RowMatrix<Scalar>& dx) {
-    RECDIFF_ASSERT(dy.rows() == mask_.rows() && dy.cols() == mask_.cols());
-    dx.resize(dy.rows(), dy.cols());
-    dx.array() = dy.array() * mask_.array();
-  }
-
- private:
-  double p_;
-  bool training_ = false;
-  Rng rng_{0};
-  RowMatrix<Scalar> mask_;
-};
-
 /// y = f(x) over n contiguous scalars.
 template <class Scalar>
 inline void activationForward(FeedForwardActivation f, const Scalar* xp, Scalar* yp, Index n) {
@@ -143,10 +102,11 @@ class FeedForward {
   using Matrix = RowMatrix<Scalar>;
 
   /// dim: input and output width; hidden: inner width (4·dim in BERT and DiffuRec); dropout on the hidden
-  /// activation in training mode (inverted, seeded by setRng()).
+  /// activation in training mode (inverted, nn::Dropout, seeded by setRng()).
   FeedForward(Index dim, Index hidden, FeedForwardActivation activation = FeedForwardActivation::kGeluTanh,
               double dropout = 0.0)
       : dim_(dim), hidden_(hidden), activation_(activation), dropout_(dropout) {
+    dropout_.setTraining(true);
     RECDIFF_REQUIRE(dim > 0 && hidden > 0, "FeedForward: dim and hidden must be positive, got ", dim, " and ", hidden);
   }
 
@@ -180,9 +140,13 @@ class FeedForward {
     b2_().setZero();
   }
 
-  void setTraining(bool training) { dropout_.setTraining(training); }
+  /// Training mode (the default, as torch modules) applies the hidden dropout; evaluation mode does not.
+  void setTraining(bool training) {
+    training_ = training;
+    dropout_.setTraining(training);
+  }
   /// Seeds the hidden dropout's generator.
-  void setRng(const Rng& rng) { dropout_.setRng(rng); }
+  void setRng(const Rng& rng) { dropout_.reseed(rng); }
 
   typename MappedMatrix<Scalar>::Map weight1() { return w1_(); }
   typename MappedMatrix<Scalar>::Map bias1() { return b1_(); }
@@ -211,12 +175,12 @@ class FeedForward {
     const Matrix& x = borrowed_ != nullptr ? *borrowed_ : input_;
     RECDIFF_REQUIRE(dy.rows() == x.rows() && dy.cols() == dim_, "FeedForward::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", x.rows(), "x", dim_);
-    const Matrix& act = dropout_.active() ? dropped_ : act_;
+    const Matrix& act = dropActive_ ? dropped_ : act_;
     dW2_().noalias() += dy.transpose() * act;
     dB2_().row(0) += dy.colwise().sum();
     dAct_.resize(dy.rows(), hidden_);
     dAct_.noalias() = dy * w2_();
-    if (dropout_.active()) dropout_.backward(dAct_, dAct_);
+    if (dropActive_) dropout_.backward(dAct_, dAct_);
     const Index n = dy.rows();
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (n * hidden_ > 65536)
@@ -245,8 +209,9 @@ class FeedForward {
       pre_.row(i) += b1;
       detail::activationForward(activation_, pre_.row(i).data(), act_.row(i).data(), hidden_);
     }
+    dropActive_ = training_ && dropout_.probability() > 0.0;
     const Matrix* a = &act_;
-    if (dropout_.active()) {
+    if (dropActive_) {
       dropout_.forward(act_, dropped_);
       a = &dropped_;
     }
@@ -257,7 +222,9 @@ class FeedForward {
 
   Index dim_, hidden_;
   FeedForwardActivation activation_;
-  detail::InvertedDropout<Scalar> dropout_;
+  Dropout<Scalar> dropout_;
+  bool training_ = true;
+  bool dropActive_ = false;
   MappedMatrix<Scalar> w1_, b1_, w2_, b2_, dW1_, dB1_, dW2_, dB2_;
   Matrix input_, pre_, act_, dropped_, dAct_;
   const Matrix* borrowed_ = nullptr;

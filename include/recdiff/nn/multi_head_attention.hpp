@@ -34,7 +34,7 @@
 #include "../error.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
-#include "feed_forward.hpp"  // detail::InvertedDropout
+#include "dropout.hpp"
 #include "parameters.hpp"
 #include "softmax.hpp"
 
@@ -112,8 +112,12 @@ class MultiHeadAttention {
     bO_().setZero();
   }
 
-  void setTraining(bool training) { dropout_.setTraining(training); }
-  void setRng(const Rng& rng) { dropout_.setRng(rng); }
+  /// Training mode (the default, as torch modules) applies the attention dropout.
+  void setTraining(bool training) {
+    training_ = training;
+    dropout_.setTraining(training);
+  }
+  void setRng(const Rng& rng) { dropout_.reseed(rng); }
 
   /// Changes the number of positions per sequence (x then needs a multiple of it as rows).
   void setSequenceLength(Index sequenceLength) {
@@ -172,8 +176,8 @@ class MultiHeadAttention {
     dContext_.noalias() = dy * wO_();
     // Attention core, per sequence and head.
     dQkv_.resize(n, 3 * dim);
-    const Matrix& p = dropout_.active() ? dropped_ : probs_;
-    if (dropout_.active()) dProbs_.resize(probs_.rows(), len);
+    const Matrix& p = dropActive_ ? dropped_ : probs_;
+    if (dropActive_) dProbs_.resize(probs_.rows(), len);
     const Scalar scale = static_cast<Scalar>(scale_);
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
@@ -198,7 +202,7 @@ class MultiHeadAttention {
         const auto pb = p.middleRows(r0, len);
         dv.noalias() = pb.transpose() * dO;
         dP.noalias() = dO * v.transpose();
-        if (dropout_.active()) {
+        if (dropActive_) {
           // dP through the dropout: store it in dProbs_ and let the layer apply its mask below.
           dProbs_.middleRows(r0, len) = dP;
         } else {
@@ -208,7 +212,7 @@ class MultiHeadAttention {
         }
       }
     }
-    if (dropout_.active()) {
+    if (dropActive_) {
       dropout_.backward(dProbs_, dProbs_);
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
@@ -291,7 +295,8 @@ class MultiHeadAttention {
     const Scalar minusInf = -std::numeric_limits<Scalar>::infinity();
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
-    const bool drop = dropout_.active();
+    dropActive_ = training_ && dropout_.probability() > 0.0;
+    const bool drop = dropActive_;
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
 #endif
@@ -345,7 +350,9 @@ class MultiHeadAttention {
   MultiHeadAttentionOptions options_;
   Index headDim_ = 1;
   double scale_ = 1.0;
-  detail::InvertedDropout<Scalar> dropout_;
+  Dropout<Scalar> dropout_;
+  bool training_ = true;
+  bool dropActive_ = false;
   MappedMatrix<Scalar> wQkv_, bQkv_, wO_, bO_, dWQkv_, dBQkv_, dWO_, dBO_;
   PositionMask mask_;
   bool hasMask_ = false;

@@ -22,6 +22,7 @@
 #include "../error.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
+#include "dropout.hpp"
 #include "feed_forward.hpp"
 #include "layer_norm.hpp"
 #include "multi_head_attention.hpp"
@@ -95,6 +96,7 @@ class TransformerBlock {
     norm2_.reset();
   }
 
+  /// Training mode is the default (as torch modules); evaluation mode turns every dropout off.
   void setTraining(bool training) {
     attention_.setTraining(training);
     ffn_.setTraining(training);
@@ -107,9 +109,9 @@ class TransformerBlock {
   void setRng(const Rng& rng) {
     attention_.setRng(rng.fork(1));
     ffn_.setRng(rng.fork(2));
-    drop1_.setRng(rng.fork(3));
-    drop2_.setRng(rng.fork(4));
-    dropOut_.setRng(rng.fork(5));
+    drop1_.reseed(rng.fork(3));
+    drop2_.reseed(rng.fork(4));
+    dropOut_.reseed(rng.fork(5));
   }
 
   void setSequenceLength(Index sequenceLength) {
@@ -141,13 +143,13 @@ class TransformerBlock {
       residual(drop2_, h_, v_, z_);
       norm2_.forward(z_, y);
     }
-    if (dropOut_.active()) dropOut_.forward(y, y);
+    dropOut_.forward(y, y);
   }
 
   /// Accumulates every parameter gradient and writes dx.  dy, dx: [batch·seqLen × dim]; dx may not alias dy.
   void backward(const Matrix& dy, Matrix& dx) {
     const Matrix* g = &dy;
-    if (dropOut_.active()) {
+    if (options_.outputDropout && options_.dropout > 0.0) {
       dropOut_.backward(dy, gOut_);
       g = &gOut_;
     }
@@ -178,20 +180,17 @@ class TransformerBlock {
 
  private:
   /// out = base + Drop(branch).
-  static void residual(detail::InvertedDropout<Scalar>& drop, const Matrix& base, Matrix& branch, Matrix& out) {
-    if (drop.active()) drop.forward(branch, branch);
+  static void residual(Dropout<Scalar>& drop, const Matrix& base, Matrix& branch, Matrix& out) {
+    drop.forward(branch, branch);  // identity in evaluation mode or with p = 0
     out = base + branch;
   }
-  static void branchGrad(detail::InvertedDropout<Scalar>& drop, const Matrix& g, Matrix& out) {
-    if (drop.active()) drop.backward(g, out);
-    else out = g;
-  }
+  static void branchGrad(Dropout<Scalar>& drop, const Matrix& g, Matrix& out) { drop.backward(g, out); }
 
   TransformerBlockOptions options_;
   MultiHeadAttention<Scalar> attention_;
   FeedForward<Scalar> ffn_;
   LayerNorm<Scalar> norm1_, norm2_;
-  detail::InvertedDropout<Scalar> drop1_, drop2_, dropOut_;
+  Dropout<Scalar> drop1_, drop2_, dropOut_;
   Matrix a_, u_, h_, b_, v_, z_;
   Matrix gOut_, gBranch_, gTmp_, gTmp2_, gH_, gZ_;
 };
