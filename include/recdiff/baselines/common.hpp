@@ -25,14 +25,15 @@
 
 #include <unistd.h>
 
+#include "../data/interactions.hpp"
 #include "../error.hpp"
 #include "../types.hpp"
 
 namespace recdiff::baselines {
 
 /// The user × item interaction matrix the baselines are fitted on: CSR, users as rows, items as columns,
-/// values are the interaction weights (1 for implicit feedback). Same type as data::Interactions::matrix().
-using InteractionMatrix = Eigen::SparseMatrix<float, Eigen::RowMajor, int>;
+/// values are the interaction weights (1 for implicit feedback). The type of data::Interactions::matrix().
+using InteractionMatrix = data::Interactions::Matrix;
 
 /// A sparse item × item weight matrix in CSR (row i holds the items j that item i contributes to).
 template <class Scalar>

@@ -41,9 +41,10 @@ struct EASEOptions {
 /// caller's Gram matrix. Before allocating, fit() checks this against the memory limit and throws
 /// std::invalid_argument naming the sizes. On a 24 GiB machine the float model stops fitting at
 /// maxItems(24 GiB) = 56,755 items (40,132 in double); long before that the O(items³) solve dominates
-/// (about 0.6 s at 2,810 items on 2 cores, and ~8,000× that at 56,755).
-/// The Gram matrix is computed in O(Σ_u deg(u)²) from the CSR rows, the factorisation with Eigen's blocked
-/// LLT (or LDLT), and the inverse by triangular solves over column blocks in parallel (OpenMP).
+/// (under a second at 2,810 items on 2 cores, and ~8,000 times that at 56,755).
+/// The Gram matrix is computed in O(Σ_u deg(u)²) from the CSR rows and factorised with Eigen's blocked LLT
+/// (or LDLT); then Y = L⁻¹ by forward solves over column blocks and P = YᵀY by GEMMs on the upper triangle,
+/// both in parallel (OpenMP): about items³ flops in all.
 ///
 /// \tparam Scalar  float (default: fast, and accurate enough for ranking) or double.
 ///
@@ -59,6 +60,8 @@ class EASE {
   static_assert(std::is_floating_point_v<Scalar>, "EASE: Scalar must be float or double");
 
  public:
+  using ScalarType = Scalar;  ///< the score type
+
   using ColMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
   explicit EASE(EASEOptions options = {}) : options_(options) {
@@ -111,6 +114,13 @@ class EASE {
     detail::scoreDense(x, first, count, weights_, out);
   }
 
+  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
+  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
+  void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
+    score(history.matrix(), first, count, out);
+  }
+
   /// Number of items the model was fitted on (0 before fit()).
   Index items() const noexcept { return weights_.rows(); }
   /// The item-item weights B [items × items], zero diagonal.
@@ -127,43 +137,64 @@ class EASE {
                     maxItems(limit, matrices), " items here (use ItemKNN or RP3beta, which keep sparse weights)");
   }
 
-  /// a = XᵀX on entry (overwritten); leaves B in weights_.
+  /// a = XᵀX on entry (released); leaves B in weights_. At most two n × n matrices are alive at any time.
   void solve(ColMatrix& a) {
     const Index n = a.rows();
     a.diagonal().array() += static_cast<Scalar>(options_.lambda);
-    ColMatrix p = ColMatrix::Identity(n, n);
     const Index block = 128;
     const Index blocks = (n + block - 1) / block;
+    ColMatrix p;
     if (options_.solver == EASESolver::llt) {
       Eigen::LLT<Eigen::Ref<ColMatrix>> llt(a);  // in place: the lower triangle of a becomes L
       RECDIFF_REQUIRE(llt.info() == Eigen::Success, "EASE::fit(): XᵀX + lambda I is not positive definite");
-      // P = L⁻ᵀ L⁻¹, one column block at a time: the forward solve of block [c0, c1) only involves rows ≥ c0.
+      // Y = L⁻¹ (lower triangular), one column block [c0, c0 + w) at a time: its rows above c0 stay zero, so
+      // the forward solve only involves L[c0:, c0:].
+      ColMatrix y = ColMatrix::Identity(n, n);
 #pragma omp parallel for schedule(dynamic, 1)
       for (Index b = 0; b < blocks; ++b) {
         const Index c0 = b * block;
         const Index width = std::min(block, n - c0);
-        auto columns = p.middleCols(c0, width);
         a.bottomRightCorner(n - c0, n - c0).template triangularView<Eigen::Lower>().solveInPlace(
-            columns.bottomRows(n - c0));
-        a.template triangularView<Eigen::Lower>().transpose().solveInPlace(columns);
+            y.block(c0, c0, n - c0, width));
+      }
+      a.resize(0, 0);
+      // P = L⁻ᵀL⁻¹ = YᵀY. Column block J = [c0, c0 + w): Y(k, J) = 0 for k < c0, so
+      // P(0 : c0 + w, J) = Y(c0:, 0 : c0 + w)ᵀ · Y(c0:, J) gives the upper triangle with GEMMs (n³/3 flops).
+      p.resize(n, n);
+#pragma omp parallel for schedule(dynamic, 1)
+      for (Index b = blocks - 1; b >= 0; --b) {
+        const Index c0 = b * block;
+        const Index width = std::min(block, n - c0);
+        p.block(0, c0, c0 + width, width).noalias() =
+            y.block(c0, 0, n - c0, c0 + width).transpose() * y.block(c0, c0, n - c0, width);
       }
     } else {
       const Eigen::LDLT<Eigen::Ref<ColMatrix>> ldlt(a);
       RECDIFF_REQUIRE(ldlt.info() == Eigen::Success && ldlt.isPositive(),
                       "EASE::fit(): XᵀX + lambda I is not positive definite");
+      p.resize(n, n);
 #pragma omp parallel for schedule(dynamic, 1)
       for (Index b = 0; b < blocks; ++b) {
         const Index c0 = b * block;
         const Index width = std::min(block, n - c0);
         p.middleCols(c0, width) = ldlt.solve(ColMatrix::Identity(n, n).middleCols(c0, width));
       }
+      a.resize(0, 0);
     }
-    a.resize(0, 0);  // release before allocating B: at most two n × n matrices are alive
+    // Make P exactly symmetric from its upper triangle (64 × 64 tiles), then B(i, :) = −P(:, i)ᵀ ⊘ diag(P)ᵀ.
+    const Index tile = 64;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (Index jb = 0; jb < n; jb += tile)
+      for (Index ib = jb; ib < n; ib += tile)
+        for (Index j = jb; j < std::min(jb + tile, n); ++j)
+          for (Index i = std::max(ib, j + 1); i < std::min(ib + tile, n); ++i) p(i, j) = p(j, i);
+    const ColVector<Scalar> inverseDiagonal = p.diagonal().cwiseInverse();
     weights_.resize(n, n);
-    const auto& pc = p;
 #pragma omp parallel for schedule(static)
-    for (Index i = 0; i < n; ++i)
-      for (Index j = 0; j < n; ++j) weights_(i, j) = i == j ? Scalar(0) : -pc(i, j) / pc(j, j);
+    for (Index i = 0; i < n; ++i) {
+      weights_.row(i) = -(p.col(i).cwiseProduct(inverseDiagonal)).transpose();
+      weights_(i, i) = Scalar(0);
+    }
   }
 
   EASEOptions options_;

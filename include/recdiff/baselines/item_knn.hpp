@@ -40,6 +40,8 @@ struct ItemKNNOptions {
 template <class Scalar = float>
 class ItemKNN {
  public:
+  using ScalarType = Scalar;  ///< the score type
+
   explicit ItemKNN(ItemKNNOptions options = {}) : options_(options) {
     RECDIFF_REQUIRE(options_.neighbours >= 1, "ItemKNN: neighbours must be at least 1, got ", options_.neighbours);
     RECDIFF_REQUIRE(options_.shrink >= 0.0 && std::isfinite(options_.shrink), "ItemKNN: shrink must be >= 0, got ",
@@ -85,6 +87,13 @@ class ItemKNN {
   void score(const InteractionMatrix& x, Index first, Index count, RowMatrix<Scalar>& out) const {
     detail::prepareScores("ItemKNN::score()", x, first, count, items(), out);
     detail::scoreSparse(x, first, count, weights_, out);
+  }
+
+  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
+  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
+  void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
+    score(history.matrix(), first, count, out);
   }
 
   /// Number of items the model was fitted on (0 before fit()).

@@ -33,6 +33,8 @@ namespace recdiff::baselines {
 template <class Scalar = float>
 class MostPopular {
  public:
+  using ScalarType = Scalar;  ///< the score type
+
   /// Counts the interactions of every item of x [users × items].
   void fit(const InteractionMatrix& x) {
     RECDIFF_REQUIRE(x.cols() > 0, "MostPopular::fit(): the interaction matrix has no items");
@@ -54,6 +56,13 @@ class MostPopular {
   void score(const InteractionMatrix& x, Index first, Index count, RowMatrix<Scalar>& out) const {
     detail::prepareScores("MostPopular::score()", x, first, count, items(), out);
     out.rowwise() = rankScore_;
+  }
+
+  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
+  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
+  void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
+    score(history.matrix(), first, count, out);
   }
 
   /// Number of items the model was fitted on (0 before fit()).

@@ -41,6 +41,8 @@ struct RP3betaOptions {
 template <class Scalar = float>
 class RP3beta {
  public:
+  using ScalarType = Scalar;  ///< the score type
+
   explicit RP3beta(RP3betaOptions options = {}) : options_(options) {
     RECDIFF_REQUIRE(options_.alpha > 0.0 && std::isfinite(options_.alpha), "RP3beta: alpha must be positive, got ",
                     options_.alpha);
@@ -119,6 +121,13 @@ class RP3beta {
   void score(const InteractionMatrix& x, Index first, Index count, RowMatrix<Scalar>& out) const {
     detail::prepareScores("RP3beta::score()", x, first, count, items(), out);
     detail::scoreSparse(x, first, count, weights_, out);
+  }
+
+  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
+  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
+  void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
+    score(history.matrix(), first, count, out);
   }
 
   /// Number of items the model was fitted on (0 before fit()).
