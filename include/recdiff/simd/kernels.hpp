@@ -34,6 +34,8 @@ namespace recdiff::simd {
 namespace detail {
 
 #if !RECDIFF_SIMD_XSIMD
+inline random::PhiloxKey prepareKey(const random::PhiloxKey& key) noexcept { return key; }
+
 /// Scalar backend: one group of normals, block by block.
 template <class S>
 inline void normalGroup(const random::PhiloxKey& key, std::uint64_t stream, std::uint64_t base, S* out) noexcept {
@@ -82,7 +84,7 @@ inline void adamSpan(const AdamCoefficients<S>& k, S* param, const S* grad, S* e
 template <class S>
 inline void normalRange(const random::NoiseAddress& at, std::uint64_t first, S* out, Index n) noexcept {
   constexpr std::uint64_t kGroup = random::kNormalsPerGroup<S>;
-  const random::PhiloxKey key = random::philoxKey(at.seed);
+  const auto key = prepareKey(random::philoxKey(at.seed));
   std::uint64_t g = first / kGroup;
   const std::uint64_t offset = first % kGroup;
   alignas(64) S tmp[kGroup];

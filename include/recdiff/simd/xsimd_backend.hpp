@@ -78,65 +78,81 @@ using I32 = xsimd::batch<std::int32_t, Arch>;
 inline constexpr int kLanes = static_cast<int>(U32::size);
 static_assert(random::kBlocksPerGroup % kLanes == 0, "a group must be a whole number of registers");
 
-/// (hi, lo) = the 64-bit products a·m, lane by lane (xsimd 8.1 has no widening multiply).
-inline void mulHiLo(const U32& a, std::uint32_t m, U32& hi, U32& lo) noexcept {
 #if RECDIFF_SIMD_AVX512
-  const __m512i x = a;
-  const __m512i mm = _mm512_set1_epi32(static_cast<int>(m));
-  const __m512i even = _mm512_mul_epu32(x, mm);
-  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), mm);
-  hi = U32(_mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), _mm512_srli_epi64(even, 32), odd));
-  lo = U32(_mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), even, _mm512_slli_epi64(odd, 32)));
+using Wide = __m512i;  // 64-bit lanes
+inline Wide wideSet1(std::uint64_t x) noexcept { return _mm512_set1_epi64(static_cast<long long>(x)); }
+inline Wide wideAdd(Wide a, Wide b) noexcept { return _mm512_add_epi64(a, b); }
+inline Wide wideMul32(Wide a, Wide b) noexcept { return _mm512_mul_epu32(a, b); }
+inline Wide wideHigh(Wide a) noexcept { return _mm512_srli_epi64(a, 32); }
+inline Wide wideXor3(Wide a, Wide b, Wide c) noexcept { return _mm512_ternarylogic_epi64(a, b, c, 0x96); }
+inline Wide wideIota() noexcept { return _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0); }
+/// The low 32 bits of the 64-bit lanes of a, then of b, as one register of 32-bit lanes.
+inline U32 widePackLow(Wide a, Wide b) noexcept {
+  const __m512i index = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  return U32(_mm512_permutex2var_epi32(a, index, b));
+}
 #else
-  const __m256i x = a;
-  const __m256i mm = _mm256_set1_epi32(static_cast<int>(m));
-  const __m256i even = _mm256_mul_epu32(x, mm);
-  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), mm);
-  hi = U32(_mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA));
-  lo = U32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA));
+using Wide = __m256i;
+inline Wide wideSet1(std::uint64_t x) noexcept { return _mm256_set1_epi64x(static_cast<long long>(x)); }
+inline Wide wideAdd(Wide a, Wide b) noexcept { return _mm256_add_epi64(a, b); }
+inline Wide wideMul32(Wide a, Wide b) noexcept { return _mm256_mul_epu32(a, b); }
+inline Wide wideHigh(Wide a) noexcept { return _mm256_srli_epi64(a, 32); }
+inline Wide wideXor3(Wide a, Wide b, Wide c) noexcept { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
+inline Wide wideIota() noexcept { return _mm256_set_epi64x(3, 2, 1, 0); }
+inline U32 widePackLow(Wide a, Wide b) noexcept {
+  const __m256 lows = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), _MM_SHUFFLE(2, 0, 2, 0));
+  return U32(_mm256_permute4x64_epi64(_mm256_castps_si256(lows), _MM_SHUFFLE(3, 1, 2, 0)));
+}
 #endif
+inline constexpr int kWideLanes = kLanes / 2;
+
+/// The Philox key schedule, broadcast once per kernel call rather than once per block batch.
+struct RoundKeys {
+  Wide k0[10], k1[10];
+  explicit RoundKeys(const random::PhiloxKey& key) noexcept {
+    std::uint32_t a = key[0], b = key[1];
+    for (int r = 0; r < 10; ++r) {
+      if (r > 0) {
+        a += random::kPhiloxW0;
+        b += random::kPhiloxW1;
+      }
+      k0[r] = wideSet1(a);
+      k1[r] = wideSet1(b);
+    }
+  }
+};
+
+/// The words of blocks first, first+1, …, first+kLanes-1 (Philox4x32-10). Each counter word sits in the low
+/// half of a 64-bit lane, so one unsigned 32×32→64 multiply gives hi (upper half) and lo (lower half) at once;
+/// the upper halves of the other words hold garbage that no operation ever reads (the multiply reads the low
+/// halves only, XOR is lane-wise, and the final pack keeps the low halves).
+inline void philoxBlocks(const RoundKeys& keys, std::uint64_t stream, std::uint64_t first, U32 out[4]) noexcept {
+  const Wide m0 = wideSet1(random::kPhiloxM0), m1 = wideSet1(random::kPhiloxM1);
+  Wide c[2][4];
+  for (int half = 0; half < 2; ++half) {
+    const Wide block = wideAdd(wideSet1(first + static_cast<std::uint64_t>(half * kWideLanes)), wideIota());
+    c[half][0] = block;
+    c[half][1] = wideHigh(block);
+    c[half][2] = wideSet1(stream);
+    c[half][3] = wideSet1(stream >> 32);
+  }
+  for (int r = 0; r < 10; ++r) {
+    for (int half = 0; half < 2; ++half) {
+      Wide* x = c[half];
+      const Wide p0 = wideMul32(x[0], m0), p1 = wideMul32(x[2], m1);
+      const Wide n0 = wideXor3(wideHigh(p1), x[1], keys.k0[r]);
+      const Wide n2 = wideXor3(wideHigh(p0), x[3], keys.k1[r]);
+      x[0] = n0;
+      x[1] = p1;
+      x[2] = n2;
+      x[3] = p0;
+    }
+  }
+  for (int w = 0; w < 4; ++w) out[w] = widePackLow(c[0][w], c[1][w]);
 }
 
-/// Philox4x32-10 on kLanes counters (c0, c1, stream) at once; out = the four output words.
-inline void philoxLanes(U32 c0, U32 c1, std::uint64_t stream, const random::PhiloxKey& key, U32 out[4]) noexcept {
-  U32 c2(static_cast<std::uint32_t>(stream)), c3(static_cast<std::uint32_t>(stream >> 32));
-  std::uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      k0 += random::kPhiloxW0;
-      k1 += random::kPhiloxW1;
-    }
-    U32 hi0, lo0, hi1, lo1;
-    mulHiLo(c0, random::kPhiloxM0, hi0, lo0);
-    mulHiLo(c2, random::kPhiloxM1, hi1, lo1);
-    c0 = hi1 ^ c1 ^ U32(k0);
-    c1 = lo1;
-    c2 = hi0 ^ c3 ^ U32(k1);
-    c3 = lo0;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
-}
-
-/// The words of blocks first, first+1, …, first+kLanes-1.
-inline void philoxBlocks(const random::PhiloxKey& key, std::uint64_t stream, std::uint64_t first,
-                         U32 out[4]) noexcept {
-  alignas(64) static constexpr std::uint32_t kIota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  const auto lo = static_cast<std::uint32_t>(first), hi = static_cast<std::uint32_t>(first >> 32);
-  if (lo <= 0xFFFFFFFFu - static_cast<std::uint32_t>(kLanes - 1)) {  // no carry into the high word
-    philoxLanes(U32(lo) + U32::load_aligned(kIota), U32(hi), stream, key, out);
-  } else {
-    alignas(64) std::uint32_t l[16], h[16];
-    for (int j = 0; j < kLanes; ++j) {
-      const std::uint64_t block = first + static_cast<std::uint64_t>(j);
-      l[j] = static_cast<std::uint32_t>(block);
-      h[j] = static_cast<std::uint32_t>(block >> 32);
-    }
-    philoxLanes(U32::load_aligned(l), U32::load_aligned(h), stream, key, out);
-  }
-}
+/// The prepared key of the normal kernels.
+inline RoundKeys prepareKey(const random::PhiloxKey& key) noexcept { return RoundKeys(key); }
 
 /// Vector front end, float: (u, φ, q) from the words (a, b), exactly as boxMullerInputs(uint32, uint32, …).
 inline void boxMullerInputs(const U32& a, const U32& b, xsimd::batch<float, Arch>& u,
@@ -151,8 +167,7 @@ inline void boxMullerInputs(const U32& a, const U32& b, xsimd::batch<float, Arch
 }
 
 /// One group of float normals (64 values) of the group whose first block is `base`.
-inline void normalGroup(const random::PhiloxKey& key, std::uint64_t stream, std::uint64_t base,
-                        float* out) noexcept {
+inline void normalGroup(const RoundKeys& key, std::uint64_t stream, std::uint64_t base, float* out) noexcept {
   using F = xsimd::batch<float, Arch>;
   constexpr int kSlot = static_cast<int>(random::kBlocksPerGroup);
   for (int h = 0; h < kSlot; h += kLanes) {
@@ -172,8 +187,7 @@ inline void normalGroup(const random::PhiloxKey& key, std::uint64_t stream, std:
 
 /// One group of double normals (32 values). The Philox words go through the scalar front end (exact integer
 /// conversions), the logarithm and sine/cosine through double batches.
-inline void normalGroup(const random::PhiloxKey& key, std::uint64_t stream, std::uint64_t base,
-                        double* out) noexcept {
+inline void normalGroup(const RoundKeys& key, std::uint64_t stream, std::uint64_t base, double* out) noexcept {
   using D = xsimd::batch<double, Arch>;
   constexpr int kSlot = static_cast<int>(random::kBlocksPerGroup);
   constexpr int kDoubles = static_cast<int>(D::size);
