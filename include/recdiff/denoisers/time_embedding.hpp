@@ -7,8 +7,9 @@
 ///  - [cos | sin], frequencies f_i = P^(−i/h), h = ⌊dim/2⌋, i = 0 … h−1, odd dim zero-padded at the end
 ///    (DiffRec's and DiffuRec's `timestep_embedding`; DiffuRec feeds t · 1000/T, DiffRec the raw t);
 ///  - [sin | cos], frequencies f_i = P^(−i/(h−1)) on the raw t (DreamRec's SinusoidalPositionEmbeddings).
-/// P is the max period (10000). Computed in double: the references compute in float32, so they agree with
-/// this to float32 rounding of the argument (about 1e-7 · (1 + t)). The embedding has no parameters and t is discrete, so there is no backward.
+/// P is the max period (10000). Computed in double by default: the references compute in float32, so they agree
+/// with it to float32 rounding of the argument (about 1e-7 · (1 + t)); `float32Arithmetic` follows their float32
+/// steps instead (within an ulp or two of torch's vectorised exp/sin/cos). The embedding has no parameters and t is discrete, so there is no backward.
 
 #include <cmath>
 
@@ -30,6 +31,9 @@ struct TimeEmbeddingOptions {
   SinusoidLayout layout = SinusoidLayout::kCosSin;
   double timeScale = 1.0;      ///< t is multiplied by this first (DiffuRec: 1000 / steps)
   double maxPeriod = 10000.0;  ///< P
+  /// Compute as the PyTorch references do, in float32 (frequencies, t·f, cos and sin all rounded to float):
+  /// matches them to about one float32 ulp instead of to float32 rounding of the argument.
+  bool float32Arithmetic = false;
 };
 
 /// DiffRec's embedding: [cos | sin], raw t.
@@ -64,9 +68,19 @@ void sinusoidalTimestepEmbedding(const Eigen::Ref<const Eigen::ArrayXi>& t, Inde
   const double logPeriod = std::log(options.maxPeriod);
   for (Index i = 0; i < half; ++i) {
     const double freq = std::exp(-logPeriod * static_cast<double>(i) / divisor);
+    // torch: exp(-log(P) * arange(half, float32) / divisor), all in float32.
+    const float freq32 = std::exp(static_cast<float>(-logPeriod) * static_cast<float>(i) / static_cast<float>(divisor));
     for (Index r = 0; r < t.size(); ++r) {
-      const double a = static_cast<double>(t(r)) * options.timeScale * freq;
-      const double c = std::cos(a), s = std::sin(a);
+      double c, s;
+      if (options.float32Arithmetic) {
+        const float a = static_cast<float>(static_cast<double>(t(r)) * options.timeScale) * freq32;
+        c = static_cast<double>(std::cos(a));
+        s = static_cast<double>(std::sin(a));
+      } else {
+        const double a = static_cast<double>(t(r)) * options.timeScale * freq;
+        c = std::cos(a);
+        s = std::sin(a);
+      }
       out(r, i) = static_cast<Scalar>(sinFirst ? s : c);
       out(r, half + i) = static_cast<Scalar>(sinFirst ? c : s);
     }

@@ -77,6 +77,16 @@ class Dropout {
   /// The scaled mask of the last active forward(): entries 0 or 1/(1 − p).
   const Matrix& mask() const noexcept { return mask_; }
 
+  /// For callers that fuse the multiplication into their own buffers: returns the mask a forward() of a
+  /// [rows × cols] input would use now (a fresh draw in training, nullptr when the layer is inactive) and
+  /// makes backward() use it.
+  const Matrix* sampleMask(Index rows, Index cols) {
+    active_ = training_ && p_ > 0.0;
+    if (!active_) return nullptr;
+    drawMask(rows, cols);
+    return &mask_;
+  }
+
  private:
   void drawMask(Index rows, Index cols) {
     mask_.resize(rows, cols);

@@ -1,0 +1,229 @@
+#ifndef RECDIFF_DENOISERS_DIFFREC_MLP_HPP
+#define RECDIFF_DENOISERS_DIFFREC_MLP_HPP
+
+/// \file diffrec_mlp.hpp
+/// DiffRec's denoiser (Wang et al., "Diffusion Recommender Model", SIGIR 2023, Sec. 3.2 and the authors'
+/// `DNN`): for a noised interaction row x_t [items] and a step t,
+///   e   = W_e · sinusoid(t) + b_e                  (sinusoid: [cos | sin], raw t; time_embedding.hpp)
+///   h_0 = [ dropout(normalize?(x_t)) | e ]         (items + emb)
+///   h_k = tanh(W_k h_{k−1} + b_k)                  every layer but the last
+///   out = W_L h_{L−1} + b_L                        (no output activation)
+/// `dims` follows DiffRec's `--dims`: out_dims = dims + [items] and in_dims is its reverse, so [200, 600]
+/// builds items+emb → 600 → 200 → 600 → items and [1000] builds items+emb → 1000 → items.
+/// Initialisation as the reference: Xavier-normal weights (std √(2/(fan_in + fan_out))), N(0, 0.001²) biases.
+/// Parameters are laid out in torch's state_dict order: emb_layer, in_layers.*, out_layers.* (weight, bias).
+///
+/// Usage:
+///   DiffRecMlp<float> model({.items = 3706, .dims = {200, 600}, .timeEmbeddingSize = 10}, rng);
+///   model.setTraining(true);
+///   model.forward(xt, t, NoCondition{}, out);      // xt, out: [batch × items]; t: [batch]
+///   model.parameters().zeroGrad();
+///   model.backward(dOut, nullptr);                  // nullptr: skip dL/dxt (the largest GEMM)
+///   optimizer.step(model.parameters());
+
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "../concepts.hpp"
+#include "../error.hpp"
+#include "../nn/dropout.hpp"
+#include "../nn/init.hpp"
+#include "../nn/linear.hpp"
+#include "../nn/parameters.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
+#include "time_embedding.hpp"
+
+namespace recdiff {
+
+/// Hyperparameters of DiffRecMlp (reference flag names in brackets).
+struct DiffRecMlpOptions {
+  Index items = 0;                      ///< number of items, the input and output width
+  std::vector<Index> dims = {1000};     ///< hidden widths [--dims]; the mirrored stack is built from it
+  Index timeEmbeddingSize = 10;         ///< [--emb_size]
+  double dropout = 0.5;                 ///< dropout probability on the input row
+  bool normalizeInput = false;          ///< L2-normalise each input row first [--norm]
+  /// Compute the sinusoid in float32 as the reference does (`timestep_embedding` works in float32). Either
+  /// way a double model matches the reference to ~5e-8 absolute; off computes the sinusoid exactly.
+  bool float32TimeEmbedding = false;
+};
+
+/// DiffRec's MLP denoiser; satisfies the Denoiser concept (concepts.hpp) with Condition = NoCondition.
+/// Owns its flat parameter buffer. Non-copyable (its layers view its own buffer); movable.
+/// \tparam ScalarT float or double.
+template <class ScalarT>
+class DiffRecMlp {
+ public:
+  using Scalar = ScalarT;
+  using Condition = NoCondition;
+  using Matrix = RowMatrix<Scalar>;
+  using Options = DiffRecMlpOptions;
+
+  /// Builds the layers, initialises them from `rng` as the reference does, and forks the dropout stream.
+  DiffRecMlp(const Options& options, Rng& rng) : options_(options), dropout_(options.dropout, rng.fork(0xD80F)) {
+    RECDIFF_REQUIRE(options.items > 0, "DiffRecMlp: items must be positive, got ", options.items);
+    RECDIFF_REQUIRE(options.timeEmbeddingSize > 0, "DiffRecMlp: timeEmbeddingSize must be positive, got ",
+                    options.timeEmbeddingSize);
+    RECDIFF_REQUIRE(!options.dims.empty(), "DiffRecMlp: dims must name at least one hidden width");
+    for (const Index d : options.dims) RECDIFF_REQUIRE(d > 0, "DiffRecMlp: hidden widths must be positive, got ", d);
+    const Index emb = options.timeEmbeddingSize;
+    // out_dims = dims + [items]; in_dims = reverse(out_dims); chain = [items + emb] + in_dims[1:] + out_dims[1:].
+    std::vector<Index> outDims = options.dims;
+    outDims.push_back(options.items);
+    std::vector<Index> chain{options.items + emb};
+    for (auto it = outDims.rbegin() + 1; it != outDims.rend(); ++it) chain.push_back(*it);
+    for (std::size_t i = 1; i < outDims.size(); ++i) chain.push_back(outDims[i]);
+    embLayer_.emplace_back(emb, emb);
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i) layers_.emplace_back(chain[i], chain[i + 1]);
+    Index total = embLayer_[0].parameterCount();
+    for (const auto& l : layers_) total += l.parameterCount();
+    params_.resize(total);
+    nn::ParameterBinder<Scalar> binder(params_);
+    binder.bind(embLayer_[0]);
+    for (auto& l : layers_) binder.bind(l);
+    initialize(rng);
+    activations_.resize(layers_.size() - 1);
+  }
+
+  DiffRecMlp(const DiffRecMlp&) = delete;
+  DiffRecMlp& operator=(const DiffRecMlp&) = delete;
+  DiffRecMlp(DiffRecMlp&&) noexcept = default;
+  DiffRecMlp& operator=(DiffRecMlp&&) noexcept = default;
+
+  /// Re-draws every parameter: Xavier-normal weights, N(0, 0.001²) biases (the reference's init_weights()).
+  void initialize(Rng& rng) {
+    for (auto* l : allLayers()) {
+      nn::init::xavierNormal(l->weight(), rng);
+      nn::init::normal(l->bias(), rng, 0.0, 0.001);
+    }
+  }
+
+  const Options& options() const noexcept { return options_; }
+  Index items() const noexcept { return options_.items; }
+  nn::ParameterBuffer<Scalar>& parameters() noexcept { return params_; }
+  const nn::ParameterBuffer<Scalar>& parameters() const noexcept { return params_; }
+
+  /// Training mode turns dropout on (the model starts in training mode, like a torch module).
+  void setTraining(bool training) noexcept { dropout_.setTraining(training); }
+  bool training() const noexcept { return dropout_.training(); }
+  /// Replaces the dropout generator.
+  void reseedDropout(Rng rng) noexcept { dropout_.reseed(rng); }
+
+  /// The time-embedding layer (index 0) and the MLP layers (1 … L), in parameter order.
+  nn::Linear<Scalar>& timeEmbeddingLayer() noexcept { return embLayer_[0]; }
+  nn::Linear<Scalar>& layer(std::size_t i) { return layers_.at(i); }
+  std::size_t layerCount() const noexcept { return layers_.size(); }
+
+  /// Denoises a batch.  xt: [batch × items], t: [batch] (0-based steps), out: [batch × items] (resized).
+  /// Caches what backward() needs; buffers are reused while the batch size stays the same.
+  void forward(const Matrix& xt, const Eigen::ArrayXi& t, const Condition& /*cond*/, Matrix& out) {
+    const Index batch = xt.rows(), items = options_.items, emb = options_.timeEmbeddingSize;
+    RECDIFF_REQUIRE(xt.cols() == items, "DiffRecMlp::forward(): xt has ", xt.cols(), " columns, expected ", items);
+    RECDIFF_REQUIRE(t.size() == batch, "DiffRecMlp::forward(): xt has ", batch, " rows but t has ", t.size(),
+                    " entries");
+    TimeEmbeddingOptions embOptions = diffRecTimeEmbedding();
+    embOptions.float32Arithmetic = options_.float32TimeEmbedding;
+    sinusoidalTimestepEmbedding(t, emb, sinusoid_, embOptions);
+    embLayer_[0].forwardBorrowed(sinusoid_, timeEmb_);
+
+    input_.resize(batch, items + emb);
+    const Matrix* source = &xt;
+    if (options_.normalizeInput) {
+      // F.normalize: x / max(||x||, 1e-12).
+      rowNorms_ = xt.rowwise().norm().array().max(Scalar(1e-12));
+      normalized_.resize(batch, items);
+      normalized_.noalias() = rowNorms_.inverse().matrix().asDiagonal() * xt;
+      source = &normalized_;
+    }
+    const Matrix* mask = dropout_.sampleMask(batch, items);
+    masked_ = mask != nullptr;
+    if (masked_) input_.leftCols(items) = source->cwiseProduct(*mask);
+    else input_.leftCols(items) = *source;
+    input_.rightCols(emb) = timeEmb_;
+
+    const std::size_t last = layers_.size() - 1;
+    const Matrix* h = &input_;
+    for (std::size_t k = 0; k < last; ++k) {
+      layers_[k].forwardBorrowed(*h, activations_[k]);
+      activations_[k].array() = activations_[k].array().tanh();
+      h = &activations_[k];
+    }
+    layers_[last].forwardBorrowed(*h, out);
+  }
+
+  /// Accumulates every parameter gradient for dL/dout = dOut [batch × items]; writes dL/dxt when dXt is not
+  /// null (otherwise skips the input gradient of the first layer, the largest GEMM of the pass).
+  void backward(const Matrix& dOut, Matrix* dXt) {
+    const Index batch = dOut.rows(), items = options_.items, emb = options_.timeEmbeddingSize;
+    RECDIFF_REQUIRE(batch == input_.rows() && dOut.cols() == items, "DiffRecMlp::backward(): dOut is ", dOut.rows(),
+                    "x", dOut.cols(), ", expected ", input_.rows(), "x", items);
+    const Matrix* g = &dOut;
+    for (std::size_t k = layers_.size() - 1; k > 0; --k) {
+      Matrix& next = (k % 2 == 1) ? gradA_ : gradB_;
+      layers_[k].backward(*g, next);
+      next.array() *= Scalar(1) - activations_[k - 1].array().square();
+      g = &next;
+    }
+    auto& first = layers_[0];
+    first.backwardParameters(*g);
+    // The time-embedding part of dL/dh0, then the embedding layer's parameters.
+    dTimeEmb_.resize(batch, emb);
+    dTimeEmb_.noalias() = *g * first.weight().rightCols(emb);
+    embLayer_[0].backwardParameters(dTimeEmb_);
+    if (dXt == nullptr) return;
+    dXt->resize(batch, items);
+    dXt->noalias() = *g * first.weight().leftCols(items);
+    if (masked_) dXt->array() *= dropout_.mask().array();
+    if (options_.normalizeInput) {
+      // y = x / n: dx = (dy − y (y·dy)) / n where ||x|| > 1e-12, else dy / 1e-12.
+      dots_ = normalized_.cwiseProduct(*dXt).rowwise().sum().array();
+      for (Index i = 0; i < batch; ++i) {
+        if (rowNorms_(i) > Scalar(1e-12)) dXt->row(i) = (dXt->row(i) - dots_(i) * normalized_.row(i)) / rowNorms_(i);
+        else dXt->row(i) /= rowNorms_(i);
+      }
+    }
+  }
+
+  /// Inference helper: forward in evaluation mode, restoring the previous mode.
+  void predict(const Matrix& xt, const Eigen::ArrayXi& t, Matrix& out) {
+    const bool was = training();
+    setTraining(false);
+    forward(xt, t, Condition{}, out);
+    setTraining(was);
+  }
+
+  /// Multiply-adds of one forward pass on a [batch × items] input (GEMMs only), for FLOP counters.
+  double forwardFlops(Index batch) const {
+    double f = 2.0 * static_cast<double>(batch) * static_cast<double>(embLayer_[0].parameterCount());
+    for (const auto& l : layers_)
+      f += 2.0 * static_cast<double>(batch) * static_cast<double>(l.inputSize() * l.outputSize());
+    return f;
+  }
+
+ private:
+  std::vector<nn::Linear<Scalar>*> allLayers() {
+    std::vector<nn::Linear<Scalar>*> all{&embLayer_[0]};
+    for (auto& l : layers_) all.push_back(&l);
+    return all;
+  }
+
+  Options options_;
+  nn::ParameterBuffer<Scalar> params_;
+  std::vector<nn::Linear<Scalar>> embLayer_;  // one element: a vector keeps the layer's address stable on move
+  std::vector<nn::Linear<Scalar>> layers_;
+  nn::Dropout<Scalar> dropout_;
+  bool masked_ = false;
+
+  Matrix sinusoid_, timeEmb_, input_, normalized_, dTimeEmb_, gradA_, gradB_;
+  std::vector<Matrix> activations_;
+  ArrayX<Scalar> dots_;
+  ArrayX<Scalar> rowNorms_;  // max(||x||, 1e-12) per row, when normalizeInput
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_DENOISERS_DIFFREC_MLP_HPP
