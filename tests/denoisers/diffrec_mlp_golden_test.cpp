@@ -113,7 +113,7 @@ TEST_CASE("DiffRecMlp reproduces the DiffRec DNN golden outputs gradients and Ad
       if (eps && t(i) == 0) {
         const Eigen::RowVectorXd diff = x0.row(i) - (c1f * xt.row(i) - c2f * out.row(i));
         perExample(i) = weight(i) * diff.squaredNorm() / static_cast<double>(items) / 2.0;
-        dOut.row(i) = weight(i) * c2 * diff / static_cast<double>(items * batch);
+        dOut.row(i) = weight(i) * c2f * diff / static_cast<double>(items * batch);
       } else {
         const Eigen::RowVectorXd diff = out.row(i) - (eps ? noise.row(i) : x0.row(i));
         perExample(i) = weight(i) * diff.squaredNorm() / static_cast<double>(items);
