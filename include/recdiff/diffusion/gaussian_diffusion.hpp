@@ -117,6 +117,9 @@ class GaussianDiffusion {
     checkTimesteps(t, x0.rows(), "qSample");
     requireSameShape(x0, noise, "qSample", "noise");
     xt.resize(x0.rows(), x0.cols());
+#if RECDIFF_HAS_OPENMP
+#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
+#endif
     for (Index i = 0; i < x0.rows(); ++i) {
       const Scalar a = sqrtAlphaBar_(t(i)), b = sqrtOneMinusAlphaBar_(t(i));
       xt.row(i) = a * x0.row(i).template cast<Scalar>() + b * noise.row(i).template cast<Scalar>();
@@ -174,6 +177,9 @@ class GaussianDiffusion {
     checkTimesteps(t, xt.rows(), "predictX0FromEps");
     requireSameShape(xt, eps, "predictX0FromEps", "eps");
     x0.resize(xt.rows(), xt.cols());
+#if RECDIFF_HAS_OPENMP
+#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
+#endif
     for (Index i = 0; i < xt.rows(); ++i)
       x0.row(i) = sqrtRecipAlphaBar_(t(i)) * xt.row(i).template cast<Scalar>() -
                   sqrtRecipAlphaBarMinusOne_(t(i)) * eps.row(i).template cast<Scalar>();
@@ -236,6 +242,9 @@ class GaussianDiffusion {
     requireSameShape(xt, noise, "pSample", "noise");
     pMeanVariance(xt, t, modelOut, out);
     if (!addNoise || std::is_same_v<Variance, NoNoiseVariance>) return;
+#if RECDIFF_HAS_OPENMP
+#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
+#endif
     for (Index i = 0; i < out.rows(); ++i)
       if (t(i) != 0) out.row(i) += modelStd_(t(i)) * noise.row(i).template cast<Scalar>();
   }
@@ -294,6 +303,9 @@ class GaussianDiffusion {
     modelStd_ = logVar.unaryExpr([](double v) { return std::exp(0.5 * v); }).template cast<Scalar>();
   }
 
+  /// Row loops go parallel (OpenMP, when compiled in) only above ~64K elements: below that the fork costs more.
+  static bool parallelWorthIt(Index rows, Index cols) noexcept { return rows > 1 && rows * cols >= (Index(1) << 16); }
+
   template <class A, class B>
   static void requireSameShape(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b, std::string_view who,
                                std::string_view what) {
@@ -312,6 +324,9 @@ class GaussianDiffusion {
                      const Eigen::Ref<const Eigen::ArrayXi>& t, Matrix& mean) const {
     // Element-wise, so `mean` may be the very object passed as x0 or xt (same shape: resize is a no-op).
     mean.resize(xt.rows(), xt.cols());
+#if RECDIFF_HAS_OPENMP
+#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
+#endif
     for (Index i = 0; i < xt.rows(); ++i)
       mean.row(i) = posteriorCoef1_(t(i)) * x0.row(i).template cast<Scalar>() +
                     posteriorCoef2_(t(i)) * xt.row(i).template cast<Scalar>();
