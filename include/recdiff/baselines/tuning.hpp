@@ -8,7 +8,8 @@
 /// The grids (selection metric: validation Recall@20, higher wins, ties go to the earlier grid point):
 ///   EASE     λ ∈ {100, 200, 500, 1000, 2000}                                               (5 points)
 ///   ItemKNN  k ∈ {50, 100, 200, 500} × shrink ∈ {0, 10, 100} × normalizeNeighbours ∈ {no, yes}  (24)
-///   RP3beta  α ∈ {0.5, 0.75, 1.0} × β ∈ {0, 0.2, 0.4, 0.6} × k ∈ {100, 200, 500}, rows not normalised (36)
+///   RP3beta  α ∈ {0.5, 0.75, 1.0} × β ∈ {0, 0.2, 0.4, 0.6, 0.8} × k ∈ {100, 200, 500, 1000},
+///            rows not normalised                                                            (60)
 
 #include <sstream>
 #include <string>
@@ -70,12 +71,12 @@ inline std::vector<ItemKNNOptions> itemKnnGrid() {
   return grid;
 }
 
-/// RP3beta's grid: α ∈ {0.5, 0.75, 1.0} × β ∈ {0, 0.2, 0.4, 0.6} × k ∈ {100, 200, 500}.
+/// RP3beta's grid: α ∈ {0.5, 0.75, 1.0} × β ∈ {0, 0.2, 0.4, 0.6, 0.8} × k ∈ {100, 200, 500, 1000}.
 inline std::vector<RP3betaOptions> rp3betaGrid() {
   std::vector<RP3betaOptions> grid;
   for (const double alpha : {0.5, 0.75, 1.0})
-    for (const double beta : {0.0, 0.2, 0.4, 0.6})
-      for (const Index k : {100, 200, 500}) grid.push_back({.alpha = alpha, .beta = beta, .neighbours = k});
+    for (const double beta : {0.0, 0.2, 0.4, 0.6, 0.8})
+      for (const Index k : {100, 200, 500, 1000}) grid.push_back({.alpha = alpha, .beta = beta, .neighbours = k});
   return grid;
 }
 
