@@ -1,0 +1,280 @@
+#ifndef RECDIFF_MODELS_DIFFREC_HPP
+#define RECDIFF_MODELS_DIFFREC_HPP
+
+/// \file diffrec.hpp
+/// DiffRec (Wang, Xu, Feng, Lin, He, Chua, "Diffusion Recommender Model", SIGIR 2023) as a ready-made
+/// recommender with implicit's shape: fit / recommend / evaluate. It composes the library's pieces exactly as
+/// the authors' `main.py` does:
+///   schedule   linear-var(noiseScale, noiseMin, noiseMax) with beta_0 fixed to 1e-5 (any makeSchedule() name)
+///   diffusion  GaussianDiffusion<AnySchedule, Parameterization, FixedSmallVariance, Scalar>
+///   denoiser   DiffRecMlp (dropout 0.5 on the input row, tanh MLP, time embedding concatenated)
+///   timesteps  LossSecondMomentSampler (uniform until every step has 10 losses, 0.001 uniform mixing)
+///   loss       per-row MSE · (SNR(t−1) − SNR(t)) / (T p_t)         (diffusion/losses.hpp)
+///   optimizer  AdamW(lr, weightDecay)
+///   inference  from the clean train row (samplingSteps forward steps, 0 by default), every reverse step's
+///              posterior mean without noise, history masked, top-K (metrics/topk.hpp).
+///
+/// Usage:
+///   DiffRec<> model(DiffRecOptions{}, train.items());
+///   Rng rng(1);
+///   for (int epoch = 0; epoch < 100; ++epoch) model.trainEpoch(train, rng);
+///   RowMatrix<float> scores = model.scores(train);                      // [users × items]
+///   auto top = model.recommend(train, users, 20, true);                 // ids and scores, history filtered
+
+#include <algorithm>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../data/batching.hpp"
+#include "../data/interactions.hpp"
+#include "../denoisers/diffrec_mlp.hpp"
+#include "../diffusion/gaussian_diffusion.hpp"
+#include "../diffusion/policies.hpp"
+#include "../metrics/metric_table.hpp"
+#include "../metrics/ranking.hpp"
+#include "../metrics/topk.hpp"
+#include "../optim/optimizer.hpp"
+#include "../random.hpp"
+#include "../sampling/ddpm_sampler.hpp"
+#include "../schedules/make_schedule.hpp"
+#include "../timesteps/loss_second_moment_sampler.hpp"
+#include "../train/diffusion_trainer.hpp"
+
+namespace recdiff {
+
+/// DiffRec's hyperparameters; the defaults are the authors' ml-1m_clean settings (reference flags in brackets).
+struct DiffRecOptions {
+  // denoiser
+  std::vector<Index> dims = {200, 600};  ///< [--dims] hidden widths, mirrored (see DiffRecMlp)
+  Index timeEmbeddingSize = 10;          ///< [--emb_size]
+  bool normalizeInput = false;           ///< [--norm]
+  double dropout = 0.5;                  ///< on the input row, during training
+  // diffusion
+  ScheduleSpec schedule = defaultSchedule();  ///< [--noise_schedule --noise_scale --noise_min --noise_max]
+  Index steps = 40;                       ///< [--steps]
+  bool reweight = true;                   ///< [--reweight]
+  Index samplingSteps = 0;                ///< [--sampling_steps] forward steps before inference
+  bool samplingNoise = false;             ///< [--sampling_noise]
+  // timestep sampler
+  Index lossHistory = 10;                 ///< losses kept per step (the reference's history_num_per_term)
+  double uniformMix = 1e-3;               ///< uniform share of the importance distribution
+  // optimisation
+  double learningRate = 1e-3;             ///< [--lr]
+  double weightDecay = 0.0;               ///< [--weight_decay] (AdamW, decoupled)
+  Index batchSize = 400;                  ///< [--batch_size]
+
+  /// linear-var(0.005, 0.005, 0.01) with beta_0 fixed to 1e-5: DiffRec's ml-1m_clean schedule.
+  static ScheduleSpec defaultSchedule() {
+    ScheduleSpec s;
+    s.name = "linear-var";
+    s.noiseScale = 0.005;
+    s.noiseMin = 0.005;
+    s.noiseMax = 0.01;
+    s.firstBeta = 1e-5;
+    return s;
+  }
+};
+
+/// What one training epoch did.
+struct EpochResult {
+  double meanLoss = 0.0;  ///< mean of the batches' mean losses
+  double sumLoss = 0.0;   ///< sum of the batches' mean losses (what the reference prints as "train loss")
+  Index batches = 0;
+  bool finite = true;     ///< false: a batch produced a non-finite loss or gradient and the epoch stopped there
+};
+
+/// DiffRec with its denoiser, diffusion, timestep sampler and optimizer.
+/// \tparam Parameterization PredictX0 (the reference's default, `--mean_type x0`) or PredictEpsilon.
+/// \tparam Scalar float (default) or double.
+template <class Parameterization = PredictX0, class Scalar = float>
+class DiffRec {
+ public:
+  using Diffusion = GaussianDiffusion<AnySchedule, Parameterization, FixedSmallVariance, Scalar>;
+  using Model = DiffRecMlp<Scalar>;
+  using Sampler = LossSecondMomentSampler;
+  using Optimizer = optim::AdamW;
+  using Matrix = RowMatrix<Scalar>;
+  using Trainer = DiffusionTrainer<Diffusion, Model, Sampler, Optimizer>;
+
+  /// Builds the model for `items` items; parameters are initialised from Rng(seed) as the reference does.
+  DiffRec(const DiffRecOptions& options, Index items, std::uint64_t seed = 1)
+      : options_(validated(options, items)),
+        diffusion_(makeSchedule(options.schedule), options.steps),
+        initRng_(seed, 0x1A17),
+        model_(modelOptions(options, items), initRng_),
+        sampler_(options.steps, options.lossHistory, options.uniformMix),
+        optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay}),
+        trainer_(diffusion_, model_, sampler_, optimizer_, {.reweight = options.reweight}) {}
+
+  DiffRec(const DiffRec&) = delete;
+  DiffRec& operator=(const DiffRec&) = delete;
+
+  const DiffRecOptions& options() const noexcept { return options_; }
+  Index items() const noexcept { return model_.items(); }
+  const Diffusion& diffusion() const noexcept { return diffusion_; }
+  Model& model() noexcept { return model_; }
+  const Model& model() const noexcept { return model_; }
+  Sampler& timestepSampler() noexcept { return sampler_; }
+  Optimizer& optimizer() noexcept { return optimizer_; }
+  Trainer& trainer() noexcept { return trainer_; }
+
+  /// One pass over all users of `train` in shuffled batches of options().batchSize (the order and every
+  /// random number come from `rng`). Stops at the first non-finite batch, which is not applied.
+  EpochResult trainEpoch(const data::Interactions& train, Rng& rng) {
+    requireItems(train, "DiffRec::trainEpoch()");
+    if (batcherData_ != &train || !batcher_) {
+      batcher_.emplace(train, options_.batchSize);
+      batcherData_ = &train;
+    }
+    data::UserBatcher& batcher = *batcher_;
+    batcher.startEpoch(rng);
+    model_.setTraining(true);
+    EpochResult result;
+    for (Index b = 0; b < batcher.batches(); ++b) {
+      const Matrix& x0 = asScalar(batcher.rows(b));
+      const StepResult step = trainer_.step(x0, NoCondition{}, rng);
+      if (!step.finite) {
+        result.finite = false;
+        break;
+      }
+      result.sumLoss += step.loss;
+      ++result.batches;
+    }
+    result.meanLoss = result.batches > 0 ? result.sumLoss / static_cast<double>(result.batches) : 0.0;
+    return result;
+  }
+
+  /// Inference scores [users.size() × items] for the given users of `input` (their rows are the model's
+  /// input, DiffRec style): samplingSteps forward steps, then every reverse step's posterior mean (plus
+  /// noise only if samplingNoise). Batches of batchSize users.
+  void scores(const data::Interactions& input, std::span<const Index> users, Matrix& out, Rng& rng) {
+    requireItems(input, "DiffRec::scores()");
+    model_.setTraining(false);
+    out.resize(static_cast<Index>(users.size()), items());
+    const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
+    Matrix x;
+    RowMatrix<float> rows;
+    for (std::size_t begin = 0; begin < users.size(); begin += static_cast<std::size_t>(options_.batchSize)) {
+      const std::size_t n = std::min(users.size() - begin, static_cast<std::size_t>(options_.batchSize));
+      data::denseRows(input, users.subspan(begin, n), rows);
+      if (options_.samplingSteps == 0) {
+        x = rows.template cast<Scalar>();
+        reverse.run(model_, NoCondition{}, x, rng);
+      } else {
+        x = reverse.sampleFromInput(model_, NoCondition{}, rows.template cast<Scalar>(), options_.samplingSteps, rng);
+      }
+      out.middleRows(static_cast<Index>(begin), static_cast<Index>(n)) = x;
+    }
+  }
+
+  /// Scores of every user of `input` [users × items].
+  Matrix scores(const data::Interactions& input, Rng& rng) {
+    std::vector<Index> all(static_cast<std::size_t>(input.users()));
+    for (Index u = 0; u < input.users(); ++u) all[static_cast<std::size_t>(u)] = u;
+    Matrix out;
+    scores(input, all, out, rng);
+    return out;
+  }
+
+  /// The top-k items of `users` (ids and scores, best first), computed from their rows of `input`; with
+  /// filterSeen the items of `input` (and of any extra masks, e.g. a validation split) are never returned.
+  metrics::TopK<Scalar> recommend(const data::Interactions& input, std::span<const Index> users, Index k,
+                                  bool filterSeen, Rng& rng, std::vector<const metrics::CsrMatrix*> extraMasks = {}) {
+    Matrix s;
+    scores(input, users, s, rng);
+    metrics::TopKOptions topOptions;
+    if (filterSeen) topOptions.exclude.push_back(&input.matrix());
+    for (const auto* m : extraMasks) topOptions.exclude.push_back(m);
+    topOptions.users = users;
+    metrics::TopK<Scalar> top;
+    metrics::topK(s, k, top, topOptions);
+    return top;
+  }
+
+  /// DiffRec's evaluation protocol, with one inference pass per user serving both splits: the scores come
+  /// from each user's `train` row; validation ranks with train items excluded and is scored against `valid`,
+  /// test ranks with train and valid items excluded and is scored against `test`. Keys are
+  /// `valid.recall@20`, `test.ndcg@10`, ... (metrics::MetricTable). `average` chooses the denominator
+  /// (DiffRec: all users, users without held-out items counting 0).
+  metrics::MetricTable evaluate(const data::Interactions& train, const data::Interactions& valid,
+                                const data::Interactions& test, std::span<const Index> ks, Rng& rng,
+                                metrics::UserAverage average = metrics::UserAverage::AllUsers) {
+    RECDIFF_REQUIRE(!ks.empty(), "DiffRec::evaluate(): no cut-offs");
+    RECDIFF_REQUIRE(valid.users() == train.users() && test.users() == train.users() && valid.items() == train.items() &&
+                        test.items() == train.items(),
+                    "DiffRec::evaluate(): train, valid and test must share one [users × items] shape");
+    const Index k = *std::max_element(ks.begin(), ks.end());
+    const Index users = train.users();
+    metrics::IdMatrix validIds(users, k), testIds(users, k);
+    std::vector<Index> batchUsers;
+    Matrix s;
+    metrics::TopK<Scalar> top;
+    for (Index first = 0; first < users; first += options_.batchSize) {
+      const Index n = std::min(options_.batchSize, users - first);
+      batchUsers.resize(static_cast<std::size_t>(n));
+      for (Index r = 0; r < n; ++r) batchUsers[static_cast<std::size_t>(r)] = first + r;
+      scores(train, batchUsers, s, rng);
+      metrics::topK(s, k, top, {.exclude = {&train.matrix()}, .users = batchUsers});
+      validIds.middleRows(first, n) = top.ids;
+      metrics::topK(s, k, top, {.exclude = {&train.matrix(), &valid.matrix()}, .users = batchUsers});
+      testIds.middleRows(first, n) = top.ids;
+    }
+    metrics::MetricTable table;
+    table.add("valid", metrics::evaluateSets(validIds, valid.matrix(), ks, {.average = average}));
+    table.add("test", metrics::evaluateSets(testIds, test.matrix(), ks, {.average = average}));
+    return table;
+  }
+
+ private:
+  static DiffRecOptions validated(const DiffRecOptions& o, Index items) {
+    RECDIFF_REQUIRE(items > 0, "DiffRec: items must be positive, got ", items);
+    RECDIFF_REQUIRE(o.batchSize > 0, "DiffRec: batchSize must be positive, got ", o.batchSize);
+    RECDIFF_REQUIRE(o.steps > 0, "DiffRec: steps must be positive, got ", o.steps);
+    RECDIFF_REQUIRE(o.samplingSteps >= 0 && o.samplingSteps <= o.steps, "DiffRec: samplingSteps = ", o.samplingSteps,
+                    " must lie in [0, steps = ", o.steps, "]");
+    return o;
+  }
+
+  static DiffRecMlpOptions modelOptions(const DiffRecOptions& o, Index items) {
+    DiffRecMlpOptions m;
+    m.items = items;
+    m.dims = o.dims;
+    m.timeEmbeddingSize = o.timeEmbeddingSize;
+    m.dropout = o.dropout;
+    m.normalizeInput = o.normalizeInput;
+    return m;
+  }
+
+  void requireItems(const data::Interactions& x, const char* who) const {
+    RECDIFF_REQUIRE(x.items() == items(), who, ": the data has ", x.items(), " items but the model was built for ",
+                    items());
+  }
+
+  /// The batcher's float rows as this model's Scalar (a no-op view for float).
+  const Matrix& asScalar(const RowMatrix<float>& rows) {
+    if constexpr (std::is_same_v<Scalar, float>) {
+      return rows;
+    } else {
+      converted_ = rows.template cast<Scalar>();
+      return converted_;
+    }
+  }
+
+  DiffRecOptions options_;
+  Diffusion diffusion_;
+  Rng initRng_;
+  Model model_;
+  Sampler sampler_;
+  Optimizer optimizer_;
+  Trainer trainer_;
+  const data::Interactions* batcherData_ = nullptr;
+  std::optional<data::UserBatcher> batcher_;
+  Matrix converted_;
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_MODELS_DIFFREC_HPP

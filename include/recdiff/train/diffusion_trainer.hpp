@@ -1,0 +1,128 @@
+#ifndef RECDIFF_TRAIN_DIFFUSION_TRAINER_HPP
+#define RECDIFF_TRAIN_DIFFUSION_TRAINER_HPP
+
+/// \file diffusion_trainer.hpp
+/// One optimisation step of a Gaussian-diffusion objective with an MSE loss (DiffRec's `training_losses`,
+/// Wang et al. 2023, Eqs. 11–13): draw t and importance weights from the timestep sampler, noise x0 with
+/// the fused kernel (ε generated in place), run the denoiser, compute the reweighted loss divided by the
+/// importance probability, back-propagate, take the optimizer step, and feed (t, reweighted loss) to the
+/// sampler's optional update hook.
+///
+/// Divergence is a status, not an exception (STYLE.md 4.4): a non-finite loss or gradient skips the update
+/// and the step reports `finite = false`, leaving the parameters as they were.
+///
+/// Usage:
+///   DiffusionTrainer trainer(diffusion, model, sampler, optimizer, {.reweight = true});
+///   const StepResult r = trainer.step(x0, NoCondition{}, rng);   // x0: [batch × dim]
+
+#include <cmath>
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include "../concepts.hpp"
+#include "../diffusion/losses.hpp"
+#include "../error.hpp"
+#include "../random.hpp"
+#include "../simd/kernels.hpp"
+#include "../types.hpp"
+
+namespace recdiff {
+
+/// Options of DiffusionTrainer.
+struct DiffusionTrainerOptions {
+  bool reweight = true;  ///< DiffRec's ELBO reweighting (reweightX0 / reweightEpsilon in losses.hpp)
+};
+
+/// What one training step did.
+struct StepResult {
+  double loss = 0.0;    ///< mean over the batch of reweight · loss / (T p_t) (DiffRec's `loss.mean()`)
+  bool finite = true;   ///< false when the loss or a gradient was NaN or infinite: no update was applied
+};
+
+/// The training step of a diffusion model over rows x0 [batch × dim].
+/// \tparam Diffusion a GaussianDiffusion (tables, coefficients, reweighting).
+/// \tparam Model     a Denoiser (concepts.hpp): forward, backward, parameters().
+/// \tparam Sampler   a TimestepSampler; its update(t, losses) hook is called when present.
+/// \tparam Optimizer anything with step(nn::ParameterBuffer<Scalar>&) (optim/optimizer.hpp).
+template <class Diffusion, class Model, class Sampler, class Optimizer>
+class DiffusionTrainer {
+  static_assert(isDenoiser<Model>, "DiffusionTrainer: Model must satisfy Denoiser (see docs/concepts.md#denoiser)");
+  static_assert(isTimestepSampler<Sampler>,
+                "DiffusionTrainer: Sampler must satisfy TimestepSampler (see docs/concepts.md#timestepsampler)");
+
+ public:
+  using Scalar = typename Model::Scalar;
+  using Matrix = RowMatrix<Scalar>;
+  using Condition = typename Model::Condition;
+  static_assert(std::is_same_v<Scalar, typename Diffusion::ScalarType>,
+                "DiffusionTrainer: the model and the diffusion must use the same Scalar");
+  static constexpr bool kPredictEpsilon =
+      std::is_same_v<typename Diffusion::ParameterizationType, PredictEpsilon>;
+
+  DiffusionTrainer(const Diffusion& diffusion, Model& model, Sampler& sampler, Optimizer& optimizer,
+                   DiffusionTrainerOptions options = {})
+      : diffusion_(&diffusion), model_(&model), sampler_(&sampler), optimizer_(&optimizer), options_(options) {}
+
+  /// Loss and parameter gradient of one batch for given t, importance weights and noise address, without
+  /// an optimizer step (the gradient is accumulated into model.parameters().grads() after zeroing it).
+  /// Exposed so that tests can finite-difference the whole training loss.
+  double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
+                         const random::NoiseAddress& noiseAt, const Condition& condition) {
+    RECDIFF_REQUIRE(t.size() == x0.rows(), "DiffusionTrainer::lossAndGradient(): x0 has ", x0.rows(),
+                    " rows but t has ", t.size(), " entries");
+    diffusion_->checkTimesteps(t, x0.rows(), "DiffusionTrainer::lossAndGradient");
+    a_.resize(t.size());
+    b_.resize(t.size());
+    for (Index i = 0; i < t.size(); ++i) {
+      a_(i) = diffusion_->sqrtAlphaBar()(t(i));
+      b_(i) = diffusion_->sqrtOneMinusAlphaBar()(t(i));
+    }
+    xt_.resize(x0.rows(), x0.cols());
+    if constexpr (kPredictEpsilon) {
+      noise_.resize(x0.rows(), x0.cols());
+      simd::forwardNoise<Scalar>(noiseAt, x0, a_, b_, xt_, noise_);
+    } else {
+      simd::forwardNoise<Scalar>(noiseAt, x0, a_, b_, xt_);
+    }
+    model_->forward(xt_, t, condition, out_);
+    // For x0 prediction the loss never reads the noise: xt stands in for it.
+    const Matrix& noise = kPredictEpsilon ? noise_ : xt_;
+    diffusionLoss(*diffusion_, x0, xt_, noise, t, out_, importanceWeights, options_.reweight, loss_);
+    model_->parameters().zeroGrad();
+    model_->backward(loss_.dOut, nullptr);
+    return static_cast<double>(loss_.loss.mean());
+  }
+
+  /// One training step on x0 [batch × dim] with randomness from `rng` (timesteps, then one noise draw).
+  StepResult step(const Matrix& x0, const Condition& condition, Rng& rng) {
+    RECDIFF_REQUIRE(x0.rows() > 0, "DiffusionTrainer::step(): empty batch");
+    const TimestepBatch<Scalar> tb = sampler_->template sample<Scalar>(x0.rows(), rng);
+    const random::NoiseAddress at = rng.reserveNoise<Scalar>(static_cast<std::uint64_t>(x0.size()));
+    StepResult result;
+    result.loss = lossAndGradient(x0, tb.t, tb.weights, at, condition);
+    result.finite = std::isfinite(result.loss) && model_->parameters().grads().allFinite();
+    if (!result.finite) return result;
+    optimizer_->step(model_->parameters());
+    if constexpr (hasUpdateHook<Sampler, Scalar>) sampler_->update(tb.t, loss_.weighted);
+    return result;
+  }
+
+  /// Per-example losses of the last batch (reweighted, before and after the importance correction).
+  const DiffusionLoss<Scalar>& lastLoss() const noexcept { return loss_; }
+  const DiffusionTrainerOptions& options() const noexcept { return options_; }
+
+ private:
+  const Diffusion* diffusion_;
+  Model* model_;
+  Sampler* sampler_;
+  Optimizer* optimizer_;
+  DiffusionTrainerOptions options_;
+  ArrayX<Scalar> a_, b_;
+  Matrix xt_, noise_, out_;
+  DiffusionLoss<Scalar> loss_;
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_TRAIN_DIFFUSION_TRAINER_HPP
