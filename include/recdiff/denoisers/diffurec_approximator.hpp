@@ -1,0 +1,388 @@
+#ifndef RECDIFF_DENOISERS_DIFFUREC_APPROXIMATOR_HPP
+#define RECDIFF_DENOISERS_DIFFUREC_APPROXIMATOR_HPP
+
+/// \file diffurec_approximator.hpp
+/// DiffuRec's approximator f(x_t, t, S) ≈ x0 (Li, Sun, Li, "Diffusion Augmentation for Sequential
+/// Recommendation", TOIS 2023, Sec. 4.2 Eqs. 8–10; the authors' Att_Diffuse_model + Diffu_xstart):
+///   S   = LayerNorm(Dropout_emb(E[seq]) [+ P])                 [batch·len × H], no positions by default
+///   z   = x_t + MLP_SiLU(sinusoid(t · 1000/T))                 [batch × H], sinusoid [cos | sin]
+///   h0  = S + Λ ⊙ z (z broadcast over the positions),  Λ ~ N(λ, λ²) element-wise, drawn at train AND eval
+///   h   = Block_L(… Block_1(h0)),  pre-LN blocks, 4·H tanh-GELU FFN, LayerNorm eps 1e-12
+///   x̂0 = LayerNorm(Dropout(h))[last position]                [batch × H]
+/// and its training loss: x_t = q(E[target]), L = CE(x̂0 Eᵀ, target) over every row of E (padding row 0
+/// included), with gradient into E through the scores, the history and the noised target.
+///
+/// Attention masking (nn::PaddingMask): kQueryRows reproduces the reference code, which blanks the query rows
+/// of padded positions (padded keys still attend); kKeys (the default) hides padded keys. With no padding in
+/// a batch both agree. Both are exposed because numbers differ; say which produced a result.
+///
+/// Satisfies Denoiser (docs/concepts.md#denoiser) with Condition = Sequences [batch × len] of item ids
+/// (0 = padding, items 1 … items).
+///
+/// Usage:
+///   DiffuRecApproximator<float> model({.items = 3416, .hidden = 128, .blocks = 4, .steps = 32});
+///   model.reset(rng);  model.setRng(rng.fork(1));
+///   float loss = model.trainingLoss(diffusion, seqs, targets, t, noise);   // accumulates gradients
+///   model.setTraining(false);  model.sample(diffusion, seqs, rng, x0Hat);  // reverse from N(0, I)
+
+#include <cmath>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "../error.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
+#include "../nn/cross_entropy.hpp"
+#include "../nn/dropout.hpp"
+#include "../nn/embedding.hpp"
+#include "../nn/feed_forward.hpp"
+#include "../nn/layer_norm.hpp"
+#include "../nn/parameters.hpp"
+#include "../nn/transformer_block.hpp"
+#include "time_embedding.hpp"
+
+namespace recdiff {
+
+struct DiffuRecApproximatorOptions {
+  Index items = 0;              ///< number of items; the table has items + 1 rows, row 0 = padding (trained)
+  Index hidden = 128;           ///< H
+  Index blocks = 4;             ///< transformer blocks
+  Index heads = 4;              ///< attention heads (the reference hard-codes 4)
+  Index maxLength = 50;         ///< longest history (learned positions need len <= maxLength)
+  Index steps = 32;             ///< diffusion steps T (timesteps are rescaled by 1000/T)
+  bool rescaleTimesteps = true; ///< feed t · 1000/T to the sinusoid (reference), else t
+  double lambda = 0.001;        ///< λ: Λ ~ N(λ, λ²)
+  double dropout = 0.1;         ///< dropout inside and after the blocks and before the output LayerNorm
+  double embeddingDropout = 0.3;///< dropout on E[seq]
+  double eps = 1e-12;           ///< LayerNorm epsilon (TF style, as the reference)
+  bool learnedPositions = false;///< add a learned position table before the input LayerNorm
+  nn::PaddingMask attentionMask = nn::PaddingMask::kKeys;  ///< kQueryRows = the reference's behaviour
+  /// Compute the sinusoid as the reference does, in float32 (t · 1000/T, the frequencies, their product,
+  /// cos and sin all rounded to float), instead of in double. Only for bit-level parity tests: the float32
+  /// argument error reaches 1e-4 for t · 1000/T near 1000.
+  bool float32Sinusoid = false;
+};
+
+/// DiffuRec's transformer approximator; see the file comment.
+template <class Scalar_>
+class DiffuRecApproximator {
+ public:
+  using Scalar = Scalar_;
+  using Matrix = RowMatrix<Scalar>;
+  /// [batch × len] item ids, 0 = padding (left padding, as the reference's data).
+  using Sequences = Eigen::Array<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Condition = Sequences;
+
+  explicit DiffuRecApproximator(const DiffuRecApproximatorOptions& options)
+      : options_(validated(options)),
+        items_(options.items + 1, options.hidden),
+        positions_(options.learnedPositions ? options.maxLength : 1, options.hidden),
+        inputNorm_(options.hidden, options.eps),
+        timeMlp_(options.hidden, 4 * options.hidden, nn::FeedForwardActivation::kSilu, 0.0),
+        outputNorm_(options.hidden, options.eps),
+        embeddingDropout_(options.embeddingDropout),
+        outputDropout_(options.dropout) {
+    blocks_.reserve(static_cast<std::size_t>(options.blocks));
+    for (Index k = 0; k < options.blocks; ++k)
+      blocks_.emplace_back(nn::TransformerBlockOptions{.dim = options.hidden,
+                                                       .heads = options.heads,
+                                                       .sequenceLength = options.maxLength,
+                                                       .ffnHidden = 4 * options.hidden,
+                                                       .preNorm = true,
+                                                       .eps = options.eps,
+                                                       .activation = nn::FeedForwardActivation::kGeluTanh,
+                                                       .dropout = options.dropout,
+                                                       .outputDropout = true,
+                                                       .paddingMask = options.attentionMask});
+    Index total = items_.parameterCount() + inputNorm_.parameterCount() + timeMlp_.parameterCount() +
+                  outputNorm_.parameterCount();
+    if (options_.learnedPositions) total += positions_.parameterCount();
+    for (const auto& b : blocks_) total += b.parameterCount();
+    params_.resize(total);
+    nn::ParameterBinder<Scalar> binder(params_);
+    binder.bind(items_);
+    if (options_.learnedPositions) binder.bind(positions_);
+    binder.bind(inputNorm_);
+    binder.bind(timeMlp_);
+    for (auto& b : blocks_) binder.bind(b);
+    binder.bind(outputNorm_);
+    setTraining(true);
+  }
+
+  const DiffuRecApproximatorOptions& options() const noexcept { return options_; }
+  nn::ParameterBuffer<Scalar>& parameters() noexcept { return params_; }
+  const nn::ParameterBuffer<Scalar>& parameters() const noexcept { return params_; }
+
+  /// The layers, for inspection, checkpoints and golden tests.
+  nn::Embedding<Scalar>& itemEmbedding() noexcept { return items_; }
+  nn::Embedding<Scalar>& positionEmbedding() noexcept { return positions_; }
+  nn::LayerNorm<Scalar>& inputNorm() noexcept { return inputNorm_; }
+  nn::FeedForward<Scalar>& timeMlp() noexcept { return timeMlp_; }
+  nn::TransformerBlock<Scalar>& block(Index k) { return blocks_.at(static_cast<std::size_t>(k)); }
+  nn::LayerNorm<Scalar>& outputNorm() noexcept { return outputNorm_; }
+
+  /// The reference's initialisation in distribution: E, P ~ N(0, 1); LayerNorms 1 / 0; torch's default
+  /// Linear init U(±1/√fan_in) for the time MLP and the Q/K/V projections and every bias; Xavier-normal for
+  /// the attention output projection and both FFN weights.
+  void reset(Rng& rng) {
+    items_.reset(rng);
+    if (options_.learnedPositions) positions_.reset(rng);
+    inputNorm_.reset();
+    outputNorm_.reset();
+    const double h = static_cast<double>(options_.hidden);
+    const auto uniform = [&rng](auto&& m, double fanIn) {
+      const double bound = 1.0 / std::sqrt(fanIn);
+      rng.fillUniform(m, -bound, bound);
+    };
+    uniform(timeMlp_.weight1(), h);
+    uniform(timeMlp_.bias1(), h);
+    uniform(timeMlp_.weight2(), 4 * h);
+    uniform(timeMlp_.bias2(), 4 * h);
+    for (auto& b : blocks_) {
+      b.norm1().reset();
+      b.norm2().reset();
+      auto& att = b.attention();
+      uniform(att.qkvWeight(), h);
+      uniform(att.qkvBias(), h);
+      auto wo = att.outWeight();
+      rng.fillNormal(wo, 0.0, std::sqrt(2.0 / (2.0 * h)));
+      uniform(att.outBias(), h);
+      auto& ffn = b.feedForward();
+      auto w1 = ffn.weight1();
+      auto w2 = ffn.weight2();
+      rng.fillNormal(w1, 0.0, std::sqrt(2.0 / (5.0 * h)));
+      rng.fillNormal(w2, 0.0, std::sqrt(2.0 / (5.0 * h)));
+      uniform(ffn.bias1(), h);
+      uniform(ffn.bias2(), 4 * h);
+    }
+  }
+
+  /// Training mode (default) turns every dropout on; evaluation mode off. Λ is drawn in both modes.
+  void setTraining(bool training) {
+    training_ = training;
+    embeddingDropout_.setTraining(training);
+    outputDropout_.setTraining(training);
+    for (auto& b : blocks_) b.setTraining(training);
+  }
+
+  /// Seeds the dropouts and the Λ draws from independent sub-streams of rng.
+  void setRng(const Rng& rng) {
+    lambdaRng_ = rng.fork(1);
+    embeddingDropout_.reseed(rng.fork(2));
+    outputDropout_.reseed(rng.fork(3));
+    for (std::size_t k = 0; k < blocks_.size(); ++k) blocks_[k].setRng(rng.fork(100 + k));
+  }
+
+  /// x̂0 = f(x_t, t, seq), drawing Λ's standard-normal part from the model's generator.
+  /// xt, out: [batch × H]; t: [batch] 0-based steps; seq: [batch × len].
+  void forward(const Matrix& xt, const Eigen::ArrayXi& t, const Sequences& seq, Matrix& out) {
+    lambdaNoise_.resize(seq.size(), options_.hidden);
+    lambdaRng_.fillNormal(lambdaNoise_);
+    forwardWithNoise(xt, t, seq, lambdaNoise_, out);
+  }
+
+  /// As forward(), with Λ = λ + λ · lambdaNoise given explicitly, lambdaNoise: [batch·len × H].
+  void forwardWithNoise(const Matrix& xt, const Eigen::ArrayXi& t, const Sequences& seq, const Matrix& lambdaNoise,
+                        Matrix& out) {
+    const Index batch = seq.rows(), len = seq.cols(), h = options_.hidden, n = batch * len;
+    RECDIFF_REQUIRE(batch > 0 && len > 0, "DiffuRecApproximator::forward(): empty sequence batch");
+    RECDIFF_REQUIRE(xt.rows() == batch && xt.cols() == h, "DiffuRecApproximator::forward(): xt is ", xt.rows(), "x",
+                    xt.cols(), ", expected ", batch, "x", h);
+    RECDIFF_REQUIRE(t.size() == batch, "DiffuRecApproximator::forward(): ", t.size(), " timesteps for ", batch,
+                    " sequences");
+    RECDIFF_REQUIRE(lambdaNoise.rows() == n && lambdaNoise.cols() == h,
+                    "DiffuRecApproximator::forward(): lambdaNoise is ", lambdaNoise.rows(), "x", lambdaNoise.cols(),
+                    ", expected ", n, "x", h);
+    RECDIFF_REQUIRE(!options_.learnedPositions || len <= options_.maxLength, "DiffuRecApproximator::forward(): ",
+                    "sequences of length ", len, " exceed maxLength ", options_.maxLength);
+    batch_ = batch;
+    len_ = len;
+    // S = LayerNorm(Dropout(E[seq]) [+ P]).
+    ids_ = Eigen::Map<const Eigen::ArrayXi>(seq.data(), n);
+    items_.forward(ids_, embedded_);
+    embeddingDropout_.forward(embedded_, embedded_);
+    if (options_.learnedPositions) {
+      positionIds_.resize(n);
+      for (Index i = 0; i < n; ++i) positionIds_(i) = static_cast<int>(i % len);
+      positions_.forward(positionIds_, positionRows_);
+      embedded_ += positionRows_;
+    }
+    inputNorm_.forward(embedded_, hidden_[0]);
+    // z = x_t + MLP(sinusoid(t')).
+    TimeEmbeddingOptions timeOptions;
+    timeOptions.timeScale = options_.rescaleTimesteps ? 1000.0 / static_cast<double>(options_.steps) : 1.0;
+    if (options_.float32Sinusoid) referenceSinusoid(t, timeOptions.timeScale, sinusoid_);
+    else sinusoidalTimestepEmbedding(t, h, sinusoid_, timeOptions);
+    timeMlp_.forward(sinusoid_, z_);
+    z_ += xt;
+    // h0 = S + Λ ⊙ z.
+    lambda_.resize(n, h);
+    lambda_.array() = static_cast<Scalar>(options_.lambda) * (lambdaNoise.array() + Scalar(1));
+    for (Index b = 0; b < batch; ++b)
+      hidden_[0].middleRows(b * len, len).array() +=
+          lambda_.middleRows(b * len, len).array().rowwise() * z_.row(b).array();
+    // Blocks.
+    valid_ = seq > 0;
+    const bool padded = !valid_.all();
+    if (hidden_.size() != blocks_.size() + 1) hidden_.resize(blocks_.size() + 1);
+    for (std::size_t k = 0; k < blocks_.size(); ++k) {
+      blocks_[k].setSequenceLength(len);
+      if (padded) blocks_[k].setPaddingMask(valid_);
+      else blocks_[k].clearPaddingMask();
+      blocks_[k].forward(hidden_[k], hidden_[k + 1]);
+    }
+    // x̂0 = LayerNorm(Dropout(h))[last].
+    const Matrix& top = hidden_.back();
+    last_.resize(batch, h);
+    for (Index b = 0; b < batch; ++b) last_.row(b) = top.row(b * len + len - 1);
+    outputDropout_.forward(last_, last_);
+    outputNorm_.forward(last_, out);
+  }
+
+  /// Back-propagates dL/dx̂0 [batch × H]: accumulates every parameter gradient (E through the history) and,
+  /// when dXt is non-null, writes dL/dx_t [batch × H].
+  void backward(const Matrix& dOut, Matrix* dXt) {
+    const Index batch = batch_, len = len_, h = options_.hidden, n = batch * len;
+    RECDIFF_REQUIRE(dOut.rows() == batch && dOut.cols() == h, "DiffuRecApproximator::backward(): dOut is ",
+                    dOut.rows(), "x", dOut.cols(), ", expected ", batch, "x", h);
+    outputNorm_.backward(dOut, gLast_);
+    outputDropout_.backward(gLast_, gLast_);
+    gA_.setZero(n, h);
+    for (Index b = 0; b < batch; ++b) gA_.row(b * len + len - 1) = gLast_.row(b);
+    for (std::size_t k = blocks_.size(); k-- > 0;) {
+      blocks_[k].backward(gA_, gB_);
+      gA_.swap(gB_);
+    }
+    // h0 = S + Λ ⊙ z:  dz_b = Σ_i Λ_bi ⊙ dh0_bi.
+    gZ_.resize(batch, h);
+    for (Index b = 0; b < batch; ++b)
+      gZ_.row(b) = (lambda_.middleRows(b * len, len).array() * gA_.middleRows(b * len, len).array())
+                       .colwise()
+                       .sum()
+                       .matrix();
+    if (dXt != nullptr) *dXt = gZ_;
+    timeMlp_.backward(gZ_, gSinusoid_);  // the sinusoid has no parameters; its gradient is dropped
+    inputNorm_.backward(gA_, gB_);
+    if (options_.learnedPositions) positions_.backward(gB_);
+    embeddingDropout_.backward(gB_, gB_);
+    items_.backward(gB_);
+  }
+
+  /// One training loss evaluation with gradients (the reference's DiffuRec.forward + loss_diffu_ce):
+  /// x_t = qSample(E[targets], t, noise), x̂0 = f(x_t, t, seq), L = CE(x̂0 Eᵀ, targets).
+  /// Accumulates dL/dθ into parameters().grads() (zero them first) and returns L.
+  /// \tparam Diffusion provides qSample(x0, t, noise, xt) and sqrtAlphaBar() (GaussianDiffusion).
+  /// targets: [batch] item ids; t: [batch]; noise: [batch × H]; lambdaNoise: [batch·len × H] or null (drawn).
+  template <class Diffusion>
+  Scalar trainingLoss(const Diffusion& diffusion, const Sequences& seq, const Eigen::ArrayXi& targets,
+                      const Eigen::ArrayXi& t, const Matrix& noise, const Matrix* lambdaNoise = nullptr) {
+    RECDIFF_REQUIRE(targets.size() == seq.rows(), "DiffuRecApproximator::trainingLoss(): ", targets.size(),
+                    " targets for ", seq.rows(), " sequences");
+    items_.forward(targets, x0_);  // the cached ids are replaced by forwardWithNoise below
+    diffusion.qSample(x0_, t, noise, xt_);
+    if (lambdaNoise != nullptr) forwardWithNoise(xt_, t, seq, *lambdaNoise, x0Hat_);
+    else forward(xt_, t, seq, x0Hat_);
+    const Scalar loss = crossEntropy_.forward(x0Hat_, items_.weight(), targets);
+    crossEntropy_.backward(gOut_, items_.weightGrad());
+    backward(gOut_, &gXt_);
+    // x_t = sqrtAlphaBar_t · E[target] + …  ⇒  dE[target] += sqrtAlphaBar_t · dx_t.
+    const auto& coef = diffusion.sqrtAlphaBar();
+    for (Index b = 0; b < gXt_.rows(); ++b) gXt_.row(b) *= coef(t(b));
+    items_.accumulate(targets, gXt_);
+    return loss;
+  }
+
+  /// x_t and x̂0 of the last trainingLoss(), [batch × H].
+  const Matrix& lastXt() const noexcept { return xt_; }
+  const Matrix& lastX0Hat() const noexcept { return x0Hat_; }
+
+  /// Reverse process from x_T = initialNoise over all steps T−1 … 0 (the reference's reverse_p_sample):
+  /// x_{t−1} = pSample(x_t, t, f(x_t, t, seq), stepNoise). stepNoises(k) is used at step T−1−k; Λ is
+  /// drawn from the model's generator at every step unless lambdaNoise is given (then reused at every step).
+  /// \tparam Diffusion provides steps() and pSample(xt, t, modelOut, noise, out) (GaussianDiffusion with
+  /// FixedLargeVariance for DiffuRec).
+  template <class Diffusion>
+  void sampleWithNoise(const Diffusion& diffusion, const Sequences& seq, const Matrix& initialNoise,
+                       const std::vector<Matrix>& stepNoises, Matrix& out, const Matrix* lambdaNoise = nullptr) {
+    const Index steps = diffusion.steps();
+    RECDIFF_REQUIRE(static_cast<Index>(stepNoises.size()) == steps, "DiffuRecApproximator::sampleWithNoise(): ",
+                    stepNoises.size(), " step noises for ", steps, " steps");
+    x_ = initialNoise;
+    Eigen::ArrayXi t(seq.rows());
+    for (Index step = steps - 1; step >= 0; --step) {
+      t.setConstant(static_cast<int>(step));
+      if (lambdaNoise != nullptr) forwardWithNoise(x_, t, seq, *lambdaNoise, x0Hat_);
+      else forward(x_, t, seq, x0Hat_);
+      diffusion.pSample(x_, t, x0Hat_, stepNoises[static_cast<std::size_t>(steps - 1 - step)], x_);
+    }
+    out = x_;
+  }
+
+  /// Reverse process from N(0, I) with noise from rng (inference; call setTraining(false) first).
+  /// out: [batch × H], the final x̂0 estimate x_0 to be scored against E.
+  template <class Diffusion>
+  void sample(const Diffusion& diffusion, const Sequences& seq, Rng& rng, Matrix& out) {
+    const Index steps = diffusion.steps();
+    x_.resize(seq.rows(), options_.hidden);
+    rng.fillNormal(x_);
+    Eigen::ArrayXi t(seq.rows());
+    for (Index step = steps - 1; step >= 0; --step) {
+      t.setConstant(static_cast<int>(step));
+      forward(x_, t, seq, x0Hat_);
+      noise_.resize(x_.rows(), x_.cols());
+      if (step > 0) rng.fillNormal(noise_);
+      else noise_.setZero();
+      diffusion.pSample(x_, t, x0Hat_, noise_, x_);
+    }
+    out = x_;
+  }
+
+ private:
+  /// The reference's float32 [cos | sin] sinusoid (Diffu_xstart.timestep_embedding on t.float() · scale).
+  void referenceSinusoid(const Eigen::ArrayXi& t, double scale, Matrix& out) const {
+    const Index h = options_.hidden, half = h / 2;
+    out.setZero(t.size(), h);
+    const float logPeriod = static_cast<float>(-std::log(10000.0));
+    for (Index i = 0; i < half; ++i) {
+      const float freq = std::exp(logPeriod * static_cast<float>(i) / static_cast<float>(half));
+      for (Index r = 0; r < t.size(); ++r) {
+        const float a = (static_cast<float>(t(r)) * static_cast<float>(scale)) * freq;
+        out(r, i) = static_cast<Scalar>(std::cos(a));
+        out(r, half + i) = static_cast<Scalar>(std::sin(a));
+      }
+    }
+  }
+
+  static DiffuRecApproximatorOptions validated(const DiffuRecApproximatorOptions& o) {
+    RECDIFF_REQUIRE(o.items > 0, "DiffuRecApproximator: items must be positive, got ", o.items);
+    RECDIFF_REQUIRE(o.hidden > 0 && o.heads > 0 && o.hidden % o.heads == 0, "DiffuRecApproximator: hidden ", o.hidden,
+                    " must be a positive multiple of heads ", o.heads);
+    RECDIFF_REQUIRE(o.blocks >= 0 && o.maxLength > 0 && o.steps > 0, "DiffuRecApproximator: blocks ", o.blocks,
+                    ", maxLength ", o.maxLength, " and steps ", o.steps, " must be positive");
+    RECDIFF_REQUIRE(o.lambda >= 0.0, "DiffuRecApproximator: lambda must be >= 0, got ", o.lambda);
+    return o;
+  }
+
+  DiffuRecApproximatorOptions options_;
+  nn::ParameterBuffer<Scalar> params_;
+  nn::Embedding<Scalar> items_, positions_;
+  nn::LayerNorm<Scalar> inputNorm_;
+  nn::FeedForward<Scalar> timeMlp_;
+  std::vector<nn::TransformerBlock<Scalar>> blocks_;
+  nn::LayerNorm<Scalar> outputNorm_;
+  nn::Dropout<Scalar> embeddingDropout_, outputDropout_;
+  nn::ItemCrossEntropy<Scalar> crossEntropy_;
+  Rng lambdaRng_{0};
+  bool training_ = true;
+  Index batch_ = 0, len_ = 0;
+  Eigen::ArrayXi ids_, positionIds_;
+  nn::PositionMask valid_;
+  Matrix embedded_, positionRows_, sinusoid_, z_, lambda_, lambdaNoise_, last_;
+  std::vector<Matrix> hidden_ = std::vector<Matrix>(1);
+  Matrix gLast_, gA_, gB_, gZ_, gSinusoid_, gOut_, gXt_, x0_, xt_, x0Hat_, x_, noise_;
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_DENOISERS_DIFFUREC_APPROXIMATOR_HPP
