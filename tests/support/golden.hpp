@@ -3,7 +3,10 @@
 // Reading the golden files (outputs of the reference implementations; see tests/golden/README.md).
 // Arrays are {"shape": [...], "data": [row-major values]}.
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -75,6 +78,17 @@ double maxRelativeError(const Eigen::DenseBase<A>& a, const Eigen::DenseBase<B>&
       if (!(e <= worst)) worst = e;  // NaN propagates as "worst"
     }
   return worst;
+}
+
+/// max |a − b| / max |b| over a whole tensor: the error measure for model outputs, losses and gradients,
+/// whose entries near zero would otherwise measure the reference's float32 rounding of per-timestep
+/// coefficients and time embeddings (tests/golden/README.md), not the model. Infinity on a shape mismatch or NaN.
+template <class A, class B>
+double tensorRelativeError(const Eigen::DenseBase<A>& a, const Eigen::DenseBase<B>& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return std::numeric_limits<double>::infinity();
+  const double scale = static_cast<double>(b.derived().cwiseAbs().maxCoeff());
+  const double diff = static_cast<double>((a.derived().template cast<double>() - b.derived().template cast<double>()).cwiseAbs().maxCoeff());
+  return std::isnan(diff) ? std::numeric_limits<double>::infinity() : diff / std::max(scale, 1e-300);
 }
 
 }  // namespace recdiff::test

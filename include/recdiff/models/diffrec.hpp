@@ -152,21 +152,26 @@ class DiffRec {
   /// noise only if samplingNoise). Batches of batchSize users.
   void scores(const data::Interactions& input, std::span<const Index> users, Matrix& out, Rng& rng) {
     requireItems(input, "DiffRec::scores()");
-    model_.setTraining(false);
     out.resize(static_cast<Index>(users.size()), items());
-    const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
-    Matrix x;
-    RowMatrix<float> rows;
     for (std::size_t begin = 0; begin < users.size(); begin += static_cast<std::size_t>(options_.batchSize)) {
       const std::size_t n = std::min(users.size() - begin, static_cast<std::size_t>(options_.batchSize));
-      data::denseRows(input, users.subspan(begin, n), rows);
-      if (options_.samplingSteps == 0) {
-        x = rows.template cast<Scalar>();
-        reverse.run(model_, NoCondition{}, x, rng);
-      } else {
-        x = reverse.sampleFromInput(model_, NoCondition{}, rows.template cast<Scalar>(), options_.samplingSteps, rng);
-      }
-      out.middleRows(static_cast<Index>(begin), static_cast<Index>(n)) = x;
+      data::denseRows(input, users.subspan(begin, n), rowsBuffer_);
+      scores(rowsBuffer_, batchScores_, rng);
+      out.middleRows(static_cast<Index>(begin), static_cast<Index>(n)) = batchScores_;
+    }
+  }
+
+  /// Inference scores for dense input rows [batch × items] (any interaction vectors, e.g. a new user's).
+  template <class Rows>
+  void scores(const Eigen::MatrixBase<Rows>& rows, Matrix& out, Rng& rng) {
+    RECDIFF_REQUIRE(rows.cols() == items(), "DiffRec::scores(): rows have ", rows.cols(), " columns, expected ", items());
+    model_.setTraining(false);
+    const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
+    if (options_.samplingSteps == 0) {
+      out = rows.template cast<Scalar>();
+      reverse.run(model_, NoCondition{}, out, rng);
+    } else {
+      out = reverse.sampleFromInput(model_, NoCondition{}, rows, options_.samplingSteps, rng);
     }
   }
 
@@ -273,6 +278,8 @@ class DiffRec {
   const data::Interactions* batcherData_ = nullptr;
   std::optional<data::UserBatcher> batcher_;
   Matrix converted_;
+  RowMatrix<float> rowsBuffer_;
+  Matrix batchScores_;
 };
 
 }  // namespace recdiff

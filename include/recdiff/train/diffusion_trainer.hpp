@@ -85,13 +85,16 @@ class DiffusionTrainer {
     } else {
       simd::forwardNoise<Scalar>(noiseAt, x0, a_, b_, xt_);
     }
-    model_->forward(xt_, t, condition, out_);
     // For x0 prediction the loss never reads the noise: xt stands in for it.
-    const Matrix& noise = kPredictEpsilon ? noise_ : xt_;
-    diffusionLoss(*diffusion_, x0, xt_, noise, t, out_, importanceWeights, options_.reweight, loss_);
-    model_->parameters().zeroGrad();
-    model_->backward(loss_.dOut, nullptr);
-    return static_cast<double>(loss_.loss.mean());
+    return finish(x0, t, importanceWeights, kPredictEpsilon ? noise_ : xt_, condition);
+  }
+
+  /// As above with the noise given explicitly ([batch × dim]; e.g. a reference implementation's draw).
+  template <class Noise>
+  double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
+                         const Eigen::MatrixBase<Noise>& noise, const Condition& condition) {
+    diffusion_->qSample(x0, t, noise, xt_);
+    return finish(x0, t, importanceWeights, noise, condition);
   }
 
   /// One training step on x0 [batch × dim] with randomness from `rng` (timesteps, then one noise draw).
@@ -108,11 +111,26 @@ class DiffusionTrainer {
     return result;
   }
 
+  /// The denoiser's output for the last batch [batch × dim].
+  const Matrix& lastOutput() const noexcept { return out_; }
+  /// The noised input of the last batch [batch × dim].
+  const Matrix& lastNoisedInput() const noexcept { return xt_; }
   /// Per-example losses of the last batch (reweighted, before and after the importance correction).
   const DiffusionLoss<Scalar>& lastLoss() const noexcept { return loss_; }
   const DiffusionTrainerOptions& options() const noexcept { return options_; }
 
  private:
+  /// Denoiser forward on xt_, the loss and its gradient, backward into zeroed parameter gradients.
+  template <class Noise>
+  double finish(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
+                const Eigen::MatrixBase<Noise>& noise, const Condition& condition) {
+    model_->forward(xt_, t, condition, out_);
+    diffusionLoss(*diffusion_, x0, xt_, noise, t, out_, importanceWeights, options_.reweight, loss_);
+    model_->parameters().zeroGrad();
+    model_->backward(loss_.dOut, nullptr);
+    return static_cast<double>(loss_.loss.mean());
+  }
+
   const Diffusion* diffusion_;
   Model* model_;
   Sampler* sampler_;
