@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,22 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// CPU seconds used so far by the whole process (all threads): with wall time, it shows whether a timing was
+/// taken on a busy machine (on an idle one, wall ≈ cpu / threads for the parallel parts).
+double processCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// The 1-minute load average (/proc/loadavg), or -1 when unavailable.
+double loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1.0;
+  in >> load;
+  return in ? load : -1.0;
+}
+
 /// The splits and the two evaluation settings of DiffRec's protocol.
 struct Protocol {
   InteractionMatrix train, valid, test;
@@ -74,6 +91,7 @@ struct Outcome {
   nlohmann::json paramsJson = nlohmann::json::object();
   nlohmann::json tuning = nlohmann::json::array();
   double fitSeconds = 0.0;
+  double fitCpuSeconds = 0.0;
   double tuneSeconds = 0.0;
   metrics::SetMetrics valid, test;
 };
@@ -97,9 +115,11 @@ Outcome runTuned(const std::string& name, const Protocol& p, const std::vector<O
   });
   out.tuneSeconds = secondsSince(tuneStart);
   Model model(result.best);
+  const double cpuStart = processCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   model.fit(p.train);
   out.fitSeconds = secondsSince(start);
+  out.fitCpuSeconds = processCpuSeconds() - cpuStart;
   out.params = bl::describe(result.best);
   out.paramsJson = toJson(result.best);
   out.valid = p.validation(model);
@@ -112,9 +132,11 @@ Outcome runMostPopular(const Protocol& p) {
   out.name = "most_popular";
   out.params = "ties to the lower item index";
   bl::MostPopular<float> model;
+  const double cpuStart = processCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   model.fit(p.train);
   out.fitSeconds = secondsSince(start);
+  out.fitCpuSeconds = processCpuSeconds() - cpuStart;
   out.valid = p.validation(model);
   out.test = p.testing(model);
   return out;
@@ -191,19 +213,22 @@ int main(int argc, char** argv) {
   // The table: test metrics of the chosen models.
   std::printf("\nDiffRec protocol, test split (train+valid masked), averaged over all %ld users\n",
               static_cast<long>(p.train.rows()));
-  std::printf("%-13s %8s %8s %8s %8s %8s %8s %8s %8s %8s  %s\n", "model", "valid@20", "R@10", "R@20", "N@10", "N@20",
-              "R@50", "N@50", "R@100", "fit s", "hyperparameters");
+  std::printf("%-13s %8s %8s %8s %8s %8s %8s %8s %8s %7s %7s  %s\n", "model", "valid@20", "R@10", "R@20", "N@10",
+              "N@20", "R@50", "N@50", "R@100", "fit s", "cpu s", "hyperparameters");
   for (const Outcome& o : outcomes) {
     const auto& t = o.test;
-    std::printf("%-13s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.2f  %s\n", o.name.c_str(),
+    std::printf("%-13s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %7.2f %7.2f  %s\n", o.name.c_str(),
                 Protocol::recallAt20(o.valid), t.recall[0], t.recall[1], t.ndcg[0], t.ndcg[1], t.recall[2], t.ndcg[2],
-                t.recall[3], o.fitSeconds, o.params.c_str());
+                t.recall[3], o.fitSeconds, o.fitCpuSeconds, o.params.c_str());
   }
+  std::printf("fit s = wall seconds of the chosen model's fit; cpu s = CPU seconds of all threads; load average %.2f\n",
+              loadAverage());
 
   if (!reportPath.empty()) {
     nlohmann::ordered_json report;
     report["data"] = dataDir;
     report["threads"] = usedThreads;
+    report["load_average_1min"] = loadAverage();
     report["users"] = p.train.rows();
     report["items"] = p.train.cols();
     report["protocol"] =
@@ -222,6 +247,7 @@ int main(int argc, char** argv) {
         }
       }
       report[o.name + ".fit_seconds"] = o.fitSeconds;
+      report[o.name + ".fit_cpu_seconds"] = o.fitCpuSeconds;
       report[o.name + ".tune_seconds"] = o.tuneSeconds;
       report[o.name + ".params"] = o.paramsJson;
       report[o.name + ".tuning"] = o.tuning;
