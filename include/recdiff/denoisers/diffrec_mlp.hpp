@@ -23,6 +23,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <sstream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -102,7 +105,61 @@ class DiffRecMlp {
     }
   }
 
+  /// The model-type tag checkpoints record.
+  static constexpr const char* kModelType = "DiffRecMlp";
+
   const Options& options() const noexcept { return options_; }
+
+  /// Parameter tensors in buffer order, named as torch's state_dict (emb_layer, in_layers.k, out_layers.k).
+  std::vector<nn::ParameterShape> parameterShapes() const {
+    std::vector<nn::ParameterShape> shapes;
+    const auto add = [&shapes](const std::string& name, const nn::Linear<Scalar>& l) {
+      shapes.push_back({name + ".weight", {l.outputSize(), l.inputSize()}});
+      shapes.push_back({name + ".bias", {l.outputSize()}});
+    };
+    add("emb_layer", embLayer_[0]);
+    const std::size_t half = layers_.size() / 2;
+    for (std::size_t i = 0; i < layers_.size(); ++i)
+      add(i < half ? "in_layers." + std::to_string(i) : "out_layers." + std::to_string(i - half), layers_[i]);
+    return shapes;
+  }
+
+  /// The options as strings, for checkpoints: items, dims ("200,600"), emb_size, dropout, norm.
+  std::map<std::string, std::string> hyperparameters() const {
+    std::ostringstream dims, drop;
+    for (std::size_t i = 0; i < options_.dims.size(); ++i) dims << (i ? "," : "") << options_.dims[i];
+    drop.precision(17);
+    drop << options_.dropout;
+    return {{"items", std::to_string(options_.items)}, {"dims", dims.str()},
+            {"emb_size", std::to_string(options_.timeEmbeddingSize)}, {"dropout", drop.str()},
+            {"norm", options_.normalizeInput ? "1" : "0"}};
+  }
+
+  /// Inverse of hyperparameters(); throws std::invalid_argument on a missing or malformed entry.
+  static Options optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
+    const auto get = [&h](const char* key) -> const std::string& {
+      const auto it = h.find(key);
+      RECDIFF_REQUIRE(it != h.end(), "DiffRecMlp::optionsFromHyperparameters(): missing '", key, "'");
+      return it->second;
+    };
+    Options o;
+    try {
+      o.items = std::stol(get("items"));
+      o.timeEmbeddingSize = std::stol(get("emb_size"));
+      o.dropout = std::stod(get("dropout"));
+      o.normalizeInput = get("norm") == "1";
+      o.dims.clear();
+      std::stringstream dims(get("dims"));
+      for (std::string part; std::getline(dims, part, ',');) o.dims.push_back(std::stol(part));
+    } catch (const std::logic_error& e) {
+      if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr &&
+          std::string(e.what()).find("DiffRecMlp") != std::string::npos)
+        throw;
+      throw std::invalid_argument(std::string("DiffRecMlp::optionsFromHyperparameters(): malformed value (") +
+                                  e.what() + ")");
+    }
+    return o;
+  }
   Index items() const noexcept { return options_.items; }
   nn::ParameterBuffer<Scalar>& parameters() noexcept { return params_; }
   const nn::ParameterBuffer<Scalar>& parameters() const noexcept { return params_; }

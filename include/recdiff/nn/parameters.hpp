@@ -17,12 +17,29 @@
 ///   binder.bind(a); binder.bind(b);        // a gets [0, na), b gets [na, na + nb)
 ///   params.zeroGrad(); ... backward ...; optimizer.step(params);
 
+#include <string>
+#include <vector>
+
 #include <Eigen/Core>
 
 #include "../error.hpp"
 #include "../types.hpp"
 
 namespace recdiff::nn {
+
+/// Name and dimensions of one parameter tensor of a model (torch's state_dict entry), in buffer order.
+/// Checkpoints record them so that a file is only loaded into a model of the same layout.
+struct ParameterShape {
+  std::string name;
+  std::vector<Index> dims;
+
+  Index size() const {
+    Index n = 1;
+    for (const Index d : dims) n *= d;
+    return n;
+  }
+  bool operator==(const ParameterShape&) const = default;
+};
 
 /// A non-owning view of `size` contiguous scalars.
 template <class Scalar>
