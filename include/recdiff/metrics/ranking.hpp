@@ -143,15 +143,25 @@ struct LabelOptions {
 template <class Derived>
 Index labelRank(const Eigen::MatrixBase<Derived>& scores, Index r, int label, const std::vector<int>& masked) {
   using Scalar = typename Derived::Scalar;
-  const detail::Candidate<Scalar> target{scores(r, label), label};
+  const Scalar t = scores.coeff(r, label);
+  const bool tNan = std::isnan(t);
   Index rank = 0;
-  std::size_t mi = 0;
-  for (int j = 0; j < static_cast<int>(scores.cols()); ++j) {
-    if (mi < masked.size() && masked[mi] == j) {
-      ++mi;
-      continue;
+  int start = 0;
+  for (std::size_t mi = 0; mi <= masked.size(); ++mi) {
+    const int stop = mi < masked.size() ? masked[mi] : static_cast<int>(scores.cols());
+    if (!tNan) {
+      // better(j, label): a higher score, or an equal score at a smaller index (NaN is never better).
+      for (int j = start; j < stop; ++j) {
+        const Scalar v = scores.coeff(r, j);
+        rank += static_cast<Index>(v > t) + static_cast<Index>(v == t && j < label);
+      }
+    } else {
+      for (int j = start; j < stop; ++j) {
+        const Scalar v = scores.coeff(r, j);
+        rank += static_cast<Index>(!std::isnan(v)) + static_cast<Index>(std::isnan(v) && j < label);
+      }
     }
-    if (j != label && detail::better(detail::Candidate<Scalar>{scores(r, j), j}, target)) ++rank;
+    start = stop + 1;
   }
   return rank;
 }
