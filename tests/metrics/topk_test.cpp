@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <recdiff/data/interactions.hpp>
+#include <recdiff/metrics/ranking.hpp>
 #include <recdiff/metrics/topk.hpp>
 #include <recdiff/random.hpp>
 
@@ -89,4 +90,46 @@ TEST_CASE("topK maps score rows to mask rows through users and rejects bad optio
   CHECK_THROWS_AS(rm::topK(s, 1, top, {.excludeColumn = 4}), std::invalid_argument);
   const auto wide = recdiff::data::Interactions::fromPairs(4, 5, u, i);
   CHECK_THROWS_AS(rm::topK(s, 1, top, {.exclude = {&wide.matrix()}}), std::invalid_argument);
+}
+
+TEMPLATE_TEST_CASE("topK and label ranks agree with the reference on NaN infinities signed zeros and ties", "[metrics][topk]", float,
+                   double) {
+  recdiff::Rng rng(recdiff::test::seed());
+  const TestType inf = std::numeric_limits<TestType>::infinity();
+  const TestType values[] = {std::numeric_limits<TestType>::quiet_NaN(), -inf, TestType(-1), TestType(-0.0), TestType(0), TestType(1),
+                             TestType(2), inf};
+  for (int trial = 0; trial < 60; ++trial) {
+    const Index users = 1 + rng.uniformIndex(6), items = 1 + rng.uniformIndex(120), k = 1 + rng.uniformIndex(items + 3);
+    recdiff::RowMatrix<TestType> s(users, items);
+    for (Index r = 0; r < users; ++r)
+      for (Index j = 0; j < items; ++j) s(r, j) = rng.uniform() < 0.5 ? values[rng.uniformIndex(8)] : static_cast<TestType>(rng.normal());
+    const auto h = randomHistory(users, items, 0.2, rng);
+    const rm::TopKOptions o{.exclude = {&h.matrix()}};
+    rm::TopK<TestType> fast, ref, full;
+    rm::topK(s, k, fast, o);
+    rm::topKReference(s, k, ref, o);
+    REQUIRE(fast.ids == ref.ids);
+    for (Index r = 0; r < users; ++r)
+      for (Index q = 0; q < k; ++q) {
+        const TestType a = fast.scores(r, q), b = ref.scores(r, q);
+        CHECK(((std::isnan(a) && std::isnan(b)) || a == b));
+      }
+    // Single-label rank = the label's position in the full masked ranking.
+    rm::topKReference(s, items, full, o);
+    std::vector<int> labels;
+    std::vector<Index> expected;
+    for (Index r = 0; r < users; ++r) {
+      Index pos = 0;
+      while (pos < items && full.ids(r, pos) >= 0 && rng.uniform() < 0.7) ++pos;
+      if (pos == items || full.ids(r, pos) < 0) pos = 0;
+      labels.push_back(full.ids(r, pos) < 0 ? 0 : full.ids(r, pos));
+      expected.push_back(full.ids(r, pos) < 0 ? -1 : pos);
+    }
+    std::vector<int> masked;
+    for (Index r = 0; r < users; ++r) {
+      if (expected[static_cast<std::size_t>(r)] < 0) continue;
+      rm::detail::maskedColumns(o, r, masked);
+      CHECK(rm::labelRank(s, r, labels[static_cast<std::size_t>(r)], masked) == expected[static_cast<std::size_t>(r)]);
+    }
+  }
 }
