@@ -1,6 +1,7 @@
 #include <recdiff/models/diffrec.hpp>
 
 #include <cmath>
+#include <filesystem>
 
 #include "support/catch.hpp"
 #include "support/test_env.hpp"
@@ -79,4 +80,43 @@ TEST_CASE("DiffRec rejects data of the wrong width", "[models][diffrec]") {
   const std::vector<int> us = {0, 1}, is = {1, 2};
   const auto other = recdiff::data::Interactions::fromTriplets(3, 12, us, is);
   CHECK_THROWS_WITH(model.trainEpoch(other, rng), Catch::Contains("12 items") && Catch::Contains("built for 10"));
+}
+
+TEST_CASE("A DiffRec checkpoint round trip gives identical recommendations", "[models][diffrec][io]") {
+  recdiff::Rng dataRng(recdiff::test::seed());
+  const auto train = blockData(40, 24, 3, 0.5, dataRng);
+  recdiff::DiffRecOptions options;
+  options.dims = {16, 8};
+  options.batchSize = 16;
+  options.steps = 6;
+  options.schedule.noiseMax = 0.02;
+  recdiff::DiffRec<> trained(options, train.items(), 5);
+  recdiff::Rng rng(9);
+  for (int e = 0; e < 3; ++e) (void)trained.trainEpoch(train, rng);
+  const auto file = std::filesystem::temp_directory_path() / ("recdiff_diffrec_" + std::to_string(recdiff::test::seed()) + ".ckpt");
+  trained.save(file);
+
+  const auto info = recdiff::io::readCheckpointInfo(file);
+  const auto [restoredOptions, items] = recdiff::DiffRec<>::optionsFromHyperparameters(info.hyperparameters);
+  CHECK(items == train.items());
+  CHECK(restoredOptions.dims == options.dims);
+  CHECK(restoredOptions.schedule.noiseMax == options.schedule.noiseMax);
+  recdiff::DiffRec<> restored(restoredOptions, items, 99);  // different init, then overwritten by load()
+  restored.load(file);
+  std::filesystem::remove(file);
+  const std::vector<recdiff::Index> users = {0, 5, 7};
+  recdiff::Rng r1(3), r2(3);
+  const auto a = trained.recommend(train, users, 6, true, r1);
+  const auto b = restored.recommend(train, users, 6, true, r2);
+  CHECK(a.ids == b.ids);
+  CHECK(a.scores == b.scores);
+
+  recdiff::DiffRecOptions other = options;
+  other.dims = {16};
+  recdiff::DiffRec<> wrongShape(other, train.items(), 5);
+  trained.save(file);
+  const auto before = wrongShape.model().parameters().values();
+  CHECK_THROWS_AS(wrongShape.load(file), recdiff::DataError);
+  CHECK(wrongShape.model().parameters().values() == before);
+  std::filesystem::remove(file);
 }

@@ -22,7 +22,10 @@
 ///   auto top = model.recommend(train, users, 20, true);                 // ids and scores, history filtered
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <span>
 #include <string>
 #include <utility>
@@ -33,6 +36,7 @@
 #include "../denoisers/diffrec_mlp.hpp"
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
+#include "../io/checkpoint.hpp"
 #include "../metrics/metric_table.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
@@ -98,6 +102,7 @@ class DiffRec {
   using Optimizer = optim::AdamW;
   using Matrix = RowMatrix<Scalar>;
   using Trainer = DiffusionTrainer<Diffusion, Model, Sampler, Optimizer>;
+  static constexpr bool kPredictEpsilon = std::is_same_v<Parameterization, PredictEpsilon>;
 
   /// Builds the model for `items` items; parameters are initialised from Rng(seed) as the reference does.
   DiffRec(const DiffRecOptions& options, Index items, std::uint64_t seed = 1)
@@ -231,6 +236,94 @@ class DiffRec {
     table.add("valid", metrics::evaluateSets(validIds, valid.matrix(), ks, {.average = average}));
     table.add("test", metrics::evaluateSets(testIds, test.matrix(), ks, {.average = average}));
     return table;
+  }
+
+  /// Every hyperparameter as text (the checkpoint header keeps them; optionsFromHyperparameters() inverts).
+  std::map<std::string, std::string> hyperparameters() const {
+    const auto num = [](double v) { return detail::concat(v); };
+    std::string dims;
+    for (std::size_t i = 0; i < options_.dims.size(); ++i) dims += (i ? "," : "") + std::to_string(options_.dims[i]);
+    const ScheduleSpec& s = options_.schedule;
+    const auto opt = [&](const std::optional<double>& v) { return v ? num(*v) : std::string("default"); };
+    return {{"items", std::to_string(items())},
+            {"dims", dims},
+            {"emb_size", std::to_string(options_.timeEmbeddingSize)},
+            {"norm", options_.normalizeInput ? "1" : "0"},
+            {"dropout", num(options_.dropout)},
+            {"mean_type", kPredictEpsilon ? "eps" : "x0"},
+            {"noise_schedule", s.name},
+            {"noise_scale", opt(s.noiseScale)},
+            {"noise_min", opt(s.noiseMin)},
+            {"noise_max", opt(s.noiseMax)},
+            {"first_beta", opt(s.firstBeta)},
+            {"steps", std::to_string(options_.steps)},
+            {"reweight", options_.reweight ? "1" : "0"},
+            {"sampling_steps", std::to_string(options_.samplingSteps)},
+            {"sampling_noise", options_.samplingNoise ? "1" : "0"},
+            {"lr", num(options_.learningRate)},
+            {"weight_decay", num(options_.weightDecay)},
+            {"batch_size", std::to_string(options_.batchSize)},
+            {"loss_history", std::to_string(options_.lossHistory)},
+            {"uniform_mix", num(options_.uniformMix)}};
+  }
+
+  /// Writes the parameters and hyperparameters atomically (io/checkpoint.hpp), model type "DiffRec".
+  void save(const std::filesystem::path& file) const {
+    io::saveCheckpoint(file, model_.parameters(), {"DiffRec", model_.parameterShapes(), hyperparameters()});
+  }
+
+  /// Loads parameters saved by save() from a model of the same shape; throws recdiff::DataError (file, problem)
+  /// and leaves the model untouched on a bad, truncated or mismatched file. The optimizer moments and the
+  /// timestep sampler's loss history are not part of a checkpoint: training resumes with fresh ones.
+  void load(const std::filesystem::path& file) {
+    io::loadCheckpoint(file, model_.parameters(), "DiffRec", model_.parameterShapes());
+  }
+
+  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
+  /// missing or malformed entry.
+  static std::pair<DiffRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
+    const auto get = [&h](const char* key) -> const std::string& {
+      const auto it = h.find(key);
+      RECDIFF_REQUIRE(it != h.end(), "DiffRec::optionsFromHyperparameters(): no '", key, "' entry");
+      return it->second;
+    };
+    const auto number = [&](const char* key) {
+      try {
+        std::size_t used = 0;
+        const double v = std::stod(get(key), &used);
+        if (used == get(key).size()) return v;
+      } catch (const std::exception&) {
+      }
+      throw std::invalid_argument(detail::concat("DiffRec::optionsFromHyperparameters(): '", key, "' = '", get(key),
+                                                 "' is not a number"));
+    };
+    const auto optional = [&](const char* key) -> std::optional<double> {
+      if (get(key) == "default") return std::nullopt;
+      return number(key);
+    };
+    DiffRecOptions o;
+    o.dims.clear();
+    std::stringstream dims(get("dims"));
+    for (std::string part; std::getline(dims, part, ',');) o.dims.push_back(std::stol(part));
+    o.timeEmbeddingSize = static_cast<Index>(number("emb_size"));
+    o.normalizeInput = get("norm") == "1";
+    o.dropout = number("dropout");
+    o.schedule = ScheduleSpec{};
+    o.schedule.name = get("noise_schedule");
+    o.schedule.noiseScale = optional("noise_scale");
+    o.schedule.noiseMin = optional("noise_min");
+    o.schedule.noiseMax = optional("noise_max");
+    o.schedule.firstBeta = optional("first_beta");
+    o.steps = static_cast<Index>(number("steps"));
+    o.reweight = get("reweight") == "1";
+    o.samplingSteps = static_cast<Index>(number("sampling_steps"));
+    o.samplingNoise = get("sampling_noise") == "1";
+    o.learningRate = number("lr");
+    o.weightDecay = number("weight_decay");
+    o.batchSize = static_cast<Index>(number("batch_size"));
+    o.lossHistory = static_cast<Index>(number("loss_history"));
+    o.uniformMix = number("uniform_mix");
+    return {o, static_cast<Index>(number("items"))};
   }
 
  private:
