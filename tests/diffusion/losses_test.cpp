@@ -73,6 +73,10 @@ TEMPLATE_TEST_CASE("The loss gradient matches central differences", "[diffusion]
   iw << 1.0, 0.5, 2.0, 1.5;
   const auto loss = diffusionLoss(diffusion, x0, xt, noise, t, out, iw, true, true);
   CHECK(loss.loss.isApprox(loss.weighted * iw));
+  recdiff::DiffusionLoss<double> reused;  // the in-place overload agrees, and always has the gradient
+  recdiff::diffusionLoss(diffusion, x0, xt, noise, t, out, iw, true, reused);
+  CHECK(reused.loss.isApprox(loss.loss));
+  CHECK(reused.dOut.isApprox(loss.dOut));
   const double h = 1e-3;  // the loss is quadratic in out: central differences are exact up to rounding
   double worst = 0.0;
   for (Index i = 0; i < out.rows(); ++i)
@@ -102,4 +106,10 @@ TEST_CASE("perExampleMse averages squared errors over columns", "[diffusion][los
                     Catch::Contains("importanceWeights has 3 entries"));
   CHECK_THROWS_WITH(recdiff::diffusionLoss(d, a, a, a, t, b.leftCols(2), recdiff::ArrayX<double>::Ones(2), true),
                     Catch::Contains("modelOut is [2 × 2]"));
+  Eigen::ArrayXi badT(2);
+  badT << 0, 5;
+  CHECK_THROWS_WITH(recdiff::reweightX0(d, badT), Catch::Contains("recdiff::reweightX0(): t[1] = 5 is outside [0, 5)"));
+  CHECK_THROWS_WITH(recdiff::reweightEpsilon(d, badT), Catch::Contains("recdiff::reweightEpsilon(): t[1] = 5"));
+  CHECK_THROWS_WITH(recdiff::diffusionLoss(d, a, a, a, badT, a, recdiff::ArrayX<double>::Ones(2), true),
+                    Catch::Contains("recdiff::diffusionLoss(): t[1] = 5"));
 }

@@ -208,6 +208,26 @@ TEST_CASE("Invalid schedule parameters throw with the schedule and parameter nam
                  {"CosineSchedule", "maxBeta = 1.5"});
   requireInvalid([] { recdiff::ExponentialSchedule({.betaMin = 5.0, .betaMax = 1.0}); },
                  {"ExponentialSchedule", "betaMin = 5", "betaMax = 1"});
+  requireInvalid([] { recdiff::CosineSchedule({.offset = -0.1}); }, {"CosineSchedule", "offset = -0.1"});
+  requireInvalid([] { recdiff::CosineSchedule({.offset = 0.008, .minBeta = 0.5, .maxBeta = 0.4}); },
+                 {"CosineSchedule", "minBeta = 0.5"});
+  requireInvalid([] { recdiff::SqrtSchedule({.offset = 1.0}); }, {"SqrtSchedule", "offset = 1"});
+  requireInvalid([] { recdiff::SqrtSchedule({.offset = 1e-4, .maxBeta = 0.0}); }, {"SqrtSchedule", "maxBeta = 0"});
+  requireInvalid([] { recdiff::TruncatedCosineSchedule({.offset = 0.0}); }, {"TruncatedCosineSchedule", "offset = 0"});
+  requireInvalid([] { recdiff::TruncatedCosineSchedule({.offset = 0.1, .maxBeta = 2.0}); },
+                 {"TruncatedCosineSchedule", "maxBeta = 2"});
+  requireInvalid([] { recdiff::LinearVarianceSchedule({.noiseScale = 0.1, .noiseMin = 1e-4, .noiseMax = 0.02, .maxBeta = 0.0}); },
+                 {"LinearVarianceSchedule", "maxBeta = 0"});
+  requireInvalid([] { recdiff::LinearVarianceSchedule({.noiseScale = 0.0}); }, {"LinearVarianceSchedule", "noiseScale = 0"});
+  requireInvalid([] { recdiff::LinearSchedule({.noiseScale = 1.0, .noiseMin = -0.1, .noiseMax = 0.1}); },
+                 {"LinearSchedule", "noiseMin = -0.1"});
+  requireInvalid([] { recdiff::ExponentialSchedule({.betaMin = 0.0, .betaMax = 10.0}); }, {"ExponentialSchedule", "betaMin = 0"});
+  requireInvalid([&] { recdiff::ExponentialSchedule({.betaMin = 0.1, .betaMax = nan}); }, {"ExponentialSchedule", "betaMax", "nan"});
+  requireInvalid([] { recdiff::AlphaBarSchedule([](double u) { return 1.0 - u; }, {.maxBeta = 1.5}); },
+                 {"AlphaBarSchedule", "maxBeta = 1.5"});
+  requireInvalid([] { (void)recdiff::AlphaBarSchedule([](double u) { return 1.0 - u; }).betas(0); },
+                 {"AlphaBarSchedule::betas()", "steps = 0"});
+  requireInvalid([] { recdiff::ExplicitSchedule(Eigen::ArrayXd()); }, {"ExplicitSchedule", "must not be empty"});
   // A beta outside (0, 1]: DiffuRec's linear with T = 10 reaches 100 · 0.02 = 2.
   requireInvalid([] { (void)recdiff::LinearSchedule{}.betas(10); }, {"LinearSchedule::betas()", "beta[", "(0, 1]"});
   // noiseMin = 0 gives a zero first beta.

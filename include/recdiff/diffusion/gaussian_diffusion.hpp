@@ -99,13 +99,14 @@ class GaussianDiffusion {
   /// denoiser is given as t.
   const Eigen::ArrayXi& timestepMap() const noexcept { return timestepMap_; }
 
-  /// Throws unless every t lies in [0, steps) and there are `rows` of them; `who` names the caller.
+  /// Throws unless every t lies in [0, steps) and there are `rows` of them. `who` names the caller: a bare
+  /// method name ("qSample") reads "GaussianDiffusion::qSample()", a qualified one ("Trainer::step") as is.
   void checkTimesteps(const Eigen::Ref<const Eigen::ArrayXi>& t, Index rows, std::string_view who) const {
-    RECDIFF_REQUIRE(t.size() == rows, "GaussianDiffusion::", who, "(): the batch has ", rows, " rows but t has ",
-                    t.size(), " entries");
+    const std::string_view prefix = who.find("::") == std::string_view::npos ? "GaussianDiffusion::" : "";
+    RECDIFF_REQUIRE(t.size() == rows, prefix, who, "(): the batch has ", rows, " rows but t has ", t.size(), " entries");
     for (Index i = 0; i < t.size(); ++i)
-      RECDIFF_REQUIRE(t(i) >= 0 && t(i) < steps(), "GaussianDiffusion::", who, "(): t[", i, "] = ", t(i),
-                      " is outside [0, ", steps(), ")");
+      RECDIFF_REQUIRE(t(i) >= 0 && t(i) < steps(), prefix, who, "(): t[", i, "] = ", t(i), " is outside [0, ",
+                      steps(), ")");
   }
 
   /// Forward process: xt = sqrtAlphaBar[t] · x0 + sqrtOneMinusAlphaBar[t] · noise, row i using t(i)

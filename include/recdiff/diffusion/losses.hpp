@@ -31,7 +31,7 @@ ArrayX<typename Pred::Scalar> perExampleMse(const Eigen::MatrixBase<Pred>& pred,
 /// (Wang et al. 2023, Eq. 12: the ELBO weight of the x0 MSE).
 template <class Diffusion>
 Eigen::ArrayXd reweightX0(const Diffusion& diffusion, const Eigen::Ref<const Eigen::ArrayXi>& t) {
-  diffusion.checkTimesteps(t, t.size(), "reweightX0");
+  diffusion.checkTimesteps(t, t.size(), "recdiff::reweightX0");
   const auto& snr = diffusion.tables().snr;
   Eigen::ArrayXd w(t.size());
   for (Index i = 0; i < t.size(); ++i) w(i) = t(i) == 0 ? 1.0 : snr(t(i) - 1) - snr(t(i));
@@ -43,7 +43,7 @@ Eigen::ArrayXd reweightX0(const Diffusion& diffusion, const Eigen::Ref<const Eig
 /// x0-likelihood term; see diffusionLoss()).
 template <class Diffusion>
 Eigen::ArrayXd reweightEpsilon(const Diffusion& diffusion, const Eigen::Ref<const Eigen::ArrayXi>& t) {
-  diffusion.checkTimesteps(t, t.size(), "reweightEpsilon");
+  diffusion.checkTimesteps(t, t.size(), "recdiff::reweightEpsilon");
   const auto& s = diffusion.tables();
   Eigen::ArrayXd w(t.size());
   for (Index i = 0; i < t.size(); ++i) {
@@ -76,25 +76,18 @@ double reweightAt(const Diffusion& diffusion, Index k) {
   }
 }
 
-/// DiffRec's training loss (`training_losses`) for either parameterization, written into `out` (its
-/// buffers are reused: no allocation once they have the batch's shape — the trainer's hot path):
-///   PredictX0:      loss_i = mse(modelOut_i, x0_i),     weight = reweightX0 (if reweight) else 1;
-///   PredictEpsilon: loss_i = mse(modelOut_i, noise_i),  weight = reweightEpsilon (if reweight) else 1, and at
-///                   t = 0 with reweight the loss is the x0 likelihood term mean((x0 - x0Hat)^2 / 2);
-/// then weighted = weight · loss and loss = weighted · importanceWeight (1 / (T p_t) from the sampler).
-/// x0, noise, modelOut: [batch × dim]; xt is needed for the eps likelihood term; t, importanceWeights: [batch].
-/// The gradient of mean_i(loss_i) with respect to modelOut is written to out.dOut.
+namespace detail {
 template <class Diffusion, class X0, class Xt, class Noise, class Out>
-void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
-                   const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
-                   const Eigen::MatrixBase<Out>& modelOut,
-                   const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights, bool reweight,
-                   DiffusionLoss<typename Diffusion::ScalarType>& out) {
+void diffusionLossImpl(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
+                       const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
+                       const Eigen::MatrixBase<Out>& modelOut,
+                       const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights, bool reweight,
+                       bool withGradient, DiffusionLoss<typename Diffusion::ScalarType>& out) {
   using Scalar = typename Diffusion::ScalarType;
   using Param = typename Diffusion::ParameterizationType;
   constexpr bool kEps = std::is_same_v<Param, PredictEpsilon>;
   const Index batch = x0.rows(), dim = x0.cols();
-  diffusion.checkTimesteps(t, batch, "diffusionLoss");
+  diffusion.checkTimesteps(t, batch, "recdiff::diffusionLoss");
   RECDIFF_REQUIRE(importanceWeights.size() == batch, "diffusionLoss(): the batch has ", batch,
                   " rows but importanceWeights has ", importanceWeights.size(), " entries");
   RECDIFF_REQUIRE(modelOut.rows() == batch && modelOut.cols() == dim && noise.rows() == batch && noise.cols() == dim &&
@@ -102,37 +95,46 @@ void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, 
                   "diffusionLoss(): x0 is [", batch, " × ", dim, "] but modelOut is [", modelOut.rows(), " × ",
                   modelOut.cols(), "], noise [", noise.rows(), " × ", noise.cols(), "] and xt [", xt.rows(), " × ",
                   xt.cols(), "]");
+  Eigen::ArrayXd weight = Eigen::ArrayXd::Ones(batch);
+  if (reweight) weight = kEps ? reweightEpsilon(diffusion, t) : reweightX0(diffusion, t);
+
   out.weighted.resize(batch);
   out.loss.resize(batch);
-  out.dOut.resize(batch, dim);
+  if (withGradient) out.dOut.resize(batch, dim);
   const auto& tables = diffusion.tables();
   const Scalar invDim = Scalar(1) / static_cast<Scalar>(dim), invBatch = Scalar(1) / static_cast<Scalar>(batch);
   for (Index i = 0; i < batch; ++i) {
     const bool likelihood = kEps && reweight && t(i) == 0;
-    const auto w = static_cast<Scalar>(reweight ? reweightAt(diffusion, t(i)) : 1.0);
-    auto diff = out.dOut.row(i);  // holds the difference, then becomes the gradient in place
-    Scalar perRow, scale;
+    const auto w = static_cast<Scalar>(weight(i));
+    Scalar perRow;
     if (likelihood) {
       // x0Hat = a · xt - b · out; loss = mean((x0 - x0Hat)^2) / 2; d/d out = b (x0 - x0Hat) / dim.
       const auto a = static_cast<Scalar>(tables.sqrtRecipAlphaBar(0));
       const auto b = static_cast<Scalar>(tables.sqrtRecipAlphaBarMinusOne(0));
-      diff = x0.row(i).template cast<Scalar>() -
-             (a * xt.row(i).template cast<Scalar>() - b * modelOut.row(i).template cast<Scalar>());
+      const RowVector<Scalar> diff = x0.row(i).template cast<Scalar>() -
+                                     (a * xt.row(i).template cast<Scalar>() - b * modelOut.row(i).template cast<Scalar>());
       perRow = diff.squaredNorm() * invDim / Scalar(2);
-      scale = w * importanceWeights(i) * invBatch * b * invDim;
+      if (withGradient) out.dOut.row(i) = (w * importanceWeights(i) * invBatch * b * invDim) * diff;
     } else {
-      if constexpr (kEps) diff = modelOut.row(i).template cast<Scalar>() - noise.row(i).template cast<Scalar>();
-      else diff = modelOut.row(i).template cast<Scalar>() - x0.row(i).template cast<Scalar>();
+      const RowVector<Scalar> diff = kEps ? RowVector<Scalar>(modelOut.row(i).template cast<Scalar>() - noise.row(i).template cast<Scalar>())
+                                          : RowVector<Scalar>(modelOut.row(i).template cast<Scalar>() - x0.row(i).template cast<Scalar>());
       perRow = diff.squaredNorm() * invDim;
-      scale = w * importanceWeights(i) * invBatch * Scalar(2) * invDim;
+      if (withGradient) out.dOut.row(i) = (w * importanceWeights(i) * invBatch * Scalar(2) * invDim) * diff;
     }
-    diff *= scale;
     out.weighted(i) = w * perRow;
     out.loss(i) = out.weighted(i) * importanceWeights(i);
   }
 }
+}  // namespace detail
 
-/// As above, returning the losses; the gradient is kept only when withGradient is true.
+/// DiffRec's training loss (`training_losses`) for either parameterization:
+///   PredictX0:      loss_i = mse(modelOut_i, x0_i),     weight = reweightX0 (if reweight) else 1;
+///   PredictEpsilon: loss_i = mse(modelOut_i, noise_i),  weight = reweightEpsilon (if reweight) else 1, and at
+///                   t = 0 with reweight the loss is the x0 likelihood term mean((x0 - x0Hat)^2 / 2);
+/// then weighted = weight · loss and loss = weighted · importanceWeight (1 / (T p_t) from the sampler).
+/// x0, noise, modelOut: [batch × dim]; xt is needed for the eps likelihood term (noise is not read for
+/// PredictX0); t, importanceWeights: [batch]. The gradient of mean_i(loss_i) with respect to modelOut is
+/// written to dOut when withGradient is true.
 template <class Diffusion, class X0, class Xt, class Noise, class Out>
 DiffusionLoss<typename Diffusion::ScalarType> diffusionLoss(
     const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
@@ -140,9 +142,18 @@ DiffusionLoss<typename Diffusion::ScalarType> diffusionLoss(
     const Eigen::MatrixBase<Out>& modelOut, const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights,
     bool reweight, bool withGradient = false) {
   DiffusionLoss<typename Diffusion::ScalarType> out;
-  diffusionLoss(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, out);
-  if (!withGradient) out.dOut.resize(0, 0);
+  detail::diffusionLossImpl(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, withGradient, out);
   return out;
+}
+
+/// The same, always with the gradient, into `out` (its buffers are reused across calls: the trainer's form).
+template <class Diffusion, class X0, class Xt, class Noise, class Out>
+void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
+                   const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
+                   const Eigen::MatrixBase<Out>& modelOut,
+                   const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights, bool reweight,
+                   DiffusionLoss<typename Diffusion::ScalarType>& out) {
+  detail::diffusionLossImpl(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, true, out);
 }
 
 }  // namespace recdiff

@@ -20,7 +20,7 @@ class TruncatedLinearSchedule {
  public:
   static constexpr std::string_view kName = "trunc_lin";
 
-  /// Betas for t = 0 .. steps-1 [steps]; throws when even the fallback end exceeds 1 (T < 2).
+  /// Betas for t = 0 .. steps-1 [steps] (valid for every T >= 1: the fallback end is below 1 from T = 2 on).
   Eigen::ArrayXd betas(Index steps) const {
     detail::requirePositiveSteps("TruncatedLinearSchedule", steps);
     const double scale = 1000.0 / static_cast<double>(steps);
