@@ -131,6 +131,7 @@ Outcome runMostPopular(const Protocol& p) {
   Outcome out;
   out.name = "most_popular";
   out.params = "ties to the lower item index";
+  out.paramsJson = {{"ties", "lower item index first"}};
   bl::MostPopular<float> model;
   const double cpuStart = processCpuSeconds();
   const auto start = std::chrono::steady_clock::now();

@@ -12,9 +12,6 @@
 #include <recdiff/baselines/evaluate.hpp>
 #include <recdiff/baselines/most_popular.hpp>
 #include <recdiff/baselines/tuning.hpp>
-#include <recdiff/data/diffrec_splits.hpp>
-#include <recdiff/data/movielens.hpp>
-#include <recdiff/data/split.hpp>
 #include <recdiff/models/diffrec.hpp>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +29,7 @@
 #endif
 #include <unistd.h>
 
+#include "common/diffrec_data.hpp"
 #include "common/run_info.hpp"
 
 namespace fs = std::filesystem;
@@ -102,24 +100,6 @@ std::vector<Index> parseList(const std::string& text, const char* flag) {
   return out;
 }
 
-/// Loads --data: DiffRec's .npy splits as they are, or a raw MovieLens release split 7:1:2 by time.
-recdiff::data::Split loadData(const Config& c, std::string& description) {
-  const fs::path folder(c.data);
-  if (!fs::is_directory(folder)) throw std::runtime_error("--data " + c.data + ": not a folder");
-  if (fs::exists(folder / "train_list.npy")) {
-    description = "DiffRec splits (" + folder.string() + ")";
-    return recdiff::data::loadDiffRecSplits(folder);
-  }
-  recdiff::data::BuildOptions build;
-  build.minRating = c.minRating;
-  const recdiff::data::Interactions all = recdiff::data::loadMovieLens(folder, build);
-  description = "MovieLens " + folder.filename().string() + " (rating >= " + std::to_string(c.minRating).substr(0, 3) +
-                ", per-user chronological split 7:1:2)";
-  // Per user, not global: DiffRec's released ML-1M splits give every user validation and test interactions,
-  // which a global time cut cannot (see docs/protocols.md).
-  return recdiff::data::temporalSplit(all, {0.7, 0.1, 0.2}, recdiff::data::SplitScope::PerUser);
-}
-
 /// FLOPs of the DiffRec MLP's GEMMs for `rows` rows: forward only, or forward + backward without the input
 /// gradient of the first layer (what training computes).
 double mlpFlops(const recdiff::DiffRecOptions& o, Index items, Index rows, bool backward) {
@@ -158,7 +138,7 @@ template <class Parameterization>
 int run(const Config& c) {
   Stopwatch total;
   std::string description;
-  const recdiff::data::Split data = loadData(c, description);
+  const recdiff::data::Split data = recdiff::examples::loadDiffRecData(c.data, c.minRating, description);
   const Index users = data.train.users(), items = data.train.items();
   std::cout << "data: " << description << ": " << users << " users, " << items << " items, train "
             << data.train.nnz() << ", valid " << data.valid.nnz() << ", test " << data.test.nnz() << " interactions\n";
