@@ -11,12 +11,21 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs="${RECDIFF_TEST_JOBS:-$(nproc)}"
 
+passed=0 failed=0
 run_preset() {
-  local preset=$1
+  local preset=$1 log
   echo "=== preset ${preset}: configure, build, test ==="
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
-  ctest --preset "$preset" -j "$jobs"
+  log="build/${preset}/ctest.log"
+  ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"
+  local summary
+  summary=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
+  if [ -n "$summary" ]; then
+    local f t
+    f=$(echo "$summary" | awk '{print $1}'); t=$(echo "$summary" | awk '{print $NF}')
+    passed=$((passed + t - f)); failed=$((failed + f))
+  fi
 }
 
 start=$(date +%s)
@@ -24,19 +33,12 @@ run_preset release
 run_preset asan
 
 fuzz_seconds="${RECDIFF_FUZZ_SECONDS:-15}"
-if [ -f fuzz/CMakeLists.txt ] && [ "$fuzz_seconds" != "0" ]; then
-  echo "=== fuzzers (clang-14, libFuzzer + ASan), ${fuzz_seconds}s each ==="
+if [ "$fuzz_seconds" != "0" ]; then
+  echo "=== fuzzers (clang-14, libFuzzer + ASan + UBSan), ${fuzz_seconds}s each ==="
   cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRECDIFF_BUILD_FUZZERS=ON -DRECDIFF_BUILD_TESTS=OFF -DRECDIFF_BUILD_EXAMPLES=OFF >/dev/null
+    -DRECDIFF_BUILD_FUZZERS=ON -DRECDIFF_BUILD_TESTS=OFF -DRECDIFF_BUILD_EXAMPLES=OFF -DRECDIFF_INSTALL=OFF >/dev/null
   cmake --build build/fuzz -j "$jobs"
-  for exe in build/fuzz/fuzz/fuzz_*; do
-    [ -x "$exe" ] || continue
-    name=$(basename "$exe")
-    corpus="build/fuzz/corpus/${name}"
-    mkdir -p "$corpus"
-    seeds=(); [ -d "fuzz/corpus/${name}" ] && seeds=("fuzz/corpus/${name}")
-    echo "--- ${name}"
-    "$exe" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" "${seeds[@]}" 2>&1 | tail -n 25
-  done
+  sh fuzz/run_fuzzers.sh build/fuzz "$fuzz_seconds"
 fi
-echo "scripts/test.sh: all presets passed in $(( $(date +%s) - start )) s"
+echo "scripts/test.sh: release and asan presets and fuzzers done in $(( $(date +%s) - start )) s"
+echo "tests: ${passed} passed, ${failed} failed"
