@@ -227,7 +227,7 @@ TEST_CASE("Invalid schedule parameters throw with the schedule and parameter nam
                  {"AlphaBarSchedule", "maxBeta = 1.5"});
   requireInvalid([] { (void)recdiff::AlphaBarSchedule([](double u) { return 1.0 - u; }).betas(0); },
                  {"AlphaBarSchedule::betas()", "steps = 0"});
-  requireInvalid([] { recdiff::ExplicitSchedule(Eigen::ArrayXd()); }, {"ExplicitSchedule", "must not be empty"});
+  requireInvalid([] { (void)recdiff::ExplicitSchedule(Eigen::ArrayXd{}); }, {"ExplicitSchedule", "must not be empty"});
   // A beta outside (0, 1]: DiffuRec's linear with T = 10 reaches 100 · 0.02 = 2.
   requireInvalid([] { (void)recdiff::LinearSchedule{}.betas(10); }, {"LinearSchedule::betas()", "beta[", "(0, 1]"});
   // noiseMin = 0 gives a zero first beta.
