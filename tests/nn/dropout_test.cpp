@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <recdiff/nn/dropout.hpp>
 
 #include "support/catch.hpp"
@@ -90,4 +92,26 @@ TEST_CASE("Dropout backward matches central differences with a fixed mask", "[nn
   const recdiff::ColVector<double> g = Eigen::Map<const recdiff::ColVector<double>>(dx.data(), dx.size());
   CHECK(recdiff::test::relativeError(g, fd) < 1e-6);
   CHECK(d.parameterCount() == 0);
+}
+
+TEST_CASE("Dropout masks follow the documented Philox addressing", "[nn][dropout]") {
+  // Element i keeps its value iff word (i % 64) / 16 of block first + 16 (i / 64) + i % 16 is >= ceil(p 2^32);
+  // sizes cover whole groups of 64 elements, several chunks of 32 groups and ragged tails.
+  for (const Index cols : {Index{1}, Index{37}, Index{64}, Index{301}, Index{1000}}) {
+    const recdiff::Rng rng(recdiff::test::seed(), 3);
+    nn::Dropout<float> drop(0.3, rng);
+    const RowMatrix<float> x = RowMatrix<float>::Ones(7, cols);
+    RowMatrix<float> y;
+    drop.forward(x, y);
+    const auto key = recdiff::random::philoxKey(rng.seed());
+    const auto threshold = static_cast<std::uint64_t>(std::ceil(0.3 * 4294967296.0));
+    for (Index i = 0; i < x.size(); ++i) {
+      const auto w = recdiff::random::philox4x32(
+          recdiff::random::philoxCounter(rng.position() + static_cast<std::uint64_t>(16 * (i / 64) + i % 16),
+                                         rng.stream()),
+          key);
+      const bool keep = w[static_cast<std::size_t>((i % 64) / 16)] >= threshold;
+      REQUIRE(drop.mask().data()[i] == (keep ? static_cast<float>(1.0 / 0.7) : 0.0f));
+    }
+  }
 }

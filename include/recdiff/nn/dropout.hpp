@@ -5,8 +5,10 @@
 /// Inverted dropout (Srivastava et al. 2014, as torch.nn.Dropout): in training, every element is kept with
 /// probability 1 − p and scaled by 1/(1 − p); in evaluation the layer is the identity.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include <Eigen/Core>
 
@@ -17,11 +19,76 @@
 
 namespace recdiff::nn {
 
+namespace detail {
+inline constexpr std::uint64_t kPhiloxLanes = 16;
+
+/// kPhiloxLanes Philox4x32-10 blocks at counters (first + l, stream); words[j][l] is word j of block l.
+/// Bit-identical to random::philox4x32 block by block. With GCC/Clang (and unless RECDIFF_NO_SIMD) the lanes
+/// run in portable vector extensions (8 × 64-bit lanes, each holding a 32-bit word, so that one widening
+/// multiply gives both halves); otherwise block by block.
+inline void philoxLanes(const random::PhiloxKey& key, std::uint64_t first, std::uint64_t stream,
+                        std::uint32_t (&words)[4][kPhiloxLanes]) noexcept {
+#if (defined(__GNUC__) || defined(__clang__)) && !(defined(RECDIFF_NO_SIMD) && RECDIFF_NO_SIMD)
+  typedef std::uint64_t V __attribute__((vector_size(64)));
+  constexpr int kHalf = static_cast<int>(kPhiloxLanes / 2);
+  const V lo32 = V{} + 0xffffffffull;
+  V c[2][4];
+  for (int h = 0; h < 2; ++h) {
+    V block;
+    for (int l = 0; l < kHalf; ++l) block[l] = first + static_cast<std::uint64_t>(h * kHalf + l);
+    c[h][0] = block & lo32;
+    c[h][1] = block >> 32;
+    c[h][2] = V{} + (stream & 0xffffffffull);
+    c[h][3] = V{} + (stream >> 32);
+  }
+  std::uint64_t k0 = key[0], k1 = key[1];
+  for (int r = 0; r < 10; ++r) {
+    if (r > 0) {
+      k0 = (k0 + random::kPhiloxW0) & 0xffffffffull;
+      k1 = (k1 + random::kPhiloxW1) & 0xffffffffull;
+    }
+    for (int h = 0; h < 2; ++h) {
+      V* x = c[h];
+      const V p0 = x[0] * random::kPhiloxM0;  // < 2^64: both factors are below 2^32
+      const V p1 = x[2] * random::kPhiloxM1;
+      const V n0 = (p1 >> 32) ^ x[1] ^ k0;
+      const V n2 = (p0 >> 32) ^ x[3] ^ k1;
+      x[1] = p1 & lo32;
+      x[3] = p0 & lo32;
+      x[0] = n0;
+      x[2] = n2;
+    }
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < kHalf; ++l) words[j][h * kHalf + l] = static_cast<std::uint32_t>(c[h][j][l]);
+#else
+  for (std::uint64_t l = 0; l < kPhiloxLanes; ++l) {
+    const random::PhiloxCounter w = random::philox4x32(random::philoxCounter(first + l, stream), key);
+    for (int j = 0; j < 4; ++j) words[j][l] = w[static_cast<std::size_t>(j)];
+  }
+#endif
+}
+
+/// Words of `groups` consecutive lane groups (16 blocks each) starting at block `first`, group after group,
+/// each group word-major: out[64 g + 16 j + l] = word j of block first + 16 g + l. Kept out of line: inlined
+/// into a larger loop, the compiler no longer vectorises the rounds.
+[[gnu::noinline]] inline void philoxGroups(const random::PhiloxKey& key, std::uint64_t first, std::uint64_t stream,
+                                           std::uint64_t groups, std::uint32_t* out) noexcept {
+  for (std::uint64_t g = 0; g < groups; ++g) {
+    std::uint32_t words[4][kPhiloxLanes];
+    philoxLanes(key, first + g * kPhiloxLanes, stream, words);
+    std::memcpy(out + g * 4 * kPhiloxLanes, words, sizeof(words));
+  }
+}
+}  // namespace detail
+
 /// Inverted dropout with its own seeded generator. x, y: [batch × dim].
 ///
-/// The mask of one forward() call is drawn from a block of Philox counters reserved on the layer's Rng:
-/// element i of the batch keeps its value iff Philox word i ≥ ⌈p·2³²⌉. The draw therefore depends only on
-/// (seed, stream, call number), not on threads. backward() reuses the mask of the last forward().
+/// The mask of one forward() call is drawn from Philox counters reserved on the layer's Rng, in groups of 64
+/// elements = 16 blocks: element i (row-major) uses word (i mod 64) / 16 of block first + 16·⌊i / 64⌋ + i mod 16
+/// and is kept iff that word ≥ ⌈p·2³²⌉. The draw therefore depends only on (seed, stream, call number), not on
+/// threads or SIMD width. backward() reuses the mask of the last forward().
 /// Starts in training mode, as torch modules do.
 ///
 /// Usage:
@@ -35,8 +102,9 @@ class Dropout {
 
   explicit Dropout(double p = 0.5, Rng rng = Rng(0)) : p_(p), rng_(rng) {
     RECDIFF_REQUIRE(p >= 0.0 && p < 1.0, "Dropout: p must lie in [0, 1), got ", p);
-    // Keep iff word >= threshold_; P(keep) = 1 − threshold_ / 2³², i.e. 1 − p rounded to 2⁻³².
-    threshold_ = static_cast<std::uint64_t>(std::ceil(p * 4294967296.0));
+    // Keep iff word >= threshold_; P(keep) = 1 − threshold_ / 2³², i.e. 1 − p rounded to 2⁻³² (a 32-bit
+    // threshold, so that the comparison vectorises; p within 2⁻³² of 1 keeps with probability 2⁻³²).
+    threshold_ = static_cast<std::uint32_t>(std::min(std::ceil(p * 4294967296.0), 4294967295.0));
   }
 
   double probability() const noexcept { return p_; }
@@ -90,29 +158,34 @@ class Dropout {
  private:
   void drawMask(Index rows, Index cols) {
     mask_.resize(rows, cols);
+    constexpr std::uint64_t kLanes = detail::kPhiloxLanes, kPerGroup = 4 * kLanes, kGroupsPerChunk = 32;
     const auto n = static_cast<std::uint64_t>(mask_.size());
-    const std::uint64_t first = rng_.reserveBlocks((n + 3) / 4);
+    const std::uint64_t groups = (n + kPerGroup - 1) / kPerGroup;
+    const std::uint64_t first = rng_.reserveBlocks(groups * kLanes);
     const random::PhiloxKey key = random::philoxKey(rng_.seed());
     const std::uint64_t stream = rng_.stream();
     const Scalar scale = static_cast<Scalar>(1.0 / (1.0 - p_));
-    const std::uint64_t threshold = threshold_;
+    const std::uint32_t threshold = threshold_;
     Scalar* out = mask_.data();
-    const auto blocks = static_cast<std::int64_t>((n + 3) / 4);
+    const auto chunks = static_cast<std::int64_t>((groups + kGroupsPerChunk - 1) / kGroupsPerChunk);
+    // Two phases per chunk: words into a stack buffer, then compare and scale.
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (blocks > 16384)
+#pragma omp parallel for schedule(static) if (chunks > 16)
 #endif
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const random::PhiloxCounter w =
-          random::philox4x32(random::philoxCounter(first + static_cast<std::uint64_t>(b), stream), key);
-      const std::uint64_t base = static_cast<std::uint64_t>(b) * 4;
-      for (std::uint64_t j = 0; j < 4 && base + j < n; ++j)
-        out[base + j] = static_cast<std::uint64_t>(w[j]) >= threshold ? scale : Scalar(0);
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      std::uint32_t w[kGroupsPerChunk * kPerGroup];
+      const std::uint64_t g0 = static_cast<std::uint64_t>(c) * kGroupsPerChunk;
+      const std::uint64_t g1 = std::min(groups, g0 + kGroupsPerChunk);
+      detail::philoxGroups(key, first + g0 * kLanes, stream, g1 - g0, w);
+      const std::uint64_t begin = g0 * kPerGroup, end = std::min(n, g1 * kPerGroup);
+      Scalar* o = out + begin;
+      for (std::uint64_t k = 0; k < end - begin; ++k) o[k] = w[k] >= threshold ? scale : Scalar(0);
     }
   }
 
   double p_;
   Rng rng_;
-  std::uint64_t threshold_ = 0;
+  std::uint32_t threshold_ = 0;
   bool training_ = true;
   bool active_ = false;
   Matrix mask_;
