@@ -87,6 +87,25 @@ void BM_DiffRecMlpTrainPass(benchmark::State& state) {
   state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.SetItemsProcessed(state.iterations() * batch);
 }
+// Reference: one plain Eigen SGEMM y = x Wᵀ of the same shape (the ceiling the layers are measured against).
+// Args: batch, in, out, threads.
+template <class Scalar>
+void BM_EigenGemmReference(benchmark::State& state) {
+  const recdiff::Index batch = state.range(0), in = state.range(1), out = state.range(2);
+  setThreads(static_cast<int>(state.range(3)));
+  recdiff::Rng rng(7);
+  const auto x = randomMatrix<Scalar>(batch, in, rng);
+  const auto w = randomMatrix<Scalar>(out, in, rng);
+  recdiff::RowMatrix<Scalar> y(batch, out);
+  for (auto _ : state) {
+    y.noalias() = x * w.transpose();
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(batch * in * out) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // Inverted dropout forward (mask draw + multiply) on [batch × items]. Args: batch, items, threads.
 template <class Scalar>
 void BM_DropoutForward(benchmark::State& state) {
@@ -104,6 +123,11 @@ void BM_DropoutForward(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch * items);
 }
 }  // namespace
+
+BENCHMARK_TEMPLATE(BM_EigenGemmReference, float)
+    ->ArgNames({"batch", "in", "out", "threads"})
+    ->Args({400, 2820, 600, 1})->Args({400, 2820, 600, 2})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_TEMPLATE(BM_DropoutForward, float)
     ->ArgNames({"batch", "items", "threads"})
