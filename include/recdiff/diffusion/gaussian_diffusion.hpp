@@ -304,8 +304,10 @@ class GaussianDiffusion {
     modelStd_ = logVar.unaryExpr([](double v) { return std::exp(0.5 * v); }).template cast<Scalar>();
   }
 
-  /// Row loops go parallel (OpenMP, when compiled in) only above ~64K elements: below that the fork costs more.
-  static bool parallelWorthIt(Index rows, Index cols) noexcept { return rows > 1 && rows * cols >= (Index(1) << 16); }
+  /// Row loops go parallel (OpenMP, when compiled in) only from 4M elements (16 MB of float) up: these loops
+  /// are memory-bound, so below that the fork and barrier cost more than a second core gains, and on a
+  /// shared, oversubscribed machine a parallel region can be many times slower than the serial loop.
+  static bool parallelWorthIt(Index rows, Index cols) noexcept { return rows > 1 && rows * cols >= (Index(1) << 22); }
 
   template <class A, class B>
   static void requireSameShape(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b, std::string_view who,
