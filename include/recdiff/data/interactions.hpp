@@ -257,7 +257,10 @@ class Interactions {
   bool hasTimestamps() const noexcept { return hasTimestamps_; }
 
   /// Number of interactions of user u.
-  Index rowSize(Index u) const { return rowEnd(u) - rowBegin(u); }
+  Index rowSize(Index u) const {
+    const Index b = rowBegin(u);  // checks u first
+    return rowEnd(u) - b;
+  }
   /// Item indices of user u, in stored order.
   std::span<const int> rowItems(Index u) const { return slice(itemIndex_, u); }
   /// Values (1, rating or weight) of user u, aligned with rowItems(u).
