@@ -76,13 +76,20 @@ double reweightAt(const Diffusion& diffusion, Index k) {
   }
 }
 
-namespace detail {
+/// DiffRec's training loss (`training_losses`) for either parameterization, written into `out` (its
+/// buffers are reused: no allocation once they have the batch's shape — the trainer's hot path):
+///   PredictX0:      loss_i = mse(modelOut_i, x0_i),     weight = reweightX0 (if reweight) else 1;
+///   PredictEpsilon: loss_i = mse(modelOut_i, noise_i),  weight = reweightEpsilon (if reweight) else 1, and at
+///                   t = 0 with reweight the loss is the x0 likelihood term mean((x0 - x0Hat)^2 / 2);
+/// then weighted = weight · loss and loss = weighted · importanceWeight (1 / (T p_t) from the sampler).
+/// x0, noise, modelOut: [batch × dim]; xt is needed for the eps likelihood term; t, importanceWeights: [batch].
+/// The gradient of mean_i(loss_i) with respect to modelOut is written to out.dOut.
 template <class Diffusion, class X0, class Xt, class Noise, class Out>
-void diffusionLossImpl(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
-                       const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
-                       const Eigen::MatrixBase<Out>& modelOut,
-                       const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights, bool reweight,
-                       bool withGradient, DiffusionLoss<typename Diffusion::ScalarType>& out) {
+void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
+                   const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
+                   const Eigen::MatrixBase<Out>& modelOut,
+                   const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights, bool reweight,
+                   DiffusionLoss<typename Diffusion::ScalarType>& out) {
   using Scalar = typename Diffusion::ScalarType;
   using Param = typename Diffusion::ParameterizationType;
   constexpr bool kEps = std::is_same_v<Param, PredictEpsilon>;
@@ -95,46 +102,37 @@ void diffusionLossImpl(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& 
                   "diffusionLoss(): x0 is [", batch, " × ", dim, "] but modelOut is [", modelOut.rows(), " × ",
                   modelOut.cols(), "], noise [", noise.rows(), " × ", noise.cols(), "] and xt [", xt.rows(), " × ",
                   xt.cols(), "]");
-  Eigen::ArrayXd weight = Eigen::ArrayXd::Ones(batch);
-  if (reweight) weight = kEps ? reweightEpsilon(diffusion, t) : reweightX0(diffusion, t);
-
   out.weighted.resize(batch);
   out.loss.resize(batch);
-  if (withGradient) out.dOut.resize(batch, dim);
+  out.dOut.resize(batch, dim);
   const auto& tables = diffusion.tables();
   const Scalar invDim = Scalar(1) / static_cast<Scalar>(dim), invBatch = Scalar(1) / static_cast<Scalar>(batch);
   for (Index i = 0; i < batch; ++i) {
     const bool likelihood = kEps && reweight && t(i) == 0;
-    const auto w = static_cast<Scalar>(weight(i));
-    Scalar perRow;
+    const auto w = static_cast<Scalar>(reweight ? reweightAt(diffusion, t(i)) : 1.0);
+    auto diff = out.dOut.row(i);  // holds the difference, then becomes the gradient in place
+    Scalar perRow, scale;
     if (likelihood) {
       // x0Hat = a · xt - b · out; loss = mean((x0 - x0Hat)^2) / 2; d/d out = b (x0 - x0Hat) / dim.
       const auto a = static_cast<Scalar>(tables.sqrtRecipAlphaBar(0));
       const auto b = static_cast<Scalar>(tables.sqrtRecipAlphaBarMinusOne(0));
-      const RowVector<Scalar> diff = x0.row(i).template cast<Scalar>() -
-                                     (a * xt.row(i).template cast<Scalar>() - b * modelOut.row(i).template cast<Scalar>());
+      diff = x0.row(i).template cast<Scalar>() -
+             (a * xt.row(i).template cast<Scalar>() - b * modelOut.row(i).template cast<Scalar>());
       perRow = diff.squaredNorm() * invDim / Scalar(2);
-      if (withGradient) out.dOut.row(i) = (w * importanceWeights(i) * invBatch * b * invDim) * diff;
+      scale = w * importanceWeights(i) * invBatch * b * invDim;
     } else {
-      const RowVector<Scalar> diff = kEps ? RowVector<Scalar>(modelOut.row(i).template cast<Scalar>() - noise.row(i).template cast<Scalar>())
-                                          : RowVector<Scalar>(modelOut.row(i).template cast<Scalar>() - x0.row(i).template cast<Scalar>());
+      if constexpr (kEps) diff = modelOut.row(i).template cast<Scalar>() - noise.row(i).template cast<Scalar>();
+      else diff = modelOut.row(i).template cast<Scalar>() - x0.row(i).template cast<Scalar>();
       perRow = diff.squaredNorm() * invDim;
-      if (withGradient) out.dOut.row(i) = (w * importanceWeights(i) * invBatch * Scalar(2) * invDim) * diff;
+      scale = w * importanceWeights(i) * invBatch * Scalar(2) * invDim;
     }
+    diff *= scale;
     out.weighted(i) = w * perRow;
     out.loss(i) = out.weighted(i) * importanceWeights(i);
   }
 }
-}  // namespace detail
 
-/// DiffRec's training loss (`training_losses`) for either parameterization:
-///   PredictX0:      loss_i = mse(modelOut_i, x0_i),     weight = reweightX0 (if reweight) else 1;
-///   PredictEpsilon: loss_i = mse(modelOut_i, noise_i),  weight = reweightEpsilon (if reweight) else 1, and at
-///                   t = 0 with reweight the loss is the x0 likelihood term mean((x0 - x0Hat)^2 / 2);
-/// then weighted = weight · loss and loss = weighted · importanceWeight (1 / (T p_t) from the sampler).
-/// x0, noise, modelOut: [batch × dim]; xt is needed for the eps likelihood term (noise is not read for
-/// PredictX0); t, importanceWeights: [batch]. The gradient of mean_i(loss_i) with respect to modelOut is
-/// written to dOut when withGradient is true.
+/// As above, returning the losses; the gradient is kept only when withGradient is true.
 template <class Diffusion, class X0, class Xt, class Noise, class Out>
 DiffusionLoss<typename Diffusion::ScalarType> diffusionLoss(
     const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
@@ -142,18 +140,9 @@ DiffusionLoss<typename Diffusion::ScalarType> diffusionLoss(
     const Eigen::MatrixBase<Out>& modelOut, const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights,
     bool reweight, bool withGradient = false) {
   DiffusionLoss<typename Diffusion::ScalarType> out;
-  detail::diffusionLossImpl(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, withGradient, out);
+  diffusionLoss(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, out);
+  if (!withGradient) out.dOut.resize(0, 0);
   return out;
-}
-
-/// The same, always with the gradient, into `out` (its buffers are reused across calls: the trainer's form).
-template <class Diffusion, class X0, class Xt, class Noise, class Out>
-void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
-                   const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
-                   const Eigen::MatrixBase<Out>& modelOut,
-                   const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights, bool reweight,
-                   DiffusionLoss<typename Diffusion::ScalarType>& out) {
-  detail::diffusionLossImpl(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, true, out);
 }
 
 }  // namespace recdiff
