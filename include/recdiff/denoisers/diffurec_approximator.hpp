@@ -279,7 +279,7 @@ class DiffuRecApproximator {
                       const Eigen::ArrayXi& t, const Matrix& noise, const Matrix* lambdaNoise = nullptr) {
     RECDIFF_REQUIRE(targets.size() == seq.rows(), "DiffuRecApproximator::trainingLoss(): ", targets.size(),
                     " targets for ", seq.rows(), " sequences");
-    items_.forward(targets, x0_);  // the cached ids are replaced by forwardWithNoise below
+    items_.lookup(targets, x0_);
     diffusion.qSample(x0_, t, noise, xt_);
     if (lambdaNoise != nullptr) forwardWithNoise(xt_, t, seq, *lambdaNoise, x0Hat_);
     else forward(xt_, t, seq, x0Hat_);

@@ -71,8 +71,13 @@ class Embedding {
 
   /// Gathers y_i = W[ids_i]. ids: [n] with entries in [0, rows); y: [n × dim] (resized). Caches ids.
   void forward(const Eigen::Ref<const Eigen::ArrayXi>& ids, RowMatrix<Scalar>& y) {
-    checkIds(ids, "forward");
+    lookup(ids, y);
     ids_ = ids;
+  }
+
+  /// Gathers y_i = W[ids_i] without caching anything (for a second read of the table; see accumulate()).
+  void lookup(const Eigen::Ref<const Eigen::ArrayXi>& ids, RowMatrix<Scalar>& y) const {
+    checkIds(ids, "forward");
     y.resize(ids.size(), dim_);
     const auto w = weight_();
     for (Index i = 0; i < ids.size(); ++i) y.row(i) = w.row(ids(i));

@@ -32,7 +32,8 @@ inline void softmaxRowInPlace(Scalar* row, Index n) {
     r.setZero();
     return;
   }
-  r = (r - m).exp();
+  // Masked entries are set to exactly 0: Eigen's SSE2 packet exp returns a subnormal, not 0, for -inf.
+  r = (r == -std::numeric_limits<Scalar>::infinity()).select(Scalar(0), (r - m).exp());
   r *= Scalar(1) / r.sum();
 }
 
