@@ -36,9 +36,9 @@ struct EASEOptions {
 ///   P = (XᵀX + λI)⁻¹,   B = I − P · diagMat(1 ⊘ diag(P)),   i.e. B_ij = −P_ij / P_jj (i ≠ j), B_jj = 0,
 /// and scores S = X_batch · B [batch × items].
 ///
-/// Cost and memory: B is a dense [items × items] matrix. fit() holds two such matrices at once (the factor of
-/// XᵀX + λI and P, then P and B), so it needs 2·items²·sizeof(Scalar) bytes; fitGram() needs one more for the
-/// caller's Gram matrix. Before allocating, fit() checks this against the memory limit and throws
+/// Cost and memory: B is a dense [items × items] matrix. fit() holds at most two such matrices at once (the
+/// factor L and Y = L⁻¹, then Y and P, then P and B; a previous B is released first), so it needs
+/// 2·items²·sizeof(Scalar) bytes; fitGram() needs one more for the caller's Gram matrix. Before allocating, fit() checks this against the memory limit and throws
 /// std::invalid_argument naming the sizes. On a 24 GiB machine the float model stops fitting at
 /// maxItems(24 GiB) = 56,755 items (40,132 in double); long before that the O(items³) solve dominates
 /// (under a second at 2,810 items on 2 cores, and ~8,000 times that at 56,755).
@@ -95,6 +95,7 @@ class EASE {
   void fit(const InteractionMatrix& x) {
     RECDIFF_REQUIRE(x.cols() > 0, "EASE::fit(): the interaction matrix has no items");
     checkMemory("EASE::fit()", x.cols(), 2);
+    weights_.resize(0, 0);
     ColMatrix a = gram(x);
     solve(a);
   }
@@ -104,6 +105,7 @@ class EASE {
     RECDIFF_REQUIRE(gram.rows() == gram.cols() && gram.rows() > 0, "EASE::fitGram(): the Gram matrix is ",
                     gram.rows(), " x ", gram.cols(), ", expected a non-empty square matrix");
     checkMemory("EASE::fitGram()", gram.rows(), 2);
+    weights_.resize(0, 0);
     ColMatrix a = gram;
     solve(a);
   }

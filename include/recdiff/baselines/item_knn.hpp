@@ -21,7 +21,7 @@ struct ItemKNNOptions {
 /// Item-based k-nearest-neighbours.
 ///
 /// Similarity between items i and j over the columns x_i, x_j of X [users × items]:
-///   s_ij = x_iᵀ x_j / (‖x_i‖ ‖x_j‖ + h)        (shrunk cosine; s_ii = 0; 0 when the numerator is 0),
+///   s_ij = x_iᵀ x_j / (‖x_i‖ ‖x_j‖ + h)        (shrunk cosine; s_ii = 0; 0 when the numerator is 0).
 /// For every target item j, only its k most similar items i are kept (ties at the k-th place go to the lower
 /// index; non-positive similarities are dropped). With `normalizeNeighbours`, each target item's kept weights
 /// are divided by their sum, so a score is a similarity-weighted average instead of a sum. The score of item
