@@ -85,3 +85,21 @@ TEST_CASE("withShape widens and withValues reweights while keeping stored order"
   CHECK_THROWS_AS(x.withValues({1.0f}), std::invalid_argument);
   CHECK_THROWS_AS(x.setItemTitles({"a"}), std::invalid_argument);
 }
+
+TEST_CASE("Repeated pairs in several rows resolve by each rule", "[data][interactions]") {
+  // Row 0: items 1 2 1 3 1 (values 1..5); row 1: 4 4; row 2: 0.
+  const std::vector<int> u{0, 0, 0, 0, 0, 1, 1, 2}, i{1, 2, 1, 3, 1, 4, 4, 0};
+  const std::vector<float> v{1, 2, 3, 4, 5, 6, 7, 8};
+  const auto last = rd::Interactions::fromTriplets(3, 5, u, i, v);
+  CHECK(std::vector<int>(last.rowItems(0).begin(), last.rowItems(0).end()) == std::vector<int>{2, 3, 1});
+  CHECK(std::vector<float>(last.rowValues(0).begin(), last.rowValues(0).end()) == std::vector<float>{2, 4, 5});
+  CHECK(last.rowValues(1)[0] == 7.0f);
+  CHECK(last.nnz() == 5);
+  const auto first = rd::Interactions::fromTriplets(3, 5, u, i, v, {}, {}, rd::DuplicateRule::KeepFirst);
+  CHECK(std::vector<int>(first.rowItems(0).begin(), first.rowItems(0).end()) == std::vector<int>{1, 2, 3});
+  CHECK(first.rowValues(0)[0] == 1.0f);
+  const auto sum = rd::Interactions::fromTriplets(3, 5, u, i, v, {}, {}, rd::DuplicateRule::Sum);
+  CHECK(sum.matrix().coeff(0, 1) == 9.0f);
+  CHECK(sum.matrix().coeff(1, 4) == 13.0f);
+  CHECK(sum.matrix().coeff(2, 0) == 8.0f);
+}

@@ -184,7 +184,7 @@ class Interactions {
     r.values_.reserve(n);
     if (!ratings.empty()) r.ratings_.reserve(n);
     if (!timestamps.empty()) r.timestamps_.reserve(n);
-    std::vector<char> dead;  // entries removed by KeepLast (compacted at the end of each row)
+    std::vector<char> dead;  // this row's entries removed by KeepLast, indexed from rowStart
     for (Index u = 0; u < users; ++u) {
       const std::size_t rowStart = r.itemIndex_.size();
       bool rowHasDead = false;
@@ -207,8 +207,8 @@ class Interactions {
               if (!timestamps.empty()) r.timestamps_[q] = timestamps[k];
               continue;
             case DuplicateRule::KeepLast:
-              dead.resize(r.itemIndex_.size(), 0);
-              dead[q] = 1;
+              dead.resize(r.itemIndex_.size() - rowStart, 0);
+              dead[q - rowStart] = 1;
               rowHasDead = true;
               break;
           }
@@ -220,10 +220,10 @@ class Interactions {
         if (!timestamps.empty()) r.timestamps_.push_back(timestamps[k]);
       }
       if (rowHasDead) {
-        dead.resize(r.itemIndex_.size(), 0);
+        dead.resize(r.itemIndex_.size() - rowStart, 0);
         std::size_t w = rowStart;
         for (std::size_t q = rowStart; q < r.itemIndex_.size(); ++q) {
-          if (dead[q]) continue;
+          if (dead[q - rowStart]) continue;
           r.itemIndex_[w] = r.itemIndex_[q];
           r.values_[w] = r.values_[q];
           if (r.hasRatings_) r.ratings_[w] = r.ratings_[q];
@@ -234,8 +234,8 @@ class Interactions {
         r.values_.resize(w);
         if (r.hasRatings_) r.ratings_.resize(w);
         if (r.hasTimestamps_) r.timestamps_.resize(w);
-        dead.assign(w, 0);
       }
+      dead.clear();  // indexed from the row's start: O(row length) per row
       for (std::size_t q = rowStart; q < r.itemIndex_.size(); ++q) seen[static_cast<std::size_t>(r.itemIndex_[q])] = -1;
       r.rowPtr_[static_cast<std::size_t>(u) + 1] = static_cast<Index>(r.itemIndex_.size());
     }
