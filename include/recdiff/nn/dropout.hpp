@@ -38,8 +38,8 @@ inline void philoxLanes(const random::PhiloxKey& key, std::uint64_t first, std::
     for (int l = 0; l < kHalf; ++l) block[l] = first + static_cast<std::uint64_t>(h * kHalf + l);
     c[h][0] = block & lo32;
     c[h][1] = block >> 32;
-    c[h][2] = V{} + (stream & 0xffffffffull);
-    c[h][3] = V{} + (stream >> 32);
+    c[h][2] = V{} + static_cast<std::uint64_t>(stream & 0xffffffffull);
+    c[h][3] = V{} + static_cast<std::uint64_t>(stream >> 32);
   }
   std::uint64_t k0 = key[0], k1 = key[1];
   for (int r = 0; r < 10; ++r) {
