@@ -4,6 +4,12 @@
 //   diffrec_movielens --preset ml-1m_clean --data ../shared/data/diffrec/ml-1m_clean --seed 1 --threads 2
 //                     --report out.json
 //   diffrec_movielens --preset ml-100k --data data/ml-100k            (a raw MovieLens folder)
+//   diffrec_movielens --model tdiffrec --w-min 0.1 --w-max 1.0 --preset ml-1m_clean --data ...   (T-DiffRec)
+//
+// --model diffrec (default) trains on the 0/1 train rows; tdiffrec trains and infers on T-DiffRec's time-weighted
+// rows (models/tdiffrec.hpp: per user linearly from --w-min, oldest, to --w-max, newest, in time order — the
+// .npy splits' row order, which is chronological within each user, or the raw releases' timestamps); masks and
+// metrics use the unweighted splits either way.
 //
 // --data is either a folder with DiffRec's own splits (train_list.npy, valid_list.npy, test_list.npy), used as
 // they are, or a raw MovieLens release (u.data, ratings.dat or ratings.csv), loaded with the preset's rating
@@ -13,6 +19,7 @@
 #include <recdiff/baselines/most_popular.hpp>
 #include <recdiff/baselines/tuning.hpp>
 #include <recdiff/models/diffrec.hpp>
+#include <recdiff/models/tdiffrec.hpp>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -40,6 +47,8 @@ namespace {
 
 struct Config {
   std::string preset = "ml-100k";
+  std::string modelName = "diffrec";
+  recdiff::TimeWeightOptions time;  // T-DiffRec's w_min / w_max
   std::string data;
   std::string meanType = "x0";
   recdiff::DiffRecOptions model;
@@ -143,12 +152,20 @@ int run(const Config& c) {
   std::cout << "data: " << description << ": " << users << " users, " << items << " items, train "
             << data.train.nnz() << ", valid " << data.valid.nnz() << ", test " << data.test.nnz() << " interactions\n";
 
+  // T-DiffRec: the time-weighted train rows are x0 for training and the input of inference. Both loaders give
+  // each user's train interactions in time order (the .npy splits by construction, raw releases by timestamp).
+  const bool timeAware = c.modelName == "tdiffrec";
+  const recdiff::data::Interactions weighted =
+      timeAware ? recdiff::timeWeighted(data.train, c.time, recdiff::StoredOrder::Chronological) : recdiff::data::Interactions{};
+  const recdiff::data::Interactions& input = timeAware ? weighted : data.train;
+  if (timeAware) std::cout << "T-DiffRec time weights: w_min " << c.time.wMin << ", w_max " << c.time.wMax << "\n";
+
   recdiff::DiffRec<Parameterization> model(c.model, items, c.seed);
   if (!c.load.empty()) {
     model.load(c.load);
     std::cout << "loaded parameters from " << c.load << "\n";
   }
-  std::cout << "model: DiffRec, dims [" << join(c.model.dims) << "], " << model.model().parameters().size()
+  std::cout << "model: " << (timeAware ? "T-DiffRec" : "DiffRec") << ", dims [" << join(c.model.dims) << "], " << model.model().parameters().size()
             << " parameters, " << c.model.steps << " steps, " << c.model.schedule.name << ", mean type "
             << c.meanType << ", threads " << c.threads << ", seed " << c.seed << "\n";
 
@@ -177,7 +194,7 @@ int run(const Config& c) {
     }
     Stopwatch sw;
     recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
-    const recdiff::EpochResult r = model.trainEpoch(data.train, epochRng);
+    const recdiff::EpochResult r = model.trainEpoch(input, epochRng);
     epochSeconds.push_back(sw.seconds());
     if (!r.finite) {
       stopReason = "diverged: non-finite loss or gradient in epoch " + std::to_string(epoch) +
@@ -191,7 +208,7 @@ int run(const Config& c) {
     if (epoch % c.evalEvery == 0 || epoch == c.epochs) {
       Stopwatch ev;
       recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
-      const recdiff::metrics::MetricTable table = model.evaluate(data.train, data.valid, data.test, c.ks, evalRng);
+      const recdiff::metrics::MetricTable table = model.evaluate(input, data.valid, data.test, c.ks, evalRng);
       evalSeconds.push_back(ev.seconds());
       const double recall = table.get("valid.recall@20").value_or(table.entries().front().second);
       row << ',' << table.get("valid.recall@20").value_or(NAN) << ',' << table.get("valid.ndcg@20").value_or(NAN) << ','
@@ -272,7 +289,7 @@ int run(const Config& c) {
     nlohmann::json j;
     j["dataset"] = description;
     j["data"] = c.data;
-    j["model"] = "diffrec";
+    j["model"] = c.modelName;
     j["preset"] = c.preset;
     j["seed"] = c.seed;
     j["threads"] = c.threads;
@@ -281,6 +298,10 @@ int run(const Config& c) {
     hp["epochs"] = c.epochs;
     hp["eval_every"] = c.evalEvery;
     hp["patience"] = c.patience;
+    if (timeAware) {
+      hp["w_min"] = c.time.wMin;
+      hp["w_max"] = c.time.wMax;
+    }
     j["hyperparameters"] = hp;
     j["users"] = users;
     j["items"] = items;
@@ -320,6 +341,10 @@ int main(int argc, char** argv) {
   bool noReweight = false, samplingNoise = false, norm = false, noBaselines = false, noProgress = false;
   app.add_option("--preset", c.preset, "ml-100k | ml-1m | ml-1m_clean: the authors' settings per dataset")
       ->capture_default_str();
+  app.add_option("--model", c.modelName, "diffrec | tdiffrec (time-weighted rows, see --w-min/--w-max)")
+      ->capture_default_str();
+  app.add_option("--w-min", c.time.wMin, "T-DiffRec: weight of each user's oldest interaction")->capture_default_str();
+  app.add_option("--w-max", c.time.wMax, "T-DiffRec: weight of the newest")->capture_default_str();
   app.add_option("--data", c.data, "folder: DiffRec's .npy splits, or a raw MovieLens release")->required();
   app.add_option("--mean-type", c.meanType, "x0 | eps: what the denoiser predicts")->capture_default_str();
   app.add_option("--dims", dims, "hidden widths, mirrored, e.g. [200,600]");
@@ -378,6 +403,10 @@ int main(int argc, char** argv) {
     c.progress = !noProgress;
     if (c.evalEvery <= 0) throw CLI::ValidationError("--eval-every", "must be positive");
     if (c.patience <= 0) throw CLI::ValidationError("--patience", "must be positive");
+    if (c.modelName != "diffrec" && c.modelName != "tdiffrec")
+      throw CLI::ValidationError("--model", "diffrec or tdiffrec, got " + c.modelName);
+    if (!(c.time.wMin > 0.0 && c.time.wMax >= c.time.wMin))
+      throw CLI::ValidationError("--w-min/--w-max", "need 0 < w-min <= w-max");
     if (c.meanType != "x0" && c.meanType != "eps") throw CLI::ValidationError("--mean-type", "x0 or eps, got " + c.meanType);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
