@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "support/catch.hpp"
 #include "support/test_env.hpp"
@@ -119,4 +122,40 @@ TEST_CASE("A DiffRec checkpoint round trip gives identical recommendations", "[m
   CHECK_THROWS_AS(wrongShape.load(file), recdiff::DataError);
   CHECK(wrongShape.model().parameters().values() == before);
   std::filesystem::remove(file);
+}
+
+// Same seed and thread count: bit-identical (the noise, dropout and timesteps are counter-based, so they do not
+// depend on threads at all). Across thread counts Eigen's GEMM chooses a different depth blocking (kc depends
+// on the thread count), so sums are rounded in another order: close, not identical.
+TEST_CASE("DiffRec runs are bit-identical for one seed at 1 and at 2 threads", "[models][diffrec][threads]") {
+#if defined(_OPENMP)
+  recdiff::Rng dataRng(recdiff::test::seed());
+  const auto train = blockData(256, 600, 4, 0.3, dataRng);  // large enough for Eigen's parallel GEMM
+  recdiff::DiffRecOptions options;
+  options.dims = {256};
+  options.batchSize = 128;
+  options.steps = 8;
+  const auto run = [&](int threads) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    recdiff::DiffRec<> model(options, train.items(), 2);
+    recdiff::Rng rng(4);
+    for (int e = 0; e < 2; ++e) (void)model.trainEpoch(train, rng);
+    auto scores = model.scores(train, rng);
+    omp_set_num_threads(saved);
+    return std::make_pair(model.model().parameters().values(), scores);
+  };
+  const auto one = run(1), oneAgain = run(1), two = run(2), twoAgain = run(2);
+  CHECK(one.first == oneAgain.first);
+  CHECK(one.second == oneAgain.second);
+  CHECK(two.first == twoAgain.first);
+  CHECK(two.second == twoAgain.second);
+  const auto relative = [](const auto& a, const auto& b) {
+    return static_cast<double>((a - b).cwiseAbs().maxCoeff() / b.cwiseAbs().maxCoeff());
+  };
+  CHECK(relative(one.first, two.first) < 1e-4);
+  CHECK(relative(one.second, two.second) < 1e-4);
+#else
+  WARN("built without OpenMP: one thread only");
+#endif
 }
