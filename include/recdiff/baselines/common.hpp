@@ -94,7 +94,9 @@ void denseCrossProduct(const InteractionMatrix& left, const InteractionMatrix& r
   const int* rightOuter = rightC.outerIndexPtr();
   const int* rightInner = rightC.innerIndexPtr();
   const float* rightValue = rightC.valuePtr();
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 16)
+#endif
   for (Index i = 0; i < leftT.rows(); ++i) {
     Scalar* row = out.row(i).data();
     for (InteractionMatrix::InnerIterator lit(leftT, i); lit; ++lit) {
@@ -112,10 +114,14 @@ SparseWeights<Scalar> topKPerRow(const RowMatrix<Scalar>& dense, Index k) {
   const Index rows = dense.rows();
   const Index cols = dense.cols();
   std::vector<std::vector<std::pair<int, Scalar>>> kept(static_cast<std::size_t>(rows));
+#if defined(_OPENMP)
 #pragma omp parallel
+#endif
   {
     std::vector<int> candidates;
+#if defined(_OPENMP)
 #pragma omp for schedule(dynamic, 16)
+#endif
     for (Index i = 0; i < rows; ++i) {
       candidates.clear();
       const Scalar* row = dense.row(i).data();
@@ -159,7 +165,9 @@ template <class Scalar>
 void scoreDense(const InteractionMatrix& x, Index first, Index count, const RowMatrix<Scalar>& weights,
                 RowMatrix<Scalar>& out) {
   out.setZero();
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 8)
+#endif
   for (Index b = 0; b < count; ++b) {
     auto row = out.row(b);
     for (InteractionMatrix::InnerIterator it(x, first + b); it; ++it)
@@ -175,7 +183,9 @@ void scoreSparse(const InteractionMatrix& x, Index first, Index count, const Spa
   const int* outer = weights.outerIndexPtr();
   const int* inner = weights.innerIndexPtr();
   const Scalar* value = weights.valuePtr();
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 8)
+#endif
   for (Index b = 0; b < count; ++b) {
     Scalar* row = out.row(b).data();
     for (InteractionMatrix::InnerIterator it(x, first + b); it; ++it) {

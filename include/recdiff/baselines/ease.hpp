@@ -152,7 +152,9 @@ class EASE {
       // Y = L⁻¹ (lower triangular), one column block [c0, c0 + w) at a time: its rows above c0 stay zero, so
       // the forward solve only involves L[c0:, c0:].
       ColMatrix y = ColMatrix::Identity(n, n);
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1)
+#endif
       for (Index b = 0; b < blocks; ++b) {
         const Index c0 = b * block;
         const Index width = std::min(block, n - c0);
@@ -163,7 +165,9 @@ class EASE {
       // P = L⁻ᵀL⁻¹ = YᵀY. Column block J = [c0, c0 + w): Y(k, J) = 0 for k < c0, so
       // P(0 : c0 + w, J) = Y(c0:, 0 : c0 + w)ᵀ · Y(c0:, J) gives the upper triangle with GEMMs (n³/3 flops).
       p.resize(n, n);
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1)
+#endif
       for (Index b = blocks - 1; b >= 0; --b) {
         const Index c0 = b * block;
         const Index width = std::min(block, n - c0);
@@ -175,7 +179,9 @@ class EASE {
       RECDIFF_REQUIRE(ldlt.info() == Eigen::Success && ldlt.isPositive(),
                       "EASE::fit(): XᵀX + lambda I is not positive definite");
       p.resize(n, n);
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1)
+#endif
       for (Index b = 0; b < blocks; ++b) {
         const Index c0 = b * block;
         const Index width = std::min(block, n - c0);
@@ -185,14 +191,18 @@ class EASE {
     }
     // Make P exactly symmetric from its upper triangle (64 × 64 tiles), then B(i, :) = −P(:, i)ᵀ ⊘ diag(P)ᵀ.
     const Index tile = 64;
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1)
+#endif
     for (Index jb = 0; jb < n; jb += tile)
       for (Index ib = jb; ib < n; ib += tile)
         for (Index j = jb; j < std::min(jb + tile, n); ++j)
           for (Index i = std::max(ib, j + 1); i < std::min(ib + tile, n); ++i) p(i, j) = p(j, i);
     const ColVector<Scalar> inverseDiagonal = p.diagonal().cwiseInverse();
     weights_.resize(n, n);
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(static)
+#endif
     for (Index i = 0; i < n; ++i) {
       weights_.row(i) = -(p.col(i).cwiseProduct(inverseDiagonal)).transpose();
       weights_(i, i) = Scalar(0);

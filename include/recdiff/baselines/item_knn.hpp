@@ -54,7 +54,9 @@ class ItemKNN {
     detail::denseCrossProduct<Scalar>(x, x, s);
     const ArrayX<Scalar> norms = s.diagonal().array().sqrt();
     const auto h = static_cast<Scalar>(shrink);
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(static)
+#endif
     for (Index i = 0; i < s.rows(); ++i) {
       for (Index j = 0; j < s.cols(); ++j) {
         const Scalar dot = s(i, j);
