@@ -21,7 +21,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "interactions.hpp"
@@ -194,15 +193,17 @@ inline Interactions buildInteractions(const RawInteractions& raw, const BuildOpt
   }
   // 4. duplicates reported with their line
   if (options.duplicates == DuplicateRule::Error) {
-    std::unordered_set<std::uint64_t> seen;
+    std::unordered_map<std::uint64_t, std::size_t> seen;
     seen.reserve(rows.size());
     for (std::size_t r = 0; r < rows.size(); ++r) {
       const std::uint64_t key = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(u[r])) << 32) |
                                 static_cast<std::uint32_t>(it[r]);
-      if (!seen.insert(key).second) {
+      const auto [at, fresh] = seen.emplace(key, rows[r]);
+      if (!fresh) {
         const std::size_t k = rows[r];
         throw DataError(raw.source, raw.lines.empty() ? 0 : raw.lines[k],
-                        detail::concat("duplicate (user, item) pair (", raw.users[k], ", ", raw.items[k], ")"));
+                        detail::concat("duplicate (user, item) pair (", raw.users[k], ", ", raw.items[k], ")",
+                                       raw.lines.empty() ? std::string() : detail::concat(", first on line ", raw.lines[at->second])));
       }
     }
   }
