@@ -105,7 +105,7 @@ class Embedding {
   void checkIds(const Eigen::Ref<const Eigen::ArrayXi>& ids, const char* where) const {
     for (Index i = 0; i < ids.size(); ++i)
       if (ids(i) < 0 || ids(i) >= rows_)
-        throw std::out_of_range(detail::concat("Embedding::", where, "(): id ", ids(i), " at position ", i,
+        throw std::out_of_range(::recdiff::detail::concat("Embedding::", where, "(): id ", ids(i), " at position ", i,
                                                " is outside [0, ", rows_, ")"));
   }
 
