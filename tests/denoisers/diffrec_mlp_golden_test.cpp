@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <recdiff/denoisers/diffrec_mlp.hpp>
+#include <recdiff/diffusion.hpp>
 #include <recdiff/optim/optimizer.hpp>
 
 #include "support/catch.hpp"
@@ -97,16 +98,22 @@ TEST_CASE("DiffRecMlp reproduces the DiffRec DNN golden outputs gradients and Ad
     model.forward(xt, t, recdiff::NoCondition{}, out);
     CHECK(tensorRelativeError(out, goldenMatrix(c.at("model_output"))) < tol);
 
-    // training_losses(reweight=True) with uniform timesteps (pt = 1), then .mean() over the batch.
-    // The per-example weights come from the file; at t = 0 the eps case uses the x0 likelihood term with the
-    // step-0 coefficients of alphaBar_0 = 1 − beta_0 = 1 − 1e-5 (DiffRec fixes beta_0).
-    const ArrayX<double> weight = goldenArray(c.at("per_example_weight"));
+    // training_losses(reweight=True) with uniform timesteps (pt = 1), then .mean() over the batch. The
+    // per-example weights come from the diffusion core (and must equal the file's); at t = 0 the eps case uses
+    // the x0 likelihood term.
     const bool eps = meanType == "eps";
-    const double alphaBar0 = 1.0 - 1e-5;
+    const auto schedule = recdiff::diffRecSchedule(c.at("noise_scale").get<double>(), c.at("noise_min").get<double>(),
+                                                   c.at("noise_max").get<double>());
+    const recdiff::GaussianDiffusion<decltype(schedule), recdiff::PredictX0, recdiff::FixedSmallVariance, double>
+        diffusion(schedule, c.at("steps").get<Index>());
+    REQUIRE(c.at("reweight").get<bool>());
+    const ArrayX<double> weight = eps ? recdiff::reweightEpsilon(diffusion, t) : recdiff::reweightX0(diffusion, t);
+    CHECK(recdiff::test::maxRelativeError(weight, goldenArray(c.at("per_example_weight"))) <
+          recdiff::test::Tolerance<double>::kTable);
     // _predict_xstart_from_eps casts its coefficients to float32 (_extract_into_tensor(...).float()); the t = 0
     // term x0 − x0Hat is a small difference of O(1) numbers, so that rounding is visible at 1e-6 and we follow it.
-    const double c1f = static_cast<float>(std::sqrt(1.0 / alphaBar0));
-    const double c2f = static_cast<float>(std::sqrt(1.0 / alphaBar0 - 1.0));
+    const double c1f = static_cast<float>(diffusion.tables().sqrtRecipAlphaBar(0));
+    const double c2f = static_cast<float>(diffusion.tables().sqrtRecipAlphaBarMinusOne(0));
     ArrayX<double> perExample(batch);
     RowMatrix<double> dOut(batch, items);
     for (Index i = 0; i < batch; ++i) {

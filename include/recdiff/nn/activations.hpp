@@ -14,26 +14,28 @@
 #include "../types.hpp"
 #include "parameters.hpp"
 
-namespace recdiff::nn {
-
-namespace detail {
+// The shared base lives in recdiff::detail (a recdiff::nn::detail would hide recdiff::detail::concat from
+// unqualified `detail::` lookups in other nn headers).
+namespace recdiff::detail {
 /// Shared plumbing of a parameter-free element-wise layer.
 template <class Scalar>
 class ElementwiseBase {
  public:
   using Matrix = RowMatrix<Scalar>;
   Index parameterCount() const noexcept { return 0; }
-  void bind(ParameterSlice<Scalar>, ParameterSlice<Scalar>) noexcept {}
+  void bind(nn::ParameterSlice<Scalar>, nn::ParameterSlice<Scalar>) noexcept {}
   void setTraining(bool) noexcept {}
 
  protected:
   Matrix cache_;
 };
-}  // namespace detail
+}  // namespace recdiff::detail
+
+namespace recdiff::nn {
 
 /// y = tanh(x);  dx = dy ⊙ (1 − y²).
 template <class Scalar>
-class Tanh : public detail::ElementwiseBase<Scalar> {
+class Tanh : public recdiff::detail::ElementwiseBase<Scalar> {
  public:
   using Matrix = RowMatrix<Scalar>;
   void forward(const Matrix& x, Matrix& y) {
@@ -49,7 +51,7 @@ class Tanh : public detail::ElementwiseBase<Scalar> {
 
 /// y = max(x, 0);  dx = dy ⊙ [x > 0].
 template <class Scalar>
-class ReLU : public detail::ElementwiseBase<Scalar> {
+class ReLU : public recdiff::detail::ElementwiseBase<Scalar> {
  public:
   using Matrix = RowMatrix<Scalar>;
   void forward(const Matrix& x, Matrix& y) {
@@ -65,7 +67,7 @@ class ReLU : public detail::ElementwiseBase<Scalar> {
 
 /// y = σ(x) = 1 / (1 + e^{−x});  dx = dy ⊙ y (1 − y).
 template <class Scalar>
-class Sigmoid : public detail::ElementwiseBase<Scalar> {
+class Sigmoid : public recdiff::detail::ElementwiseBase<Scalar> {
  public:
   using Matrix = RowMatrix<Scalar>;
   void forward(const Matrix& x, Matrix& y) {
@@ -81,7 +83,7 @@ class Sigmoid : public detail::ElementwiseBase<Scalar> {
 
 /// SiLU (swish): y = x σ(x);  dx = dy ⊙ σ(x) (1 + x (1 − σ(x))).  (Elfwing et al. 2018)
 template <class Scalar>
-class SiLU : public detail::ElementwiseBase<Scalar> {
+class SiLU : public recdiff::detail::ElementwiseBase<Scalar> {
  public:
   using Matrix = RowMatrix<Scalar>;
   void forward(const Matrix& x, Matrix& y) {
@@ -104,7 +106,7 @@ enum class GeluApproximation { kExact, kTanh };
 /// GELU.  Exact: y = x Φ(x), dy/dx = Φ(x) + x φ(x).
 /// Tanh:  y = ½ x (1 + u), u = tanh(k (x + c x³)), dy/dx = ½ (1 + u) + ½ x (1 − u²) k (1 + 3 c x²).
 template <class Scalar>
-class GELU : public detail::ElementwiseBase<Scalar> {
+class GELU : public recdiff::detail::ElementwiseBase<Scalar> {
  public:
   using Matrix = RowMatrix<Scalar>;
 

@@ -17,9 +17,9 @@
 #include "../types.hpp"
 #include "parameters.hpp"
 
-namespace recdiff::nn {
-
-namespace detail {
+// The Philox lane kernels live in recdiff::detail (not recdiff::nn::detail, which would hide
+// recdiff::detail::concat from unqualified `detail::` lookups in other nn headers).
+namespace recdiff::detail {
 inline constexpr std::uint64_t kPhiloxLanes = 16;
 
 /// kPhiloxLanes Philox4x32-10 blocks at counters (first + l, stream); words[j][l] is word j of block l.
@@ -81,7 +81,9 @@ inline void philoxLanes(const random::PhiloxKey& key, std::uint64_t first, std::
     std::memcpy(out + g * 4 * kPhiloxLanes, words, sizeof(words));
   }
 }
-}  // namespace detail
+}  // namespace recdiff::detail
+
+namespace recdiff::nn {
 
 /// Inverted dropout with its own seeded generator. x, y: [batch × dim].
 ///
@@ -158,7 +160,7 @@ class Dropout {
  private:
   void drawMask(Index rows, Index cols) {
     mask_.resize(rows, cols);
-    constexpr std::uint64_t kLanes = detail::kPhiloxLanes, kPerGroup = 4 * kLanes, kGroupsPerChunk = 32;
+    constexpr std::uint64_t kLanes = recdiff::detail::kPhiloxLanes, kPerGroup = 4 * kLanes, kGroupsPerChunk = 32;
     const auto n = static_cast<std::uint64_t>(mask_.size());
     const std::uint64_t groups = (n + kPerGroup - 1) / kPerGroup;
     const std::uint64_t first = rng_.reserveBlocks(groups * kLanes);
@@ -176,7 +178,7 @@ class Dropout {
       std::uint32_t w[kGroupsPerChunk * kPerGroup];
       const std::uint64_t g0 = static_cast<std::uint64_t>(c) * kGroupsPerChunk;
       const std::uint64_t g1 = std::min(groups, g0 + kGroupsPerChunk);
-      detail::philoxGroups(key, first + g0 * kLanes, stream, g1 - g0, w);
+      recdiff::detail::philoxGroups(key, first + g0 * kLanes, stream, g1 - g0, w);
       const std::uint64_t begin = g0 * kPerGroup, end = std::min(n, g1 * kPerGroup);
       Scalar* o = out + begin;
       for (std::uint64_t k = 0; k < end - begin; ++k) o[k] = w[k] >= threshold ? scale : Scalar(0);
