@@ -18,7 +18,7 @@ set terminal pngcairo size 900,480 font "DejaVu Sans,10" noenhanced
 set output "$tmp"
 set datafile separator ","
 set datafile missing ""
-set key top center horizontal
+set key below horizontal
 set title "$title"
 set xlabel "epoch"
 set ylabel "training loss (sum over batches)"
