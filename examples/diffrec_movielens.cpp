@@ -9,7 +9,10 @@
 // --model diffrec (default) trains on the 0/1 train rows; tdiffrec trains and infers on T-DiffRec's time-weighted
 // rows (models/tdiffrec.hpp: per user linearly from --w-min, oldest, to --w-max, newest, in time order — the
 // .npy splits' row order, which is chronological within each user, or the raw releases' timestamps); masks and
-// metrics use the unweighted splits either way.
+// metrics use the unweighted splits either way. ldiffrec is L-DiffRec (models/ldiffrec.hpp: diffusion over the
+// latents of an item-cluster autoencoder; items clustered by k-means on --item-emb, default <data>/item_emb.npy,
+// or --n-cate 1 for no clustering) with the authors' ml-1m_clean preset as defaults; ltdiffrec is L-DiffRec on
+// T-DiffRec's weighted rows.
 //
 // --data is either a folder with DiffRec's own splits (train_list.npy, valid_list.npy, test_list.npy), used as
 // they are, or a raw MovieLens release (u.data, ratings.dat or ratings.csv), loaded with the preset's rating
@@ -18,7 +21,9 @@
 #include <recdiff/baselines/evaluate.hpp>
 #include <recdiff/baselines/most_popular.hpp>
 #include <recdiff/baselines/tuning.hpp>
+#include <recdiff/data/diffrec_splits.hpp>
 #include <recdiff/models/diffrec.hpp>
+#include <recdiff/models/ldiffrec.hpp>
 #include <recdiff/models/tdiffrec.hpp>
 
 #include <CLI/CLI.hpp>
@@ -49,6 +54,9 @@ struct Config {
   std::string preset = "ml-100k";
   std::string modelName = "diffrec";
   recdiff::TimeWeightOptions time;  // T-DiffRec's w_min / w_max
+  recdiff::LDiffRecOptions latent;  // L-DiffRec (defaults: the authors' ml-1m_clean preset)
+  Index nCate = 2;
+  std::string itemEmb;
   std::string data;
   std::string meanType = "x0";
   recdiff::DiffRecOptions model;
@@ -330,6 +338,171 @@ int run(const Config& c) {
   return diverged ? 3 : 0;
 }
 
+/// L-DiffRec / LT-DiffRec: the same protocol (train, evaluate every evalEvery epochs, keep the best validation
+/// recall@20, early stop) and the same report keys as run().
+int runLatent(const Config& c) {
+  Stopwatch total;
+  std::string description;
+  const recdiff::data::Split data = recdiff::examples::loadDiffRecData(c.data, c.minRating, description);
+  const Index users = data.train.users(), items = data.train.items();
+  std::cout << "data: " << description << ": " << users << " users, " << items << " items, train "
+            << data.train.nnz() << ", valid " << data.valid.nnz() << ", test " << data.test.nnz() << " interactions\n";
+  const bool timeAware = c.modelName == "ltdiffrec";
+  const recdiff::data::Interactions weighted =
+      timeAware ? recdiff::timeWeighted(data.train, c.time, recdiff::StoredOrder::Chronological) : recdiff::data::Interactions{};
+  const recdiff::data::Interactions& input = timeAware ? weighted : data.train;
+  Eigen::ArrayXi labels = Eigen::ArrayXi::Zero(items);
+  std::string embPath;
+  if (c.nCate > 1) {
+    embPath = c.itemEmb.empty() ? (fs::path(c.data) / "item_emb.npy").string() : c.itemEmb;
+    if (!fs::exists(embPath))
+      throw std::runtime_error("L-DiffRec with --n-cate " + std::to_string(c.nCate) + " needs item embeddings: " + embPath +
+                               " does not exist (pass --item-emb FILE.npy, or --n-cate 1 for no clustering)");
+    const recdiff::RowMatrix<float> emb = recdiff::data::loadItemEmbeddings(embPath);
+    if (emb.rows() != items)
+      throw std::runtime_error(embPath + ": " + std::to_string(emb.rows()) + " rows, expected " + std::to_string(items) + " items");
+    labels = recdiff::clusterItems(emb, c.nCate, recdiff::Rng(c.seed, 0xC1));
+  }
+  recdiff::LDiffRec<float> model(c.latent, labels, c.seed);
+  std::cout << "model: " << (timeAware ? "LT-DiffRec" : "L-DiffRec") << ", " << c.nCate << " item clusters, latent "
+            << model.autoencoder().latentSize() << ", mlp dims [" << join(c.latent.mlpDims) << "], " << model.parameterCount()
+            << " parameters (autoencoder " << model.autoencoder().parameters().size() << "), " << c.latent.steps
+            << " steps, threads " << c.threads << ", seed " << c.seed << "\n";
+  std::ofstream log;
+  if (!c.log.empty()) {
+    if (fs::path(c.log).has_parent_path()) fs::create_directories(fs::path(c.log).parent_path());
+    log.open(c.log);
+    if (!log) throw std::runtime_error("cannot write --log " + c.log);
+    log << "epoch,loss,seconds,valid_recall@20,valid_ndcg@20,test_recall@20,test_ndcg@20,eval_seconds\n";
+  }
+  recdiff::Rng rng(c.seed, 0x7EA1);
+  const ProgressBar bar(c.progress);
+  std::vector<double> epochSeconds, evalSeconds;
+  recdiff::metrics::MetricTable best;
+  double bestRecall = -1.0;
+  int bestEpoch = 0, epoch = 0;
+  std::string stopReason = "epoch budget reached";
+  bool diverged = false;
+  for (epoch = 1; epoch <= c.epochs; ++epoch) {
+    if (bestEpoch > 0 && epoch - bestEpoch >= c.patience) {
+      stopReason = "early stop: no better validation recall@20 for " + std::to_string(c.patience) + " epochs";
+      --epoch;
+      break;
+    }
+    Stopwatch sw;
+    recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
+    const recdiff::EpochResult r = model.trainEpoch(input, epochRng);
+    epochSeconds.push_back(sw.seconds());
+    if (!r.finite) {
+      stopReason = "diverged: non-finite loss or gradient in epoch " + std::to_string(epoch);
+      diverged = true;
+      break;
+    }
+    std::string extra;
+    std::ostringstream row;
+    row << epoch << ',' << r.sumLoss << ',' << epochSeconds.back();
+    if (epoch % c.evalEvery == 0 || epoch == c.epochs) {
+      Stopwatch ev;
+      recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
+      const recdiff::metrics::MetricTable table = model.evaluate(input, data.valid, data.test, c.ks, evalRng);
+      evalSeconds.push_back(ev.seconds());
+      const double recall = table.get("valid.recall@20").value_or(table.entries().front().second);
+      row << ',' << table.get("valid.recall@20").value_or(NAN) << ',' << table.get("valid.ndcg@20").value_or(NAN) << ','
+          << table.get("test.recall@20").value_or(NAN) << ',' << table.get("test.ndcg@20").value_or(NAN) << ','
+          << evalSeconds.back();
+      if (recall > bestRecall) {
+        bestRecall = recall;
+        bestEpoch = epoch;
+        best = table;
+      }
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "valid R@20 %.4f (best %.4f @%d)", recall, bestRecall, bestEpoch);
+      extra = buf;
+    } else {
+      row << ",,,,,";
+    }
+    if (log) log << row.str() << '\n' << std::flush;
+    bar.show(epoch, c.epochs, r.sumLoss, epochSeconds.back(), extra);
+  }
+  bar.finish();
+  if (epoch > c.epochs) epoch = c.epochs;
+  std::cout << stopReason << "\n";
+  if (bestEpoch == 0) {
+    std::cerr << "diffrec_movielens: no evaluation was completed\n";
+    return diverged ? 3 : 2;
+  }
+  const double epochMedian = recdiff::examples::median(epochSeconds);
+  const double evalMedian = recdiff::examples::median(evalSeconds);
+  std::cout << "\nbest epoch " << bestEpoch << " (validation recall@20 " << bestRecall << ")\n";
+  best.print(std::cout);
+  std::printf("\nseconds per epoch (median of %zu): %.3f\nevaluation seconds (median of %zu): %.3f\n", epochSeconds.size(),
+              epochMedian, evalSeconds.size(), evalMedian);
+  std::printf("total seconds: %.1f, peak RSS: %.1f MiB\n", total.seconds(),
+              static_cast<double>(recdiff::examples::peakRssBytes()) / (1024.0 * 1024.0));
+  if (!c.report.empty()) {
+    nlohmann::json j;
+    j["dataset"] = description;
+    j["data"] = c.data;
+    j["model"] = c.modelName;
+    j["preset"] = c.preset;
+    j["seed"] = c.seed;
+    j["threads"] = c.threads;
+    const recdiff::LDiffRecOptions& o = c.latent;
+    nlohmann::json hp;
+    hp["lr1"] = o.lr1;
+    hp["lr2"] = o.lr2;
+    hp["wd1"] = o.wd1;
+    hp["wd2"] = o.wd2;
+    hp["batch_size"] = o.batchSize;
+    hp["n_cate"] = c.nCate;
+    hp["item_emb"] = embPath;
+    hp["in_dims"] = join(o.inDims);
+    hp["out_dims"] = join(o.outDims);
+    hp["reparam"] = o.variational;
+    hp["lamda"] = o.lamda;
+    hp["anneal_cap"] = o.annealCap;
+    hp["anneal_steps"] = o.annealSteps;
+    hp["vae_anneal_cap"] = o.vaeAnnealCap;
+    hp["vae_anneal_steps"] = o.vaeAnnealSteps;
+    hp["mlp_dims"] = join(o.mlpDims);
+    hp["emb_size"] = o.timeEmbeddingSize;
+    hp["mean_type"] = "x0";
+    hp["steps"] = o.steps;
+    hp["noise_schedule"] = o.schedule.name;
+    hp["noise_scale"] = o.schedule.noiseScale.value_or(NAN);
+    hp["noise_min"] = o.schedule.noiseMin.value_or(NAN);
+    hp["noise_max"] = o.schedule.noiseMax.value_or(NAN);
+    hp["sampling_steps"] = o.samplingSteps;
+    hp["reweight"] = o.reweight;
+    hp["epochs"] = c.epochs;
+    hp["eval_every"] = c.evalEvery;
+    hp["patience"] = c.patience;
+    if (timeAware) {
+      hp["w_min"] = c.time.wMin;
+      hp["w_max"] = c.time.wMax;
+    }
+    j["hyperparameters"] = hp;
+    j["users"] = users;
+    j["items"] = items;
+    j["parameters"] = model.parameterCount();
+    j["best_epoch"] = bestEpoch;
+    j["epochs_run"] = epoch;
+    j["stop_reason"] = stopReason;
+    j["diverged"] = diverged;
+    nlohmann::json metrics;
+    for (const auto& [k, v] : best.entries()) metrics[k] = v;
+    j["metrics"] = metrics;
+    for (const auto& [k, v] : best.entries()) j[k] = v;
+    j["seconds_per_epoch"] = epochMedian;
+    j["evaluation_seconds"] = evalMedian;
+    j["total_seconds"] = total.seconds();
+    j["peak_rss_bytes"] = recdiff::examples::peakRssBytes();
+    recdiff::examples::writeJsonAtomically(c.report, j);
+    std::cout << "report written to " << c.report << "\n";
+  }
+  return diverged ? 3 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -341,10 +514,25 @@ int main(int argc, char** argv) {
   bool noReweight = false, samplingNoise = false, norm = false, noBaselines = false, noProgress = false;
   app.add_option("--preset", c.preset, "ml-100k | ml-1m | ml-1m_clean: the authors' settings per dataset")
       ->capture_default_str();
-  app.add_option("--model", c.modelName, "diffrec | tdiffrec (time-weighted rows, see --w-min/--w-max)")
+  std::string inDims, outDims, mlpDims;
+  std::optional<double> lr1, lr2, wd1, wd2, lamda;
+  bool noReparam = false;
+  app.add_option("--model", c.modelName,
+                 "diffrec | tdiffrec (time-weighted rows, see --w-min/--w-max) | ldiffrec (latent, item clusters) | ltdiffrec")
       ->capture_default_str();
   app.add_option("--w-min", c.time.wMin, "T-DiffRec: weight of each user's oldest interaction")->capture_default_str();
   app.add_option("--w-max", c.time.wMax, "T-DiffRec: weight of the newest")->capture_default_str();
+  app.add_option("--n-cate", c.nCate, "L-DiffRec: item clusters (1: no clustering)")->capture_default_str();
+  app.add_option("--item-emb", c.itemEmb, "L-DiffRec: item embeddings .npy for clustering (default <data>/item_emb.npy)");
+  app.add_option("--in-dims", inDims, "L-DiffRec: encoder dims, e.g. [300]");
+  app.add_option("--out-dims", outDims, "L-DiffRec: decoder dims, e.g. [] (empty: one decoder layer)");
+  app.add_option("--mlp-dims", mlpDims, "L-DiffRec: denoiser hidden dims, e.g. [300]");
+  app.add_option("--lamda", lamda, "L-DiffRec: weight between the diffusion and the autoencoder losses");
+  app.add_option("--lr1", lr1, "L-DiffRec: autoencoder learning rate");
+  app.add_option("--lr2", lr2, "L-DiffRec: denoiser learning rate");
+  app.add_option("--wd1", wd1, "L-DiffRec: autoencoder weight decay");
+  app.add_option("--wd2", wd2, "L-DiffRec: denoiser weight decay");
+  app.add_flag("--no-reparam", noReparam, "L-DiffRec: plain (not variational) autoencoder");
   app.add_option("--data", c.data, "folder: DiffRec's .npy splits, or a raw MovieLens release")->required();
   app.add_option("--mean-type", c.meanType, "x0 | eps: what the denoiser predicts")->capture_default_str();
   app.add_option("--dims", dims, "hidden widths, mirrored, e.g. [200,600]");
@@ -403,8 +591,38 @@ int main(int argc, char** argv) {
     c.progress = !noProgress;
     if (c.evalEvery <= 0) throw CLI::ValidationError("--eval-every", "must be positive");
     if (c.patience <= 0) throw CLI::ValidationError("--patience", "must be positive");
-    if (c.modelName != "diffrec" && c.modelName != "tdiffrec")
-      throw CLI::ValidationError("--model", "diffrec or tdiffrec, got " + c.modelName);
+    if (c.modelName != "diffrec" && c.modelName != "tdiffrec" && c.modelName != "ldiffrec" && c.modelName != "ltdiffrec")
+      throw CLI::ValidationError("--model", "diffrec, tdiffrec, ldiffrec or ltdiffrec, got " + c.modelName);
+    // L-DiffRec: the authors' ml-1m_clean preset (LDiffRecOptions defaults), then the shared and L-DiffRec flags
+    recdiff::LDiffRecOptions& L = c.latent;
+    L = recdiff::LDiffRecOptions{};
+    if (!inDims.empty()) L.inDims = parseList(inDims, "--in-dims");
+    if (!outDims.empty() && outDims != "[]") L.outDims = parseList(outDims, "--out-dims");
+    if (!mlpDims.empty()) L.mlpDims = parseList(mlpDims, "--mlp-dims");
+    if (emb) L.timeEmbeddingSize = *emb;
+    L.normalizeInput = norm;
+    if (!schedule.empty()) {
+      L.schedule = recdiff::ScheduleSpec{};
+      L.schedule.name = schedule;
+    }
+    if (noiseScale) L.schedule.noiseScale = *noiseScale;
+    if (noiseMin) L.schedule.noiseMin = *noiseMin;
+    if (noiseMax) L.schedule.noiseMax = *noiseMax;
+    if (firstBeta) L.schedule.firstBeta = *firstBeta;
+    if (steps) L.steps = *steps;
+    if (samplingSteps) L.samplingSteps = *samplingSteps;
+    L.samplingNoise = samplingNoise;
+    L.reweight = !noReweight;
+    if (batch) L.batchSize = *batch;
+    if (lr1) L.lr1 = *lr1;
+    if (lr2) L.lr2 = *lr2;
+    if (wd1) L.wd1 = *wd1;
+    if (wd2) L.wd2 = *wd2;
+    if (lamda) L.lamda = *lamda;
+    L.variational = !noReparam;
+    if (c.nCate < 1) throw CLI::ValidationError("--n-cate", "must be >= 1");
+    if ((c.modelName == "ldiffrec" || c.modelName == "ltdiffrec") && c.meanType != "x0")
+      throw CLI::ValidationError("--mean-type", "L-DiffRec supports x0 only");
     if (!(c.time.wMin > 0.0 && c.time.wMax >= c.time.wMin))
       throw CLI::ValidationError("--w-min/--w-max", "need 0 < w-min <= w-max");
     if (c.meanType != "x0" && c.meanType != "eps") throw CLI::ValidationError("--mean-type", "x0 or eps, got " + c.meanType);
@@ -422,6 +640,7 @@ int main(int argc, char** argv) {
   c.threads = 1;
 #endif
   try {
+    if (c.modelName == "ldiffrec" || c.modelName == "ltdiffrec") return runLatent(c);
     return c.meanType == "eps" ? run<recdiff::PredictEpsilon>(c) : run<recdiff::PredictX0>(c);
   } catch (const std::exception& e) {
     std::cerr << "diffrec_movielens: " << e.what() << "\n";

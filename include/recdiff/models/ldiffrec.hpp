@@ -1,0 +1,300 @@
+#ifndef RECDIFF_MODELS_LDIFFREC_HPP
+#define RECDIFF_MODELS_LDIFFREC_HPP
+
+/// \file ldiffrec.hpp
+/// L-DiffRec (Wang et al., SIGIR 2023, Sec. 3.4; the authors' `L-DiffRec/main.py`): DiffRec's diffusion and
+/// denoiser run over the concatenated latents of an item-cluster autoencoder (nn/autoencoder.hpp) instead of
+/// over the item row. One training step, exactly the reference's composition:
+///   z0, target, KL  = AE.encode(x)                 (dropout 0.1; reparameterised when variational)
+///   elbo            = mean_i loss_i                (DiffRec's reweighted x0 loss on z0, /(T p_t))
+///   logits          = AE.decode(pred_x0)           (pred_x0 = the denoiser's output)
+///   vae             = multinomial(logits, target) + anneal · KL
+///   loss            = λ · elbo + vae               (reweight on)   or   elbo + λ · vae   (reweight off)
+///   λ      = max((1 − epochsDone / annealSteps) · lamda, annealCap)     (annealSteps = 0: max(lamda, cap))
+///   anneal = min(vaeAnnealCap, updates / vaeAnnealSteps)                (vaeAnnealSteps = 0: the cap)
+/// with the gradient through every path (into the denoiser from both terms, into the encoder through z0 as the
+/// target and through z_t = √ᾱ z0 + √(1−ᾱ) ε), and two AdamW optimizers: (lr1, wd1) for the autoencoder,
+/// (lr2, wd2) for the denoiser. The reference's L-DiffRec diffusion does NOT fix β_0 to 1e-5 (beta_fixed=False),
+/// so the default schedule here has no firstBeta. Only x0 prediction (the reference's preset) is provided.
+/// Inference: z = μ (no dropout, no sampling), samplingSteps forward steps (0: none), every reverse step's
+/// posterior mean, decode to item logits, history masked, top-K.
+///
+/// Clusters: labels from cluster::kmeans on item embeddings (DiffRec's `item_emb.npy`), see clusterItems().
+///
+/// Usage:
+///   const Eigen::ArrayXi labels = recdiff::clusterItems(itemEmbeddings, 2, rng);
+///   recdiff::LDiffRec<> model(recdiff::LDiffRecOptions{}, labels, 1);
+///   model.trainEpoch(train, rng);
+///   auto table = model.evaluate(train, valid, test, ks, rng);
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "../cluster/kmeans.hpp"
+#include "../data/batching.hpp"
+#include "../data/interactions.hpp"
+#include "../denoisers/diffrec_mlp.hpp"
+#include "../diffusion/gaussian_diffusion.hpp"
+#include "../diffusion/losses.hpp"
+#include "../diffusion/policies.hpp"
+#include "../metrics/metric_table.hpp"
+#include "../metrics/ranking.hpp"
+#include "../metrics/topk.hpp"
+#include "../nn/autoencoder.hpp"
+#include "../optim/optimizer.hpp"
+#include "../random.hpp"
+#include "../sampling/ddpm_sampler.hpp"
+#include "../schedules/make_schedule.hpp"
+#include "../timesteps/loss_second_moment_sampler.hpp"
+#include "diffrec.hpp"
+
+namespace recdiff {
+
+/// L-DiffRec's hyperparameters; defaults are the authors' ml-1m_clean preset (reference flags in brackets).
+struct LDiffRecOptions {
+  // autoencoder
+  std::vector<Index> inDims = {300};  ///< [--in_dims]
+  std::vector<Index> outDims = {};    ///< [--out_dims]
+  bool variational = true;            ///< [--reparam]
+  double aeDropout = 0.1;
+  double lamda = 0.03;                ///< [--lamda]
+  double annealCap = 0.005;           ///< [--anneal_cap]
+  Index annealSteps = 500;            ///< [--anneal_steps] (counted in epochs, as the reference)
+  double vaeAnnealCap = 0.3;          ///< [--vae_anneal_cap]
+  Index vaeAnnealSteps = 200;         ///< [--vae_anneal_steps] (counted in batches)
+  double lr1 = 1e-3, wd1 = 0.0;       ///< [--lr1 --wd1] autoencoder AdamW
+  // denoiser
+  std::vector<Index> mlpDims = {300};  ///< [--mlp_dims]
+  Index timeEmbeddingSize = 10;        ///< [--emb_size]
+  bool normalizeInput = false;         ///< [--norm]
+  double dropout = 0.5;                ///< denoiser input dropout
+  double lr2 = 5e-4, wd2 = 0.0;        ///< [--lr2 --wd2] denoiser AdamW
+  // diffusion
+  ScheduleSpec schedule = defaultSchedule();
+  Index steps = 40;
+  bool reweight = true;
+  Index samplingSteps = 0;
+  bool samplingNoise = false;
+  Index lossHistory = 10;
+  double uniformMix = 1e-3;
+  Index batchSize = 400;
+
+  /// linear-var(0.005, 0.005, 0.02), β_0 not fixed (L-DiffRec's beta_fixed=False).
+  static ScheduleSpec defaultSchedule() {
+    ScheduleSpec s;
+    s.name = "linear-var";
+    s.noiseScale = 0.005;
+    s.noiseMin = 0.005;
+    s.noiseMax = 0.02;
+    return s;
+  }
+};
+
+/// Item cluster labels for L-DiffRec: k-means (5 restarts, k-means++) on `embeddings` [items × dim] with the
+/// generator `rng`; clusters = 1 gives every item label 0 (no clustering, as the reference's n_cate = 1).
+template <class Derived>
+Eigen::ArrayXi clusterItems(const Eigen::MatrixBase<Derived>& embeddings, Index clusters, const Rng& rng) {
+  RECDIFF_REQUIRE(clusters >= 1, "clusterItems(): clusters must be positive, got ", clusters);
+  if (clusters == 1) return Eigen::ArrayXi::Zero(embeddings.rows());
+  return cluster::kmeans(embeddings, {.clusters = clusters, .restarts = 5}, rng).labels;
+}
+
+/// L-DiffRec with its autoencoder, denoiser, diffusion, timestep sampler and two optimizers.
+template <class Scalar = float>
+class LDiffRec {
+ public:
+  using Diffusion = GaussianDiffusion<AnySchedule, PredictX0, FixedSmallVariance, Scalar>;
+  using Model = DiffRecMlp<Scalar>;
+  using Autoencoder = nn::ItemAutoencoder<Scalar>;
+  using Matrix = RowMatrix<Scalar>;
+
+  LDiffRec(const LDiffRecOptions& options, const Eigen::ArrayXi& labels, std::uint64_t seed = 1)
+      : options_(validated(options)),
+        diffusion_(makeSchedule(options.schedule), options.steps),
+        initRng_(seed, 0x1D1F),
+        ae_({.items = labels.size(), .inDims = options.inDims, .outDims = options.outDims,
+             .variational = options.variational, .dropout = options.aeDropout},
+            labels, initRng_),
+        model_(modelOptions(options, ae_.latentSize()), initRng_),
+        sampler_(options.steps, options.lossHistory, options.uniformMix),
+        aeOptimizer_({.learningRate = options.lr1, .weightDecay = options.wd1}),
+        modelOptimizer_({.learningRate = options.lr2, .weightDecay = options.wd2}) {}
+
+  LDiffRec(const LDiffRec&) = delete;
+  LDiffRec& operator=(const LDiffRec&) = delete;
+
+  const LDiffRecOptions& options() const noexcept { return options_; }
+  Index items() const noexcept { return ae_.items(); }
+  Autoencoder& autoencoder() noexcept { return ae_; }
+  Model& model() noexcept { return model_; }
+  const Diffusion& diffusion() const noexcept { return diffusion_; }
+  /// Autoencoder plus denoiser scalars.
+  Index parameterCount() const { return ae_.parameters().size() + model_.parameters().size(); }
+
+  /// The current λ and KL weight (they depend on the epochs and batches trained so far).
+  double currentLamda() const {
+    const double o = options_.annealSteps > 0
+                         ? (1.0 - static_cast<double>(epochsDone_) / static_cast<double>(options_.annealSteps)) * options_.lamda
+                         : options_.lamda;
+    return std::max(o, options_.annealCap);
+  }
+  double currentKlWeight() const {
+    return options_.vaeAnnealSteps > 0
+               ? std::min(options_.vaeAnnealCap, static_cast<double>(updates_) / static_cast<double>(options_.vaeAnnealSteps))
+               : options_.vaeAnnealCap;
+  }
+
+  /// The joint loss of one batch x [batch × items] for given timesteps, importance weights and latent noise
+  /// [batch × latent]; the autoencoder's dropout mask and ε come from `aeRng`. Leaves the gradient in both
+  /// parameter buffers (zeroed first). Exposed for gradient checks; trainEpoch() uses it.
+  double lossAndGradient(const Matrix& x, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importance, const Matrix& noise,
+                         Rng& aeRng, double lamda, double klWeight) {
+    ae_.encode(x, aeRng, z0_);
+    RECDIFF_REQUIRE(noise.rows() == z0_.rows() && noise.cols() == z0_.cols(), "LDiffRec::lossAndGradient(): noise shape");
+    diffusion_.qSample(z0_, t, noise, zt_);
+    model_.forward(zt_, t, NoCondition{}, out_);
+    diffusionLoss(diffusion_, z0_, zt_, zt_, t, out_, importance, options_.reweight, loss_);
+    const double elbo = static_cast<double>(loss_.loss.mean());
+    ae_.decode(out_, logits_);
+    const double rec = nn::multinomialLoss<Scalar>(logits_, ae_.target(), &dLogits_);
+    const double vae = rec + klWeight * ae_.kl();
+    const double wElbo = options_.reweight ? lamda : 1.0, wVae = options_.reweight ? 1.0 : lamda;
+    ae_.parameters().zeroGrad();
+    model_.parameters().zeroGrad();
+    if (wVae != 1.0) dLogits_ *= static_cast<Scalar>(wVae);
+    ae_.backwardDecode(dLogits_, &dOut_);
+    // dOut_ = d(wVae·rec)/d out; plus the diffusion term
+    dOut_ += static_cast<Scalar>(wElbo) * loss_.dOut;
+    model_.backward(dOut_, &dZt_);
+    // d/dz0: the x0 target (∂/∂z0 of (z0 − out)² = −∂/∂out) and z_t = √ᾱ z0 + ...
+    dZ0_ = static_cast<Scalar>(-wElbo) * loss_.dOut;
+    for (Index i = 0; i < t.size(); ++i) dZ0_.row(i) += diffusion_.sqrtAlphaBar()(t(i)) * dZt_.row(i);
+    // KL enters with weight wVae · klWeight; the rest of dZ0 already carries its weights
+    ae_.backwardEncode(dZ0_, wVae * klWeight);
+    return wElbo * elbo + wVae * vae;
+  }
+
+  /// One pass over all users of `train` in shuffled batches (every random number from `rng`).
+  EpochResult trainEpoch(const data::Interactions& train, Rng& rng) {
+    RECDIFF_REQUIRE(train.items() == items(), "LDiffRec::trainEpoch(): the data has ", train.items(),
+                    " items but the model was built for ", items());
+    if (batcherData_ != &train || !batcher_) {
+      batcher_.emplace(train, options_.batchSize);
+      batcherData_ = &train;
+    }
+    batcher_->startEpoch(rng);
+    ae_.setTraining(true);
+    model_.setTraining(true);
+    EpochResult result;
+    const double lamda = currentLamda();
+    for (Index b = 0; b < batcher_->batches(); ++b) {
+      const auto& rows = batcher_->rows(b);
+      xBatch_ = rows.template cast<Scalar>();
+      const TimestepBatch<Scalar> tb = sampler_.template sample<Scalar>(xBatch_.rows(), rng);
+      noise_.resize(xBatch_.rows(), ae_.latentSize());
+      rng.fillNormal(noise_);
+      const double loss = lossAndGradient(xBatch_, tb.t, tb.weights, noise_, rng, lamda, currentKlWeight());
+      ++updates_;
+      if (!std::isfinite(loss) || !ae_.parameters().grads().allFinite() || !model_.parameters().grads().allFinite()) {
+        result.finite = false;
+        break;
+      }
+      aeOptimizer_.step(ae_.parameters());
+      modelOptimizer_.step(model_.parameters());
+      sampler_.update(tb.t, loss_.weighted);
+      result.sumLoss += loss;
+      ++result.batches;
+    }
+    ++epochsDone_;
+    result.meanLoss = result.batches > 0 ? result.sumLoss / static_cast<double>(result.batches) : 0.0;
+    return result;
+  }
+
+  /// Item scores [batch × items] for dense rows: encode to μ, the reverse diffusion, decode.
+  template <class Rows>
+  void scores(const Eigen::MatrixBase<Rows>& rows, Matrix& out, Rng& rng) {
+    RECDIFF_REQUIRE(rows.cols() == items(), "LDiffRec::scores(): rows have ", rows.cols(), " columns, expected ", items());
+    ae_.setTraining(false);
+    model_.setTraining(false);
+    ae_.encode(rows, rng, z0_);
+    const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
+    if (options_.samplingSteps == 0) {
+      reverse.run(model_, NoCondition{}, z0_, rng);
+      ae_.decode(z0_, out);
+    } else {
+      zt_ = reverse.sampleFromInput(model_, NoCondition{}, z0_, options_.samplingSteps, rng);
+      ae_.decode(zt_, out);
+    }
+  }
+
+  /// DiffRec's protocol (see DiffRec::evaluate): scores from each user's train row, validation masks train,
+  /// test masks train and valid.
+  metrics::MetricTable evaluate(const data::Interactions& train, const data::Interactions& valid,
+                                const data::Interactions& test, std::span<const Index> ks, Rng& rng,
+                                metrics::UserAverage average = metrics::UserAverage::AllUsers) {
+    RECDIFF_REQUIRE(!ks.empty(), "LDiffRec::evaluate(): no cut-offs");
+    RECDIFF_REQUIRE(valid.users() == train.users() && test.users() == train.users() && valid.items() == train.items() &&
+                        test.items() == train.items() && train.items() == items(),
+                    "LDiffRec::evaluate(): train, valid and test must share the model's [users × items] shape");
+    const Index k = *std::max_element(ks.begin(), ks.end());
+    const Index users = train.users();
+    metrics::IdMatrix validIds(users, k), testIds(users, k);
+    std::vector<Index> batchUsers;
+    RowMatrix<float> rows;
+    Matrix s;
+    metrics::TopK<Scalar> top;
+    for (Index first = 0; first < users; first += options_.batchSize) {
+      const Index n = std::min(options_.batchSize, users - first);
+      batchUsers.resize(static_cast<std::size_t>(n));
+      for (Index r = 0; r < n; ++r) batchUsers[static_cast<std::size_t>(r)] = first + r;
+      data::denseRows(train, batchUsers, rows);
+      scores(rows, s, rng);
+      metrics::topK(s, k, top, {.exclude = {&train.matrix()}, .users = batchUsers});
+      validIds.middleRows(first, n) = top.ids;
+      metrics::topK(s, k, top, {.exclude = {&train.matrix(), &valid.matrix()}, .users = batchUsers});
+      testIds.middleRows(first, n) = top.ids;
+    }
+    metrics::MetricTable table;
+    table.add("valid", metrics::evaluateSets(validIds, valid.matrix(), ks, {.average = average}));
+    table.add("test", metrics::evaluateSets(testIds, test.matrix(), ks, {.average = average}));
+    return table;
+  }
+
+ private:
+  static LDiffRecOptions validated(const LDiffRecOptions& o) {
+    RECDIFF_REQUIRE(o.batchSize > 0 && o.steps > 0, "LDiffRec: batchSize and steps must be positive");
+    RECDIFF_REQUIRE(o.samplingSteps >= 0 && o.samplingSteps <= o.steps, "LDiffRec: samplingSteps = ", o.samplingSteps,
+                    " must lie in [0, steps = ", o.steps, "]");
+    RECDIFF_REQUIRE(o.lamda >= 0.0 && o.annealSteps >= 0 && o.vaeAnnealSteps >= 0, "LDiffRec: negative annealing option");
+    return o;
+  }
+  static DiffRecMlpOptions modelOptions(const LDiffRecOptions& o, Index latent) {
+    DiffRecMlpOptions m;
+    m.items = latent;
+    m.dims = o.mlpDims;
+    m.timeEmbeddingSize = o.timeEmbeddingSize;
+    m.dropout = o.dropout;
+    m.normalizeInput = o.normalizeInput;
+    return m;
+  }
+
+  LDiffRecOptions options_;
+  Diffusion diffusion_;
+  Rng initRng_;
+  Autoencoder ae_;
+  Model model_;
+  LossSecondMomentSampler sampler_;
+  optim::AdamW aeOptimizer_, modelOptimizer_;
+  Index epochsDone_ = 0, updates_ = 0;
+  const data::Interactions* batcherData_ = nullptr;
+  std::optional<data::UserBatcher> batcher_;
+  Matrix xBatch_, noise_, z0_, zt_, out_, logits_, dLogits_, dOut_, dZt_, dZ0_;
+  DiffusionLoss<Scalar> loss_;
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_MODELS_LDIFFREC_HPP
