@@ -341,6 +341,8 @@ int run(const Config& c) {
 /// L-DiffRec / LT-DiffRec: the same protocol (train, evaluate every evalEvery epochs, keep the best validation
 /// recall@20, early stop) and the same report keys as run().
 int runLatent(const Config& c) {
+  if (!c.save.empty() || !c.load.empty())
+    throw std::runtime_error("--save/--load are not supported for --model " + c.modelName + " yet (DiffRec and T-DiffRec only)");
   Stopwatch total;
   std::string description;
   const recdiff::data::Split data = recdiff::examples::loadDiffRecData(c.data, c.minRating, description);
