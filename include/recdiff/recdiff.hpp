@@ -49,6 +49,10 @@
 #include "denoisers/diffurec_approximator.hpp"
 #include "train/diffusion_trainer.hpp"
 #include "models/diffrec.hpp"
+#include "models/tdiffrec.hpp"
+#include "cluster/kmeans.hpp"
+#include "nn/autoencoder.hpp"
+#include "models/ldiffrec.hpp"
 
 // data and evaluation
 #include "data/interactions.hpp"
