@@ -77,8 +77,6 @@ void applyPreset(Config& c) {
   recdiff::DiffRecOptions& m = c.model;
   m = recdiff::DiffRecOptions{};  // ml-1m_clean: lr 1e-3, wd 0, batch 400, [200, 600], emb 10, 40 steps, ...
   c.epochs = 1000;
-  c.evalEvery = 5;
-  c.patience = 20;
   if (c.preset == "ml-1m_clean" || c.preset == "ml-1m") {
     return;
   }
@@ -151,6 +149,83 @@ class ProgressBar {
   bool enabled_;
 };
 
+/// What trainWithEarlyStopping() did.
+struct TrainOutcome {
+  recdiff::metrics::MetricTable best;  ///< the evaluation at the best validation recall@20
+  double bestRecall = -1.0;
+  int bestEpoch = 0;                   ///< 0: no evaluation completed
+  int epochs = 0;                      ///< epochs trained
+  std::string stopReason = "epoch budget reached";
+  bool diverged = false;
+  std::vector<double> epochSeconds, evalSeconds;
+};
+
+/// The authors' protocol for every DiffRec variant: train, evaluate every evalEvery epochs (and at the last),
+/// keep the best validation recall@20, stop after `patience` epochs without a better one, stop on divergence.
+/// Writes the per-epoch CSV log and the progress bar; onImprove() runs at each new best epoch.
+template <class Model, class OnImprove>
+TrainOutcome trainWithEarlyStopping(Model& model, const recdiff::data::Interactions& input,
+                                    const recdiff::data::Split& data, const Config& c, OnImprove onImprove) {
+  std::ofstream log;
+  if (!c.log.empty()) {
+    if (fs::path(c.log).has_parent_path()) fs::create_directories(fs::path(c.log).parent_path());
+    log.open(c.log);
+    if (!log) throw std::runtime_error("cannot write --log " + c.log);
+    log << "epoch,loss,seconds,valid_recall@20,valid_ndcg@20,test_recall@20,test_ndcg@20,eval_seconds\n";
+  }
+  recdiff::Rng rng(c.seed, 0x7EA1);
+  const ProgressBar bar(c.progress);
+  TrainOutcome o;
+  int epoch = 0;
+  for (epoch = 1; epoch <= c.epochs; ++epoch) {
+    if (o.bestEpoch > 0 && epoch - o.bestEpoch >= c.patience) {
+      o.stopReason = "early stop: no better validation recall@20 for " + std::to_string(c.patience) + " epochs";
+      --epoch;
+      break;
+    }
+    Stopwatch sw;
+    recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
+    const recdiff::EpochResult r = model.trainEpoch(input, epochRng);
+    o.epochSeconds.push_back(sw.seconds());
+    if (!r.finite) {
+      o.stopReason = "diverged: non-finite loss or gradient in epoch " + std::to_string(epoch) +
+                     " (the update was not applied); keeping the best epoch " + std::to_string(o.bestEpoch);
+      o.diverged = true;
+      break;
+    }
+    std::string extra;
+    std::ostringstream row;
+    row << epoch << ',' << r.sumLoss << ',' << o.epochSeconds.back();
+    if (epoch % c.evalEvery == 0 || epoch == c.epochs) {
+      Stopwatch ev;
+      recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
+      const recdiff::metrics::MetricTable table = model.evaluate(input, data.valid, data.test, c.ks, evalRng);
+      o.evalSeconds.push_back(ev.seconds());
+      const double recall = table.get("valid.recall@20").value_or(table.entries().front().second);
+      row << ',' << table.get("valid.recall@20").value_or(NAN) << ',' << table.get("valid.ndcg@20").value_or(NAN) << ','
+          << table.get("test.recall@20").value_or(NAN) << ',' << table.get("test.ndcg@20").value_or(NAN) << ','
+          << o.evalSeconds.back();
+      if (recall > o.bestRecall) {
+        o.bestRecall = recall;
+        o.bestEpoch = epoch;
+        o.best = table;
+        onImprove();
+      }
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "valid R@20 %.4f (best %.4f @%d)", recall, o.bestRecall, o.bestEpoch);
+      extra = buf;
+    } else {
+      row << ",,,,,";
+    }
+    if (log) log << row.str() << '\n' << std::flush;
+    bar.show(epoch, c.epochs, r.sumLoss, o.epochSeconds.back(), extra);
+  }
+  bar.finish();
+  o.epochs = epoch > c.epochs ? c.epochs : epoch;
+  std::cout << o.stopReason << "\n";
+  return o;
+}
+
 template <class Parameterization>
 int run(const Config& c) {
   Stopwatch total;
@@ -177,71 +252,19 @@ int run(const Config& c) {
             << " parameters, " << c.model.steps << " steps, " << c.model.schedule.name << ", mean type "
             << c.meanType << ", threads " << c.threads << ", seed " << c.seed << "\n";
 
-  std::ofstream log;
-  if (!c.log.empty()) {
-    if (fs::path(c.log).has_parent_path()) fs::create_directories(fs::path(c.log).parent_path());
-    log.open(c.log);
-    if (!log) throw std::runtime_error("cannot write --log " + c.log);
-    log << "epoch,loss,seconds,valid_recall@20,valid_ndcg@20,test_recall@20,test_ndcg@20,eval_seconds\n";
-  }
-
-  recdiff::Rng rng(c.seed, 0x7EA1);
-  const ProgressBar bar(c.progress);
-  std::vector<double> epochSeconds, evalSeconds;
-  recdiff::metrics::MetricTable best;
-  double bestRecall = -1.0;
-  int bestEpoch = 0, epoch = 0;
   recdiff::ColVector<float> bestParams = model.model().parameters().values();
-  std::string stopReason = "epoch budget reached";
-  bool diverged = false;
-  for (epoch = 1; epoch <= c.epochs; ++epoch) {
-    if (bestEpoch > 0 && epoch - bestEpoch >= c.patience) {
-      stopReason = "early stop: no better validation recall@20 for " + std::to_string(c.patience) + " epochs";
-      --epoch;
-      break;
-    }
-    Stopwatch sw;
-    recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
-    const recdiff::EpochResult r = model.trainEpoch(input, epochRng);
-    epochSeconds.push_back(sw.seconds());
-    if (!r.finite) {
-      stopReason = "diverged: non-finite loss or gradient in epoch " + std::to_string(epoch) +
-                   " (the update was not applied); keeping the best parameters of epoch " + std::to_string(bestEpoch);
-      diverged = true;
-      break;
-    }
-    std::string extra;
-    std::ostringstream row;
-    row << epoch << ',' << r.sumLoss << ',' << epochSeconds.back();
-    if (epoch % c.evalEvery == 0 || epoch == c.epochs) {
-      Stopwatch ev;
-      recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
-      const recdiff::metrics::MetricTable table = model.evaluate(input, data.valid, data.test, c.ks, evalRng);
-      evalSeconds.push_back(ev.seconds());
-      const double recall = table.get("valid.recall@20").value_or(table.entries().front().second);
-      row << ',' << table.get("valid.recall@20").value_or(NAN) << ',' << table.get("valid.ndcg@20").value_or(NAN) << ','
-          << table.get("test.recall@20").value_or(NAN) << ',' << table.get("test.ndcg@20").value_or(NAN) << ','
-          << evalSeconds.back();
-      if (recall > bestRecall) {
-        bestRecall = recall;
-        bestEpoch = epoch;
-        best = table;
-        bestParams = model.model().parameters().values();
-        if (!c.save.empty()) model.save(c.save);
-      }
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "valid R@20 %.4f (best %.4f @%d)", recall, bestRecall, bestEpoch);
-      extra = buf;
-    } else {
-      row << ",,,,,";
-    }
-    if (log) log << row.str() << '\n' << std::flush;
-    bar.show(epoch, c.epochs, r.sumLoss, epochSeconds.back(), extra);
-  }
-  bar.finish();
-  if (epoch > c.epochs) epoch = c.epochs;
+  const TrainOutcome o = trainWithEarlyStopping(model, input, data, c, [&] {
+    bestParams = model.model().parameters().values();
+    if (!c.save.empty()) model.save(c.save);
+  });
   model.model().parameters().values() = bestParams;
-  std::cout << stopReason << "\n";
+  const std::vector<double>& epochSeconds = o.epochSeconds;
+  const std::vector<double>& evalSeconds = o.evalSeconds;
+  const recdiff::metrics::MetricTable& best = o.best;
+  const double bestRecall = o.bestRecall;
+  const int bestEpoch = o.bestEpoch, epoch = o.epochs;
+  const std::string& stopReason = o.stopReason;
+  const bool diverged = o.diverged;
   if (bestEpoch == 0) {
     std::cerr << "diffrec_movielens: no evaluation was completed (epochs " << c.epochs << ", eval every " << c.evalEvery
               << ")\n";
@@ -370,65 +393,14 @@ int runLatent(const Config& c) {
             << model.autoencoder().latentSize() << ", mlp dims [" << join(c.latent.mlpDims) << "], " << model.parameterCount()
             << " parameters (autoencoder " << model.autoencoder().parameters().size() << "), " << c.latent.steps
             << " steps, threads " << c.threads << ", seed " << c.seed << "\n";
-  std::ofstream log;
-  if (!c.log.empty()) {
-    if (fs::path(c.log).has_parent_path()) fs::create_directories(fs::path(c.log).parent_path());
-    log.open(c.log);
-    if (!log) throw std::runtime_error("cannot write --log " + c.log);
-    log << "epoch,loss,seconds,valid_recall@20,valid_ndcg@20,test_recall@20,test_ndcg@20,eval_seconds\n";
-  }
-  recdiff::Rng rng(c.seed, 0x7EA1);
-  const ProgressBar bar(c.progress);
-  std::vector<double> epochSeconds, evalSeconds;
-  recdiff::metrics::MetricTable best;
-  double bestRecall = -1.0;
-  int bestEpoch = 0, epoch = 0;
-  std::string stopReason = "epoch budget reached";
-  bool diverged = false;
-  for (epoch = 1; epoch <= c.epochs; ++epoch) {
-    if (bestEpoch > 0 && epoch - bestEpoch >= c.patience) {
-      stopReason = "early stop: no better validation recall@20 for " + std::to_string(c.patience) + " epochs";
-      --epoch;
-      break;
-    }
-    Stopwatch sw;
-    recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
-    const recdiff::EpochResult r = model.trainEpoch(input, epochRng);
-    epochSeconds.push_back(sw.seconds());
-    if (!r.finite) {
-      stopReason = "diverged: non-finite loss or gradient in epoch " + std::to_string(epoch);
-      diverged = true;
-      break;
-    }
-    std::string extra;
-    std::ostringstream row;
-    row << epoch << ',' << r.sumLoss << ',' << epochSeconds.back();
-    if (epoch % c.evalEvery == 0 || epoch == c.epochs) {
-      Stopwatch ev;
-      recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
-      const recdiff::metrics::MetricTable table = model.evaluate(input, data.valid, data.test, c.ks, evalRng);
-      evalSeconds.push_back(ev.seconds());
-      const double recall = table.get("valid.recall@20").value_or(table.entries().front().second);
-      row << ',' << table.get("valid.recall@20").value_or(NAN) << ',' << table.get("valid.ndcg@20").value_or(NAN) << ','
-          << table.get("test.recall@20").value_or(NAN) << ',' << table.get("test.ndcg@20").value_or(NAN) << ','
-          << evalSeconds.back();
-      if (recall > bestRecall) {
-        bestRecall = recall;
-        bestEpoch = epoch;
-        best = table;
-      }
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "valid R@20 %.4f (best %.4f @%d)", recall, bestRecall, bestEpoch);
-      extra = buf;
-    } else {
-      row << ",,,,,";
-    }
-    if (log) log << row.str() << '\n' << std::flush;
-    bar.show(epoch, c.epochs, r.sumLoss, epochSeconds.back(), extra);
-  }
-  bar.finish();
-  if (epoch > c.epochs) epoch = c.epochs;
-  std::cout << stopReason << "\n";
+  const TrainOutcome o = trainWithEarlyStopping(model, input, data, c, [] {});
+  const std::vector<double>& epochSeconds = o.epochSeconds;
+  const std::vector<double>& evalSeconds = o.evalSeconds;
+  const recdiff::metrics::MetricTable& best = o.best;
+  const double bestRecall = o.bestRecall;
+  const int bestEpoch = o.bestEpoch, epoch = o.epochs;
+  const std::string& stopReason = o.stopReason;
+  const bool diverged = o.diverged;
   if (bestEpoch == 0) {
     std::cerr << "diffrec_movielens: no evaluation was completed\n";
     return diverged ? 3 : 2;
