@@ -1,6 +1,8 @@
 #include <recdiff/models/ldiffrec.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "support/catch.hpp"
@@ -150,4 +152,60 @@ TEST_CASE("LDiffRec learns two user groups and evaluates with masked histories",
   model.scores(rows, s, rng);
   CHECK(s.row(0).head(20).mean() > s.row(0).tail(20).mean());
   CHECK(s.row(1).tail(20).mean() > s.row(1).head(20).mean());
+}
+
+TEST_CASE("An LDiffRec checkpoint round trip gives identical scores and refuses other clusters", "[models][ldiffrec][io]") {
+  const Index users = 30, items = 18;
+  std::vector<int> us, is;
+  recdiff::Rng dataRng(recdiff::test::seed());
+  for (Index u = 0; u < users; ++u)
+    for (Index i = 0; i < items; ++i)
+      if (dataRng.uniform() < 0.3) {
+        us.push_back(static_cast<int>(u));
+        is.push_back(static_cast<int>(i));
+      }
+  const auto train = recdiff::data::Interactions::fromTriplets(users, items, us, is);
+  Eigen::ArrayXi labels(items);
+  for (Index i = 0; i < items; ++i) labels(i) = static_cast<int>(i / 6);
+  recdiff::LDiffRecOptions o;
+  o.inDims = {9};
+  o.mlpDims = {7};
+  o.steps = 5;
+  o.batchSize = 10;
+  recdiff::LDiffRec<float> trained(o, labels, 4);
+  recdiff::Rng rng(recdiff::test::seed(), 1);
+  for (int e = 0; e < 2; ++e) REQUIRE(trained.trainEpoch(train, rng).finite);
+  const auto file =
+      std::filesystem::temp_directory_path() / ("recdiff_ldiffrec_" + std::to_string(recdiff::test::seed()) + ".ckpt");
+  trained.save(file);
+
+  const auto info = recdiff::io::readCheckpointInfo(file);
+  CHECK(info.modelType == "LDiffRec");
+  CHECK(info.parameterCount == trained.parameterCount());
+  const Eigen::ArrayXi restoredLabels = recdiff::LDiffRec<float>::clusterLabels(info, file.string());
+  CHECK((restoredLabels == labels).all());
+  recdiff::LDiffRec<float> restored(o, restoredLabels, 77);  // another initialisation, overwritten by load()
+  restored.load(file);
+  CHECK(restored.autoencoder().parameters().values() == trained.autoencoder().parameters().values());
+  CHECK(restored.model().parameters().values() == trained.model().parameters().values());
+  recdiff::RowMatrix<float> rows(4, items), a, b;
+  for (Index i = 0; i < rows.size(); ++i) rows.data()[i] = dataRng.uniform() < 0.3 ? 1.0f : 0.0f;
+  recdiff::Rng r1(5), r2(5);
+  trained.scores(rows, a, r1);
+  restored.scores(rows, b, r2);
+  CHECK(a == b);
+
+  // same shapes (cluster sizes 6, 6, 6) but other items in each cluster: refused, model untouched
+  Eigen::ArrayXi shuffled(items);
+  for (Index i = 0; i < items; ++i) shuffled(i) = static_cast<int>(i % 3);
+  recdiff::LDiffRec<float> other(o, shuffled, 4);
+  const auto before = other.autoencoder().parameters().values();
+  CHECK_THROWS_AS(other.load(file), recdiff::DataError);
+  CHECK(other.autoencoder().parameters().values() == before);
+  // other shapes: refused by the checkpoint reader
+  recdiff::LDiffRecOptions wider = o;
+  wider.mlpDims = {8};
+  recdiff::LDiffRec<float> wrongShape(wider, labels, 4);
+  CHECK_THROWS_AS(wrongShape.load(file), recdiff::DataError);
+  std::filesystem::remove(file);
 }

@@ -29,8 +29,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "../cluster/kmeans.hpp"
@@ -40,6 +43,7 @@
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/losses.hpp"
 #include "../diffusion/policies.hpp"
+#include "../io/checkpoint.hpp"
 #include "../metrics/metric_table.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
@@ -113,6 +117,7 @@ class LDiffRec {
 
   LDiffRec(const LDiffRecOptions& options, const Eigen::ArrayXi& labels, std::uint64_t seed = 1)
       : options_(validated(options)),
+        labels_(labels),
         diffusion_(makeSchedule(options.schedule), options.steps),
         initRng_(seed, 0x1D1F),
         ae_({.items = labels.size(), .inDims = options.inDims, .outDims = options.outDims,
@@ -128,6 +133,8 @@ class LDiffRec {
 
   const LDiffRecOptions& options() const noexcept { return options_; }
   Index items() const noexcept { return ae_.items(); }
+  /// The item cluster labels the model was built with.
+  const Eigen::ArrayXi& clusterLabels() const noexcept { return labels_; }
   Autoencoder& autoencoder() noexcept { return ae_; }
   Model& model() noexcept { return model_; }
   const Diffusion& diffusion() const noexcept { return diffusion_; }
@@ -263,6 +270,110 @@ class LDiffRec {
     return table;
   }
 
+  /// Every hyperparameter as text, plus the item cluster labels ("item_clusters", comma separated): what a
+  /// checkpoint records to rebuild the model (see clusterLabels(const io::CheckpointInfo&)).
+  std::map<std::string, std::string> hyperparameters() const {
+    const auto num = [](double v) { return detail::concat(v); };
+    const auto list = [](const std::vector<Index>& v) {
+      std::string out;
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) out += ',';
+        out += std::to_string(v[i]);
+      }
+      return out;
+    };
+    const auto opt = [&](const std::optional<double>& v) { return v ? num(*v) : std::string("default"); };
+    const LDiffRecOptions& o = options_;
+    std::string labels;
+    for (Index i = 0; i < labels_.size(); ++i) {
+      if (i > 0) labels += ',';
+      labels += std::to_string(labels_(i));
+    }
+    return {{"items", std::to_string(items())},
+            {"item_clusters", labels},
+            {"in_dims", list(o.inDims)},
+            {"out_dims", list(o.outDims)},
+            {"reparam", o.variational ? "1" : "0"},
+            {"ae_dropout", num(o.aeDropout)},
+            {"lamda", num(o.lamda)},
+            {"anneal_cap", num(o.annealCap)},
+            {"anneal_steps", std::to_string(o.annealSteps)},
+            {"vae_anneal_cap", num(o.vaeAnnealCap)},
+            {"vae_anneal_steps", std::to_string(o.vaeAnnealSteps)},
+            {"lr1", num(o.lr1)},
+            {"wd1", num(o.wd1)},
+            {"mlp_dims", list(o.mlpDims)},
+            {"emb_size", std::to_string(o.timeEmbeddingSize)},
+            {"norm", o.normalizeInput ? "1" : "0"},
+            {"dropout", num(o.dropout)},
+            {"lr2", num(o.lr2)},
+            {"wd2", num(o.wd2)},
+            {"mean_type", "x0"},
+            {"noise_schedule", o.schedule.name},
+            {"noise_scale", opt(o.schedule.noiseScale)},
+            {"noise_min", opt(o.schedule.noiseMin)},
+            {"noise_max", opt(o.schedule.noiseMax)},
+            {"first_beta", opt(o.schedule.firstBeta)},
+            {"steps", std::to_string(o.steps)},
+            {"reweight", o.reweight ? "1" : "0"},
+            {"sampling_steps", std::to_string(o.samplingSteps)},
+            {"sampling_noise", o.samplingNoise ? "1" : "0"},
+            {"batch_size", std::to_string(o.batchSize)}};
+  }
+
+  /// Named tensors of the checkpoint: the autoencoder's (prefixed "ae.") then the denoiser's ("mlp.").
+  std::vector<nn::ParameterShape> parameterShapes() const {
+    std::vector<nn::ParameterShape> shapes;
+    for (auto s : ae_.parameterShapes()) shapes.push_back({"ae." + s.name, s.dims});
+    for (auto s : model_.parameterShapes()) shapes.push_back({"mlp." + s.name, s.dims});
+    return shapes;
+  }
+
+  /// Writes both parameter sets (autoencoder first) and hyperparameters() atomically, model type "LDiffRec".
+  /// Optimizer moments, the timestep sampler's history and the annealing counters are not saved.
+  void save(const std::filesystem::path& file) const {
+    nn::ParameterBuffer<Scalar> all(parameterCount());
+    all.values() << ae_.parameters().values(), model_.parameters().values();
+    io::saveCheckpoint(file, all, {"LDiffRec", parameterShapes(), hyperparameters()});
+  }
+
+  /// Loads a checkpoint written by save() for a model of the same shapes and the same item clusters; throws
+  /// recdiff::DataError (file, problem) and leaves the model untouched on a bad, truncated or mismatched file.
+  void load(const std::filesystem::path& file) {
+    nn::ParameterBuffer<Scalar> all(parameterCount());
+    const io::CheckpointInfo info = io::loadCheckpoint(file, all, "LDiffRec", parameterShapes());
+    const auto it = info.hyperparameters.find("item_clusters");
+    if (it == info.hyperparameters.end() || it->second != hyperparameters().at("item_clusters"))
+      throw DataError(file.string(), 0, "checkpoint was trained with other item clusters than this model's");
+    const Index nAe = ae_.parameters().size();
+    ae_.parameters().values() = all.values().head(nAe);
+    model_.parameters().values() = all.values().tail(all.size() - nAe);
+  }
+
+  /// The item cluster labels recorded in a checkpoint's header (io::readCheckpointInfo()), to rebuild the model
+  /// that load() accepts; throws recdiff::DataError when the entry is missing or malformed.
+  static Eigen::ArrayXi clusterLabels(const io::CheckpointInfo& info, const std::string& file) {
+    const auto it = info.hyperparameters.find("item_clusters");
+    if (info.modelType != "LDiffRec" || it == info.hyperparameters.end())
+      throw DataError(file, 0, "not an LDiffRec checkpoint with item_clusters");
+    std::vector<int> labels;
+    std::size_t at = 0;
+    const std::string& text = it->second;
+    while (at <= text.size()) {
+      const std::size_t end = std::min(text.find(',', at), text.size());
+      try {
+        std::size_t used = 0;
+        const int v = std::stoi(text.substr(at, end - at), &used);
+        if (used != end - at || v < 0) throw std::invalid_argument("label");
+        labels.push_back(v);
+      } catch (const std::exception&) {
+        throw DataError(file, 0, "malformed item_clusters entry near position " + std::to_string(at));
+      }
+      at = end + 1;
+    }
+    return Eigen::Map<const Eigen::ArrayXi>(labels.data(), static_cast<Index>(labels.size()));
+  }
+
  private:
   static LDiffRecOptions validated(const LDiffRecOptions& o) {
     RECDIFF_REQUIRE(o.batchSize > 0 && o.steps > 0, "LDiffRec: batchSize and steps must be positive");
@@ -282,6 +393,7 @@ class LDiffRec {
   }
 
   LDiffRecOptions options_;
+  Eigen::ArrayXi labels_;
   Diffusion diffusion_;
   Rng initRng_;
   Autoencoder ae_;

@@ -36,6 +36,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -313,6 +314,24 @@ class ItemAutoencoder {
         }
       }
     }
+  }
+
+  /// Named tensors in buffer order (checkpoints): encoder.<cluster>.<layer>.weight [out × in] and .bias [out],
+  /// then decoder.<block>.<layer>.… (one decoder block, or one per cluster).
+  std::vector<ParameterShape> parameterShapes() const {
+    std::vector<ParameterShape> shapes;
+    const auto add = [&shapes](const char* part, const std::vector<Block>& blocks) {
+      for (std::size_t c = 0; c < blocks.size(); ++c)
+        for (std::size_t k = 0; k < blocks[c].layers.size(); ++k) {
+          const auto& l = blocks[c].layers[k];
+          const std::string name = std::string(part) + "." + std::to_string(c) + "." + std::to_string(k);
+          shapes.push_back({name + ".weight", {l.outputSize(), l.inputSize()}});
+          shapes.push_back({name + ".bias", {l.outputSize()}});
+        }
+    };
+    add("encoder", encoders_);
+    add("decoder", decoders_);
+    return shapes;
   }
 
   /// Scalars per part: {encoders, decoders}.
