@@ -1,0 +1,324 @@
+#ifndef RECDIFF_DENOISERS_DREAMREC_ENCODER_HPP
+#define RECDIFF_DENOISERS_DREAMREC_ENCODER_HPP
+
+/// \file dreamrec_encoder.hpp
+/// DreamRec's history encoder "T-enc" (Yang et al., "Generate What You Prefer", NeurIPS 2023, Sec. 4.2; the
+/// authors' `Tenc.cacu_h`): one SASRec-style block over the last N items of a history, right-padded.
+///   e   = Dropout(E[seq] + P) ⊙ m                       m = 1 at real positions, 0 at padding
+///   q   = LN1(e)
+///   a_i = Σ_{j ≤ i} softmax_j(Q_i·K_jᵀ / √H) V_j + q_i  Q = q W_qᵀ + b_q;  K, V = e W_{k,v}ᵀ + b_{k,v}
+///                                                       (keys and values from the UNnormalised e, scale 1/√H
+///                                                       whatever the heads, dropout on the probabilities,
+///                                                       no output projection: SASRec's TF layout)
+///   r   = LN2(a);   f = LNf(Dropout(W2 relu(W1 r + b1) + b2) + r)   (the reference's PositionwiseFeedForward)
+///   h   = LN3(f ⊙ m)[L − 1]                             L = the history's real length
+/// All LayerNorms use PyTorch's eps 1e-5.
+///
+/// Only the row L − 1 is read, and with causal attention over right-padded rows it depends on the keys and
+/// values of rows 0 … L − 1 and on nothing else; so this encoder computes Q, the attention, the FFN and the
+/// LayerNorms for that single row per history (the same numbers as the reference's full-matrix pass, about N
+/// times less work). Padded keys never enter a real row's causal window, so the reference's key mask has no
+/// effect on h and is not needed.
+///
+/// Empty histories (L = 0): the reference indexes position −1, i.e. the last, padded, position, whose
+/// masked output is 0, so h = LN3(0) = β3, LN3's bias (a learned constant, the same for every empty
+/// history). This encoder returns exactly that, and back-propagates into β3 only. DreamRec models can
+/// instead map empty histories to the guidance null vector (DreamRecOptions::emptyHistory).
+///
+/// Item ids: 1 … items are items, 0 is the padding id (row 0 of E is a trained row that never reaches h; the
+/// reference pads with id `items` instead — only the numbering differs).
+///
+/// Usage:
+///   DreamRecEncoder<float> enc({.items = 3706, .hidden = 64, .maxLength = 10});
+///   binder.bind(enc); enc.reset(rng); enc.setRng(rng.fork(1));
+///   enc.forward(history, lengths, h);     // history [batch × 10] ids, lengths [batch], h [batch × 64]
+///   enc.backward(dh);                     // accumulates every gradient, E's included
+
+#include <cmath>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "../error.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
+#include "../nn/dropout.hpp"
+#include "../nn/embedding.hpp"
+#include "../nn/feed_forward.hpp"
+#include "../nn/init.hpp"
+#include "../nn/layer_norm.hpp"
+#include "../nn/linear.hpp"
+#include "../nn/parameters.hpp"
+#include "../nn/softmax.hpp"
+
+namespace recdiff {
+
+struct DreamRecEncoderOptions {
+  Index items = 0;        ///< number of items; E has items + 1 rows, row 0 = padding
+  Index hidden = 64;      ///< H
+  Index heads = 1;        ///< attention heads (H a multiple of it); the reference uses 1
+  Index maxLength = 10;   ///< N, history positions (learned position table of N rows)
+  double dropout = 0.1;   ///< embedding, attention-probability and FFN-output dropout (training mode)
+  double eps = 1e-5;      ///< LayerNorm epsilon (PyTorch's default, as the reference)
+};
+
+/// DreamRec's T-enc; see the file comment.
+template <class Scalar_>
+class DreamRecEncoder {
+ public:
+  using Scalar = Scalar_;
+  using Matrix = RowMatrix<Scalar>;
+  /// [batch × maxLength] item ids, right-padded with 0.
+  using Histories = Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+  explicit DreamRecEncoder(const DreamRecEncoderOptions& options)
+      : options_(validated(options)),
+        items_(options.items + 1, options.hidden),
+        positions_(options.maxLength, options.hidden),
+        ln1_(options.hidden, options.eps),
+        q_(options.hidden, options.hidden),
+        kv_(options.hidden, 2 * options.hidden),
+        ln2_(options.hidden, options.eps),
+        ffn_(options.hidden, options.hidden, nn::FeedForwardActivation::kRelu, 0.0),
+        lnf_(options.hidden, options.eps),
+        ln3_(options.hidden, options.eps),
+        embeddingDropout_(options.dropout),
+        attentionDropout_(options.dropout),
+        ffnDropout_(options.dropout) {}
+
+  const DreamRecEncoderOptions& options() const noexcept { return options_; }
+  Index hidden() const noexcept { return options_.hidden; }
+  Index items() const noexcept { return options_.items; }
+
+  Index parameterCount() const noexcept {
+    return items_.parameterCount() + positions_.parameterCount() + ln1_.parameterCount() + q_.parameterCount() +
+           kv_.parameterCount() + ln2_.parameterCount() + ffn_.parameterCount() + lnf_.parameterCount() +
+           ln3_.parameterCount();
+  }
+
+  /// Binds E, P, LN1, W_q, [W_k; W_v], LN2, the FFN, LNf and LN3 in this order.
+  void bind(nn::ParameterSlice<Scalar> values, nn::ParameterSlice<Scalar> grads) {
+    RECDIFF_REQUIRE(values.size == parameterCount() && grads.size == parameterCount(),
+                    "DreamRecEncoder::bind(): expected slices of ", parameterCount(), " scalars, got ", values.size);
+    Index at = 0;
+    const auto bindOne = [&](auto& layer) {
+      const Index n = layer.parameterCount();
+      layer.bind(values.sub(at, n), grads.sub(at, n));
+      at += n;
+    };
+    bindOne(items_);
+    bindOne(positions_);
+    bindOne(ln1_);
+    bindOne(q_);
+    bindOne(kv_);
+    bindOne(ln2_);
+    bindOne(ffn_);
+    bindOne(lnf_);
+    bindOne(ln3_);
+  }
+
+  /// (name, dims) of every tensor in bind() order, for checkpoints.
+  std::vector<nn::ParameterShape> parameterShapes(const std::string& prefix = "encoder.") const {
+    const Index h = options_.hidden;
+    return {{prefix + "item_embeddings", {options_.items + 1, h}},
+            {prefix + "positional_embeddings", {options_.maxLength, h}},
+            {prefix + "ln_1", {2, h}},
+            {prefix + "linear_q", {h * h + h}},
+            {prefix + "linear_kv", {2 * h * h + 2 * h}},
+            {prefix + "ln_2", {2, h}},
+            {prefix + "feed_forward", {2 * h * h + 2 * h}},
+            {prefix + "feed_forward.layer_norm", {2, h}},
+            {prefix + "ln_3", {2, h}}};
+  }
+
+  /// The reference's initialisation in distribution: E, P ~ N(0, 1); LayerNorms 1 / 0; PyTorch's default
+  /// Linear / Conv1d init U(±1/√fan_in) for every weight and bias.
+  void reset(Rng& rng) {
+    items_.reset(rng);
+    positions_.reset(rng);
+    for (auto* ln : {&ln1_, &ln2_, &lnf_, &ln3_}) ln->reset();
+    const double bound = 1.0 / std::sqrt(static_cast<double>(options_.hidden));
+    nn::init::uniform(q_.weight(), rng, -bound, bound);
+    nn::init::uniform(q_.bias(), rng, -bound, bound);
+    nn::init::uniform(kv_.weight(), rng, -bound, bound);
+    nn::init::uniform(kv_.bias(), rng, -bound, bound);
+    nn::init::uniform(ffn_.weight1(), rng, -bound, bound);
+    nn::init::uniform(ffn_.bias1(), rng, -bound, bound);
+    nn::init::uniform(ffn_.weight2(), rng, -bound, bound);
+    nn::init::uniform(ffn_.bias2(), rng, -bound, bound);
+  }
+
+  /// Training mode (the default) applies the three dropouts.
+  void setTraining(bool training) {
+    training_ = training;
+    embeddingDropout_.setTraining(training);
+    attentionDropout_.setTraining(training);
+    ffnDropout_.setTraining(training);
+  }
+  bool training() const noexcept { return training_; }
+
+  /// Seeds the dropouts from independent sub-streams of rng.
+  void setRng(const Rng& rng) {
+    embeddingDropout_.reseed(rng.fork(1));
+    attentionDropout_.reseed(rng.fork(2));
+    ffnDropout_.reseed(rng.fork(3));
+  }
+
+  nn::Embedding<Scalar>& itemEmbedding() noexcept { return items_; }
+  const nn::Embedding<Scalar>& itemEmbedding() const noexcept { return items_; }
+  nn::Embedding<Scalar>& positionEmbedding() noexcept { return positions_; }
+  nn::LayerNorm<Scalar>& outputNorm() noexcept { return ln3_; }
+
+  /// h [batch × H] for histories [batch × N'] (N' ≤ maxLength; right-padded with 0) of real lengths
+  /// `lengths` [batch] (0 … N'). Caches what backward() needs.
+  void forward(const Histories& seq, const Eigen::Ref<const Eigen::ArrayXi>& lengths, Matrix& h) {
+    const Index batch = seq.rows(), len = seq.cols(), dim = options_.hidden, heads = options_.heads;
+    RECDIFF_REQUIRE(len > 0 && len <= options_.maxLength, "DreamRecEncoder::forward(): histories of ", len,
+                    " positions, expected 1 … ", options_.maxLength);
+    RECDIFF_REQUIRE(lengths.size() == batch, "DreamRecEncoder::forward(): ", lengths.size(), " lengths for ", batch,
+                    " histories");
+    batch_ = batch;
+    len_ = len;
+    lengths_ = lengths;
+    for (Index b = 0; b < batch; ++b) {
+      RECDIFF_REQUIRE(lengths(b) >= 0 && lengths(b) <= len, "DreamRecEncoder::forward(): length ", lengths(b),
+                      " of history ", b, " is outside [0, ", len, "]");
+      for (Index j = 0; j < len; ++j) {
+        const int id = seq(b, j);
+        RECDIFF_REQUIRE(id >= 0 && id <= options_.items, "DreamRecEncoder::forward(): item id ", id, " at (", b, ", ", j,
+                        ") is outside [0, ", options_.items, "]");
+        RECDIFF_REQUIRE((j < lengths(b)) == (id != 0), "DreamRecEncoder::forward(): history ", b, " of length ",
+                        lengths(b), " has id ", id, " at position ", j, " (right padding with 0 expected)");
+      }
+    }
+    // e = Dropout(E[seq] + P) ⊙ m: padded rows are 0 (and stay 0 through the dropout).
+    e_.setZero(batch * len, dim);
+    const auto table = items_.weight();
+    const auto pos = positions_.weight();
+    for (Index b = 0; b < batch; ++b)
+      for (Index j = 0; j < lengths(b); ++j) e_.row(b * len + j) = table.row(seq(b, j)) + pos.row(j);
+    embeddingDropout_.forward(e_, e_);
+    ids_ = seq;
+    // K, V of every row (one GEMM; padded rows are never read).
+    kv_.forwardBorrowed(e_, kvOut_);
+    // The last real row of each history (an empty one reads its zero row N'−1: q = LN1(0)).
+    last_.resize(batch, dim);
+    for (Index b = 0; b < batch; ++b) last_.row(b) = e_.row(b * len + (lengths(b) > 0 ? lengths(b) - 1 : len - 1));
+    ln1_.forward(last_, query_);
+    q_.forwardBorrowed(query_, qOut_);
+    // One attention row per history: p_hj = softmax_j(Q_h·K_hjᵀ/√H), j < L.
+    const Index d = dim / heads;
+    const Scalar scale = Scalar(1) / std::sqrt(static_cast<Scalar>(dim));
+    probs_.setZero(batch * heads, len);
+    for (Index b = 0; b < batch; ++b) {
+      const Index l = lengths(b);
+      for (Index hd = 0; hd < heads; ++hd) {
+        Scalar* p = probs_.row(b * heads + hd).data();
+        if (l == 0) continue;  // no key: the context is 0 (the row is masked out below)
+        for (Index j = 0; j < l; ++j)
+          p[j] = scale * qOut_.row(b).segment(hd * d, d).dot(kvOut_.row(b * len + j).segment(hd * d, d));
+        nn::softmaxRowInPlace(p, l);
+      }
+    }
+    attentionDropout_.forward(probs_, dropped_);
+    // a = Σ_j p_j V_j + q.
+    a_ = query_;
+    for (Index b = 0; b < batch; ++b)
+      for (Index hd = 0; hd < heads; ++hd)
+        for (Index j = 0; j < lengths(b); ++j)
+          a_.row(b).segment(hd * d, d) += dropped_(b * heads + hd, j) * kvOut_.row(b * len + j).segment(dim + hd * d, d);
+    // f = LNf(Dropout(FFN(LN2(a))) + LN2(a)), masked for empty histories; h = LN3(f).
+    ln2_.forward(a_, r_);
+    ffn_.forwardBorrowed(r_, u_);
+    ffnDropout_.forward(u_, u_);
+    u_ += r_;
+    lnf_.forward(u_, f_);
+    for (Index b = 0; b < batch; ++b)
+      if (lengths(b) == 0) f_.row(b).setZero();
+    ln3_.forward(f_, h);
+  }
+
+  /// Back-propagates dL/dh [batch × H] into every parameter gradient (E through the history rows).
+  void backward(const Matrix& dh) {
+    const Index batch = batch_, len = len_, dim = options_.hidden, heads = options_.heads, d = dim / heads;
+    RECDIFF_REQUIRE(dh.rows() == batch && dh.cols() == dim, "DreamRecEncoder::backward(): dh is ", dh.rows(), "x",
+                    dh.cols(), ", expected ", batch, "x", dim);
+    ln3_.backward(dh, g1_);
+    for (Index b = 0; b < batch; ++b)
+      if (lengths_(b) == 0) g1_.row(b).setZero();
+    lnf_.backward(g1_, g2_);  // d(u + r)
+    ffnDropout_.backward(g2_, g1_);
+    ffn_.backward(g1_, g3_);
+    g2_ += g3_;  // dr
+    ln2_.backward(g2_, gA_);
+    // Attention: a = Σ p̃ V + q.
+    gKv_.setZero(batch * len, 2 * dim);
+    gProbs_.setZero(batch * heads, len);
+    for (Index b = 0; b < batch; ++b)
+      for (Index hd = 0; hd < heads; ++hd)
+        for (Index j = 0; j < lengths_(b); ++j) {
+          const auto ga = gA_.row(b).segment(hd * d, d);
+          gKv_.row(b * len + j).segment(dim + hd * d, d) += dropped_(b * heads + hd, j) * ga;
+          gProbs_(b * heads + hd, j) = ga.dot(kvOut_.row(b * len + j).segment(dim + hd * d, d));
+        }
+    attentionDropout_.backward(gProbs_, gProbs_);
+    const Scalar scale = Scalar(1) / std::sqrt(static_cast<Scalar>(dim));
+    gQ_.setZero(batch, dim);
+    for (Index b = 0; b < batch; ++b) {
+      const Index l = lengths_(b);
+      for (Index hd = 0; hd < heads; ++hd) {
+        if (l == 0) continue;
+        Scalar* g = gProbs_.row(b * heads + hd).data();
+        nn::softmaxRowBackward(probs_.row(b * heads + hd).data(), g, g, l);
+        for (Index j = 0; j < l; ++j) {
+          const Scalar s = scale * g[j];
+          gQ_.row(b).segment(hd * d, d) += s * kvOut_.row(b * len + j).segment(hd * d, d);
+          gKv_.row(b * len + j).segment(hd * d, d) += s * qOut_.row(b).segment(hd * d, d);
+        }
+      }
+    }
+    q_.backward(gQ_, gQuery_);
+    gQuery_ += gA_;  // the residual onto q
+    ln1_.backward(gQuery_, gLast_);
+    kv_.backward(gKv_, gE_);
+    for (Index b = 0; b < batch; ++b) gE_.row(b * len + (lengths_(b) > 0 ? lengths_(b) - 1 : len - 1)) += gLast_.row(b);
+    embeddingDropout_.backward(gE_, gE_);
+    auto dTable = items_.weightGrad();
+    auto dPos = positions_.weightGrad();
+    for (Index b = 0; b < batch; ++b)
+      for (Index j = 0; j < lengths_(b); ++j) {
+        dTable.row(ids_(b, j)) += gE_.row(b * len + j);
+        dPos.row(j) += gE_.row(b * len + j);
+      }
+  }
+
+ private:
+  static DreamRecEncoderOptions validated(const DreamRecEncoderOptions& o) {
+    RECDIFF_REQUIRE(o.items > 0, "DreamRecEncoder: items must be positive, got ", o.items);
+    RECDIFF_REQUIRE(o.hidden > 0 && o.heads > 0 && o.hidden % o.heads == 0, "DreamRecEncoder: hidden ", o.hidden,
+                    " must be a positive multiple of heads ", o.heads);
+    RECDIFF_REQUIRE(o.maxLength > 0, "DreamRecEncoder: maxLength must be positive, got ", o.maxLength);
+    RECDIFF_REQUIRE(o.dropout >= 0.0 && o.dropout < 1.0, "DreamRecEncoder: dropout must lie in [0, 1), got ",
+                    o.dropout);
+    return o;
+  }
+
+  DreamRecEncoderOptions options_;
+  nn::Embedding<Scalar> items_, positions_;
+  nn::LayerNorm<Scalar> ln1_;
+  nn::Linear<Scalar> q_, kv_;
+  nn::LayerNorm<Scalar> ln2_;
+  nn::FeedForward<Scalar> ffn_;
+  nn::LayerNorm<Scalar> lnf_, ln3_;
+  nn::Dropout<Scalar> embeddingDropout_, attentionDropout_, ffnDropout_;
+  bool training_ = true;
+  Index batch_ = 0, len_ = 0;
+  Histories ids_;
+  Eigen::ArrayXi lengths_;
+  Matrix e_, kvOut_, last_, query_, qOut_, probs_, dropped_, a_, r_, u_, f_;
+  Matrix g1_, g2_, g3_, gA_, gKv_, gProbs_, gQ_, gQuery_, gLast_, gE_;
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_DENOISERS_DREAMREC_ENCODER_HPP
