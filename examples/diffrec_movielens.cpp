@@ -10,9 +10,13 @@
 // rows (models/tdiffrec.hpp: per user linearly from --w-min, oldest, to --w-max, newest, in time order — the
 // .npy splits' row order, which is chronological within each user, or the raw releases' timestamps); masks and
 // metrics use the unweighted splits either way. ldiffrec is L-DiffRec (models/ldiffrec.hpp: diffusion over the
-// latents of an item-cluster autoencoder; items clustered by k-means on --item-emb, default <data>/item_emb.npy,
-// or --n-cate 1 for no clustering) with the authors' ml-1m_clean preset as defaults; ltdiffrec is L-DiffRec on
-// T-DiffRec's weighted rows.
+// latents of an item-cluster autoencoder; items clustered by k-means on --item-emb, default <data>/item_emb.npy
+// when it exists, else — or with --item-emb svd — on a truncated SVD of the train interactions; --n-cate 1 for
+// no clustering) with the authors' ml-1m_clean preset as defaults; ltdiffrec is L-DiffRec on T-DiffRec's
+// weighted rows. --save/--load work for all four (an L-DiffRec checkpoint carries its item clusters).
+//
+// Timing: medians of the per-epoch and per-evaluation wall and process CPU times, training samples (users) per
+// second and evaluated users per second are printed and written to --report.
 //
 // --data is either a folder with DiffRec's own splits (train_list.npy, valid_list.npy, test_list.npy), used as
 // they are, or a raw MovieLens release (u.data, ratings.dat or ratings.csv), loaded with the preset's rating
@@ -21,6 +25,7 @@
 #include <recdiff/baselines/evaluate.hpp>
 #include <recdiff/baselines/most_popular.hpp>
 #include <recdiff/baselines/tuning.hpp>
+#include <recdiff/cluster/svd_embeddings.hpp>
 #include <recdiff/data/diffrec_splits.hpp>
 #include <recdiff/models/diffrec.hpp>
 #include <recdiff/models/ldiffrec.hpp>
@@ -39,6 +44,7 @@
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
+#include <time.h>
 #include <unistd.h>
 
 #include "common/diffrec_data.hpp"
@@ -56,7 +62,9 @@ struct Config {
   recdiff::TimeWeightOptions time;  // T-DiffRec's w_min / w_max
   recdiff::LDiffRecOptions latent;  // L-DiffRec (defaults: the authors' ml-1m_clean preset)
   Index nCate = 2;
-  std::string itemEmb;
+  bool nCateGiven = false;  // --n-cate on the command line (checked against a --load checkpoint's clusters)
+  std::string itemEmb;  // a .npy file, "svd", or empty: <data>/item_emb.npy if it exists, else svd
+  Index svdDims = 64;
   std::string data;
   std::string meanType = "x0";
   recdiff::DiffRecOptions model;
@@ -157,8 +165,16 @@ struct TrainOutcome {
   int epochs = 0;                      ///< epochs trained
   std::string stopReason = "epoch budget reached";
   bool diverged = false;
-  std::vector<double> epochSeconds, evalSeconds;
+  std::vector<double> epochSeconds, evalSeconds;        ///< wall clock
+  std::vector<double> epochCpuSeconds, evalCpuSeconds;  ///< CPU time of the process (all its threads)
 };
+
+/// CPU seconds used by this process so far (all threads).
+double cpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 /// The authors' protocol for every DiffRec variant: train, evaluate every evalEvery epochs (and at the last),
 /// keep the best validation recall@20, stop after `patience` epochs without a better one, stop on divergence.
@@ -184,9 +200,11 @@ TrainOutcome trainWithEarlyStopping(Model& model, const recdiff::data::Interacti
       break;
     }
     Stopwatch sw;
+    const double cpu = cpuSeconds();
     recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
     const recdiff::EpochResult r = model.trainEpoch(input, epochRng);
     o.epochSeconds.push_back(sw.seconds());
+    o.epochCpuSeconds.push_back(cpuSeconds() - cpu);
     if (!r.finite) {
       o.stopReason = "diverged: non-finite loss or gradient in epoch " + std::to_string(epoch) +
                      " (the update was not applied); keeping the best epoch " + std::to_string(o.bestEpoch);
@@ -198,9 +216,11 @@ TrainOutcome trainWithEarlyStopping(Model& model, const recdiff::data::Interacti
     row << epoch << ',' << r.sumLoss << ',' << o.epochSeconds.back();
     if (epoch % c.evalEvery == 0 || epoch == c.epochs) {
       Stopwatch ev;
+      const double evCpu = cpuSeconds();
       recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
       const recdiff::metrics::MetricTable table = model.evaluate(input, data.valid, data.test, c.ks, evalRng);
       o.evalSeconds.push_back(ev.seconds());
+      o.evalCpuSeconds.push_back(cpuSeconds() - evCpu);
       const double recall = table.get("valid.recall@20").value_or(table.entries().front().second);
       row << ',' << table.get("valid.recall@20").value_or(NAN) << ',' << table.get("valid.ndcg@20").value_or(NAN) << ','
           << table.get("test.recall@20").value_or(NAN) << ',' << table.get("test.ndcg@20").value_or(NAN) << ','
@@ -226,255 +246,254 @@ TrainOutcome trainWithEarlyStopping(Model& model, const recdiff::data::Interacti
   return o;
 }
 
+/// The splits, and the model's input: the train split, or T-DiffRec's time-weighted copy of it.
+struct PreparedData {
+  recdiff::data::Split split;
+  std::string description;
+  bool timeAware = false;
+  recdiff::data::Interactions weighted;
+  const recdiff::data::Interactions& input() const { return timeAware ? weighted : split.train; }
+};
+
+PreparedData prepareData(const Config& c) {
+  PreparedData d;
+  d.split = recdiff::examples::loadDiffRecData(c.data, c.minRating, d.description);
+  const recdiff::data::Interactions& train = d.split.train;
+  std::cout << "data: " << d.description << ": " << train.users() << " users, " << train.items() << " items, train "
+            << train.nnz() << ", valid " << d.split.valid.nnz() << ", test " << d.split.test.nnz() << " interactions\n";
+  // T-DiffRec: the time-weighted train rows are x0 for training and the input of inference. The raw releases
+  // are weighted by timestamp; DiffRec's .npy splits have no timestamps, but their stored order is chronological
+  // within each user by construction (the reference's assumption), which Chronological declares.
+  d.timeAware = c.modelName == "tdiffrec" || c.modelName == "ltdiffrec";
+  if (d.timeAware) {
+    d.weighted = recdiff::timeWeighted(train, c.time, recdiff::StoredOrder::Chronological);
+    std::cout << "T-DiffRec time weights: w_min " << c.time.wMin << ", w_max " << c.time.wMax << " ("
+              << (train.hasTimestamps() ? "by timestamp" : "in the splits' chronological row order") << ")\n";
+  }
+  return d;
+}
+
+/// What the model part of a run hands to finishRun().
+struct ModelSummary {
+  std::string name;              ///< "DiffRec", "T-DiffRec", "L-DiffRec", "LT-DiffRec"
+  Index parameters = 0;
+  nlohmann::json hyperparameters;
+  double trainGflop = 0.0;       ///< GEMM GFLOP per epoch (0: not computed)
+  double evalGflop = 0.0;        ///< per evaluation
+};
+
+/// The most-popular and EASE rows on the same splits and evaluator (EASE's λ chosen on validation recall@20).
+void addBaselines(const recdiff::data::Split& data, const Config& c, recdiff::metrics::MetricTable& table,
+                  nlohmann::json& report) {
+  Stopwatch bs;
+  const std::vector<const recdiff::baselines::InteractionMatrix*> validMask{&data.train.matrix()};
+  const std::vector<const recdiff::baselines::InteractionMatrix*> testMask{&data.train.matrix(), &data.valid.matrix()};
+  recdiff::baselines::MostPopular<float> pop;
+  pop.fit(data.train);
+  table.add("popularity.valid", recdiff::baselines::evaluateModel(pop, data.train.matrix(), validMask, data.valid.matrix(), c.ks));
+  table.add("popularity.test", recdiff::baselines::evaluateModel(pop, data.train.matrix(), testMask, data.test.matrix(), c.ks));
+  double bestLambda = 0.0, bestEaseRecall = -1.0;
+  recdiff::metrics::SetMetrics easeValid, easeTest;
+  for (const auto& o : recdiff::baselines::easeGrid()) {
+    recdiff::baselines::EASE<float> ease(o);
+    ease.fit(data.train);
+    const auto v = recdiff::baselines::evaluateModel(ease, data.train.matrix(), validMask, data.valid.matrix(), c.ks);
+    const double r20 = v.recall[1 < v.recall.size() ? 1 : 0];
+    if (r20 > bestEaseRecall) {
+      bestEaseRecall = r20;
+      bestLambda = o.lambda;
+      easeValid = v;
+      easeTest = recdiff::baselines::evaluateModel(ease, data.train.matrix(), testMask, data.test.matrix(), c.ks);
+    }
+  }
+  table.add("ease.valid", easeValid);
+  table.add("ease.test", easeTest);
+  std::printf("(EASE lambda %.0f chosen on validation recall@20; baselines took %.1f s)\n", bestLambda, bs.seconds());
+  report["ease.lambda"] = bestLambda;
+  report["baseline_seconds"] = bs.seconds();
+}
+
+/// The shared second half of every run: baselines, the printed summary and the --report JSON.
+int finishRun(const Config& c, const PreparedData& d, const TrainOutcome& o, const ModelSummary& m, const Stopwatch& total) {
+  if (o.bestEpoch == 0) {
+    std::cerr << "diffrec_movielens: no evaluation was completed (epochs " << c.epochs << ", eval every " << c.evalEvery
+              << ")\n";
+    return o.diverged ? 3 : 2;
+  }
+  const Index users = d.split.train.users(), items = d.split.train.items();
+  nlohmann::json j;
+  recdiff::metrics::MetricTable table;
+  for (const auto& [k, v] : o.best.entries()) table.set(k, v);
+  std::cout << "\nbest epoch " << o.bestEpoch << " (validation recall@20 " << o.bestRecall << ")\n";
+  if (c.baselines) addBaselines(d.split, c, table, j);
+  table.print(std::cout);
+
+  const double epochMedian = recdiff::examples::median(o.epochSeconds);
+  const double evalMedian = recdiff::examples::median(o.evalSeconds);
+  const double epochCpu = recdiff::examples::median(o.epochCpuSeconds);
+  const double evalCpu = recdiff::examples::median(o.evalCpuSeconds);
+  const auto perSecond = [](double count, double seconds) { return seconds > 0 ? count / seconds : 0.0; };
+  const double samplesPerSecond = perSecond(static_cast<double>(users), epochMedian);
+  const double usersPerSecond = perSecond(static_cast<double>(users), evalMedian);
+  std::printf("\n%s: %lld parameters\n", m.name.c_str(), static_cast<long long>(m.parameters));
+  std::printf("seconds per epoch (median of %zu): %.3f wall, %.3f CPU; %.0f training samples/s", o.epochSeconds.size(),
+              epochMedian, epochCpu, samplesPerSecond);
+  if (m.trainGflop > 0) std::printf(" (%.1f GFLOP/s of GEMMs)", perSecond(m.trainGflop, epochMedian));
+  std::printf("\nevaluation seconds (median of %zu): %.3f wall, %.3f CPU; %.0f users/s", o.evalSeconds.size(), evalMedian,
+              evalCpu, usersPerSecond);
+  if (m.evalGflop > 0) std::printf(" (%.1f GFLOP/s)", perSecond(m.evalGflop, evalMedian));
+  std::printf("\ntotal seconds: %.1f, peak RSS: %.1f MiB\n", total.seconds(),
+              static_cast<double>(recdiff::examples::peakRssBytes()) / (1024.0 * 1024.0));
+  if (c.report.empty()) return o.diverged ? 3 : 0;
+
+  j["dataset"] = d.description;
+  j["data"] = c.data;
+  j["model"] = c.modelName;
+  j["preset"] = c.preset;
+  j["seed"] = c.seed;
+  j["threads"] = c.threads;
+  nlohmann::json hp = m.hyperparameters;
+  hp["epochs"] = c.epochs;
+  hp["eval_every"] = c.evalEvery;
+  hp["patience"] = c.patience;
+  if (d.timeAware) {
+    hp["w_min"] = c.time.wMin;
+    hp["w_max"] = c.time.wMax;
+  }
+  j["hyperparameters"] = hp;
+  j["users"] = users;
+  j["items"] = items;
+  j["parameters"] = m.parameters;
+  j["best_epoch"] = o.bestEpoch;
+  j["epochs_run"] = o.epochs;
+  j["stop_reason"] = o.stopReason;
+  j["diverged"] = o.diverged;
+  nlohmann::json metrics;
+  for (const auto& [k, v] : table.entries()) metrics[k] = v;
+  j["metrics"] = metrics;
+  for (const auto& [k, v] : table.entries()) j[k] = v;  // flat keys too: j["test.recall@20"]
+  j["seconds_per_epoch"] = epochMedian;
+  j["cpu_seconds_per_epoch"] = epochCpu;
+  j["evaluation_seconds"] = evalMedian;
+  j["evaluation_cpu_seconds"] = evalCpu;
+  j["train_samples_per_second"] = samplesPerSecond;
+  j["eval_users_per_second"] = usersPerSecond;
+  j["total_seconds"] = total.seconds();
+  j["total_cpu_seconds"] = cpuSeconds();
+  if (m.trainGflop > 0) {
+    j["train_gflop_per_epoch"] = m.trainGflop;
+    j["eval_gflop"] = m.evalGflop;
+    j["train_gflops"] = perSecond(m.trainGflop, epochMedian);
+    j["eval_gflops"] = perSecond(m.evalGflop, evalMedian);
+  }
+  j["peak_rss_bytes"] = recdiff::examples::peakRssBytes();
+  recdiff::examples::writeJsonAtomically(c.report, j);
+  std::cout << "report written to " << c.report << "\n";
+  return o.diverged ? 3 : 0;
+}
+
+/// DiffRec and T-DiffRec.
 template <class Parameterization>
 int run(const Config& c) {
   Stopwatch total;
-  std::string description;
-  const recdiff::data::Split data = recdiff::examples::loadDiffRecData(c.data, c.minRating, description);
-  const Index users = data.train.users(), items = data.train.items();
-  std::cout << "data: " << description << ": " << users << " users, " << items << " items, train "
-            << data.train.nnz() << ", valid " << data.valid.nnz() << ", test " << data.test.nnz() << " interactions\n";
-
-  // T-DiffRec: the time-weighted train rows are x0 for training and the input of inference. Both loaders give
-  // each user's train interactions in time order (the .npy splits by construction, raw releases by timestamp).
-  const bool timeAware = c.modelName == "tdiffrec";
-  const recdiff::data::Interactions weighted =
-      timeAware ? recdiff::timeWeighted(data.train, c.time, recdiff::StoredOrder::Chronological) : recdiff::data::Interactions{};
-  const recdiff::data::Interactions& input = timeAware ? weighted : data.train;
-  if (timeAware) std::cout << "T-DiffRec time weights: w_min " << c.time.wMin << ", w_max " << c.time.wMax << "\n";
-
+  const PreparedData d = prepareData(c);
+  const Index users = d.split.train.users(), items = d.split.train.items();
   recdiff::DiffRec<Parameterization> model(c.model, items, c.seed);
   if (!c.load.empty()) {
     model.load(c.load);
     std::cout << "loaded parameters from " << c.load << "\n";
   }
-  std::cout << "model: " << (timeAware ? "T-DiffRec" : "DiffRec") << ", dims [" << join(c.model.dims) << "], " << model.model().parameters().size()
-            << " parameters, " << c.model.steps << " steps, " << c.model.schedule.name << ", mean type "
-            << c.meanType << ", threads " << c.threads << ", seed " << c.seed << "\n";
-
+  ModelSummary m;
+  m.name = d.timeAware ? "T-DiffRec" : "DiffRec";
+  m.parameters = model.model().parameters().size();
+  for (const auto& [k, v] : model.hyperparameters()) m.hyperparameters[k] = v;
+  m.trainGflop = mlpFlops(c.model, items, users, true) * 1e-9;
+  m.evalGflop = mlpFlops(c.model, items, users, false) * static_cast<double>(c.model.steps) * 1e-9;
+  std::cout << "model: " << m.name << ", dims [" << join(c.model.dims) << "], " << m.parameters << " parameters, "
+            << c.model.steps << " steps, " << c.model.schedule.name << ", mean type " << c.meanType << ", threads "
+            << c.threads << ", seed " << c.seed << "\n";
   recdiff::ColVector<float> bestParams = model.model().parameters().values();
-  const TrainOutcome o = trainWithEarlyStopping(model, input, data, c, [&] {
+  const TrainOutcome o = trainWithEarlyStopping(model, d.input(), d.split, c, [&] {
     bestParams = model.model().parameters().values();
     if (!c.save.empty()) model.save(c.save);
   });
   model.model().parameters().values() = bestParams;
-  const std::vector<double>& epochSeconds = o.epochSeconds;
-  const std::vector<double>& evalSeconds = o.evalSeconds;
-  const recdiff::metrics::MetricTable& best = o.best;
-  const double bestRecall = o.bestRecall;
-  const int bestEpoch = o.bestEpoch, epoch = o.epochs;
-  const std::string& stopReason = o.stopReason;
-  const bool diverged = o.diverged;
-  if (bestEpoch == 0) {
-    std::cerr << "diffrec_movielens: no evaluation was completed (epochs " << c.epochs << ", eval every " << c.evalEvery
-              << ")\n";
-    return diverged ? 3 : 2;
-  }
-
-  recdiff::metrics::MetricTable table;
-  for (const auto& [k, v] : best.entries()) table.set(k, v);
-  double baselineSeconds = 0.0, easeLambda = 0.0;
-  if (c.baselines) {
-    Stopwatch bs;
-    const std::vector<const recdiff::baselines::InteractionMatrix*> validMask{&data.train.matrix()};
-    const std::vector<const recdiff::baselines::InteractionMatrix*> testMask{&data.train.matrix(), &data.valid.matrix()};
-    recdiff::baselines::MostPopular<float> pop;
-    pop.fit(data.train);
-    table.add("popularity.valid", recdiff::baselines::evaluateModel(pop, data.train.matrix(), validMask, data.valid.matrix(), c.ks));
-    table.add("popularity.test", recdiff::baselines::evaluateModel(pop, data.train.matrix(), testMask, data.test.matrix(), c.ks));
-    double bestLambda = 0.0, bestEaseRecall = -1.0;
-    recdiff::metrics::SetMetrics easeValid, easeTest;
-    for (const auto& o : recdiff::baselines::easeGrid()) {
-      recdiff::baselines::EASE<float> ease(o);
-      ease.fit(data.train);
-      const auto v = recdiff::baselines::evaluateModel(ease, data.train.matrix(), validMask, data.valid.matrix(), c.ks);
-      const double r20 = v.recall[1 < v.recall.size() ? 1 : 0];
-      if (r20 > bestEaseRecall) {
-        bestEaseRecall = r20;
-        bestLambda = o.lambda;
-        easeValid = v;
-        easeTest = recdiff::baselines::evaluateModel(ease, data.train.matrix(), testMask, data.test.matrix(), c.ks);
-      }
-    }
-    table.add("ease.valid", easeValid);
-    table.add("ease.test", easeTest);
-    easeLambda = bestLambda;
-    baselineSeconds = bs.seconds();
-  }
-
-  const double epochMedian = recdiff::examples::median(epochSeconds);
-  const double evalMedian = recdiff::examples::median(evalSeconds);
-  const double trainGflop = mlpFlops(c.model, items, users, true) * 1e-9;
-  const double evalGflop = mlpFlops(c.model, items, users, false) * static_cast<double>(c.model.steps) * 1e-9;
-  std::cout << "\nbest epoch " << bestEpoch << " (validation recall@20 " << bestRecall << ")\n";
-  table.print(std::cout);
-  if (c.baselines) std::printf("(EASE lambda %.0f chosen on validation recall@20; baselines took %.1f s)\n", easeLambda, baselineSeconds);
-  std::printf("\nseconds per epoch (median of %zu): %.3f  (%.1f GFLOP/s of GEMMs)\n", epochSeconds.size(), epochMedian,
-              epochMedian > 0 ? trainGflop / epochMedian : 0.0);
-  std::printf("evaluation seconds (median of %zu): %.3f  (%.1f GFLOP/s)\n", evalSeconds.size(), evalMedian,
-              evalMedian > 0 ? evalGflop / evalMedian : 0.0);
-  std::printf("total seconds: %.1f, peak RSS: %.1f MiB\n", total.seconds(),
-              static_cast<double>(recdiff::examples::peakRssBytes()) / (1024.0 * 1024.0));
-
-  if (!c.report.empty()) {
-    nlohmann::json j;
-    j["dataset"] = description;
-    j["data"] = c.data;
-    j["model"] = c.modelName;
-    j["preset"] = c.preset;
-    j["seed"] = c.seed;
-    j["threads"] = c.threads;
-    nlohmann::json hp;
-    for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
-    hp["epochs"] = c.epochs;
-    hp["eval_every"] = c.evalEvery;
-    hp["patience"] = c.patience;
-    if (timeAware) {
-      hp["w_min"] = c.time.wMin;
-      hp["w_max"] = c.time.wMax;
-    }
-    j["hyperparameters"] = hp;
-    j["users"] = users;
-    j["items"] = items;
-    j["parameters"] = model.model().parameters().size();
-    j["best_epoch"] = bestEpoch;
-    j["epochs_run"] = epoch;
-    j["stop_reason"] = stopReason;
-    j["diverged"] = diverged;
-    nlohmann::json metrics;
-    for (const auto& [k, v] : table.entries()) metrics[k] = v;
-    j["metrics"] = metrics;
-    for (const auto& [k, v] : table.entries()) j[k] = v;  // flat keys too: j["test.recall@20"]
-    j["seconds_per_epoch"] = epochMedian;
-    j["evaluation_seconds"] = evalMedian;
-    j["baseline_seconds"] = baselineSeconds;
-    if (c.baselines) j["ease.lambda"] = easeLambda;
-    j["total_seconds"] = total.seconds();
-    j["train_gflop_per_epoch"] = trainGflop;
-    j["eval_gflop"] = evalGflop;
-    j["train_gflops"] = epochMedian > 0 ? trainGflop / epochMedian : 0.0;
-    j["eval_gflops"] = evalMedian > 0 ? evalGflop / evalMedian : 0.0;
-    j["peak_rss_bytes"] = recdiff::examples::peakRssBytes();
-    recdiff::examples::writeJsonAtomically(c.report, j);
-    std::cout << "report written to " << c.report << "\n";
-  }
-  return diverged ? 3 : 0;
+  return finishRun(c, d, o, m, total);
 }
 
-/// L-DiffRec / LT-DiffRec: the same protocol (train, evaluate every evalEvery epochs, keep the best validation
-/// recall@20, early stop) and the same report keys as run().
+/// L-DiffRec's item clusters: from the checkpoint given to --load, none (--n-cate 1), or k-means on item
+/// embeddings — --item-emb FILE.npy, else <data>/item_emb.npy when it exists, else (or with --item-emb svd) a
+/// truncated SVD of the train interactions (cluster/svd_embeddings.hpp). `source` says which.
+Eigen::ArrayXi itemClusters(const Config& c, const recdiff::data::Interactions& train, std::string& source) {
+  const Index items = train.items();
+  if (!c.load.empty()) {
+    source = "checkpoint " + c.load;
+    const Eigen::ArrayXi labels = recdiff::LDiffRec<float>::clusterLabels(recdiff::io::readCheckpointInfo(c.load), c.load);
+    const Index clusters = labels.size() > 0 ? labels.maxCoeff() + 1 : 0;
+    if (c.nCateGiven && clusters != c.nCate)
+      throw std::runtime_error("--n-cate " + std::to_string(c.nCate) + ": the checkpoint " + c.load + " has " +
+                               std::to_string(clusters) + " item clusters (omit --n-cate with --load)");
+    return labels;
+  }
+  if (c.nCate == 1) {
+    source = "none (n_cate 1)";
+    return Eigen::ArrayXi::Zero(items);
+  }
+  const fs::path defaultEmb = fs::path(c.data) / "item_emb.npy";
+  const bool useSvd = c.itemEmb == "svd" || (c.itemEmb.empty() && !fs::exists(defaultEmb));
+  const recdiff::Rng rng(c.seed, 0xC1);
+  if (useSvd) {
+    const auto svd = recdiff::cluster::svdItemEmbeddings(train.matrix(), {.dims = std::min(c.svdDims, std::min(train.users(), items))},
+                                                          rng.fork(1));
+    source = "truncated SVD of the train interactions (" + std::to_string(svd.itemFactors.cols()) + " dims)";
+    return recdiff::clusterItems(svd.itemFactors, c.nCate, rng);
+  }
+  const std::string path = c.itemEmb.empty() ? defaultEmb.string() : c.itemEmb;
+  if (!fs::exists(path)) throw std::runtime_error("--item-emb " + path + " does not exist (or pass --item-emb svd)");
+  const recdiff::RowMatrix<float> emb = recdiff::data::loadItemEmbeddings(path);
+  if (emb.rows() != items)
+    throw std::runtime_error(path + ": " + std::to_string(emb.rows()) + " rows, expected " + std::to_string(items) + " items");
+  source = path;
+  return recdiff::clusterItems(emb, c.nCate, rng);
+}
+
+/// L-DiffRec and LT-DiffRec.
 int runLatent(const Config& c) {
-  if (!c.save.empty() || !c.load.empty())
-    throw std::runtime_error("--save/--load are not supported for --model " + c.modelName + " yet (DiffRec and T-DiffRec only)");
   Stopwatch total;
-  std::string description;
-  const recdiff::data::Split data = recdiff::examples::loadDiffRecData(c.data, c.minRating, description);
-  const Index users = data.train.users(), items = data.train.items();
-  std::cout << "data: " << description << ": " << users << " users, " << items << " items, train "
-            << data.train.nnz() << ", valid " << data.valid.nnz() << ", test " << data.test.nnz() << " interactions\n";
-  const bool timeAware = c.modelName == "ltdiffrec";
-  const recdiff::data::Interactions weighted =
-      timeAware ? recdiff::timeWeighted(data.train, c.time, recdiff::StoredOrder::Chronological) : recdiff::data::Interactions{};
-  const recdiff::data::Interactions& input = timeAware ? weighted : data.train;
-  Eigen::ArrayXi labels = Eigen::ArrayXi::Zero(items);
-  std::string embPath;
-  if (c.nCate > 1) {
-    embPath = c.itemEmb.empty() ? (fs::path(c.data) / "item_emb.npy").string() : c.itemEmb;
-    if (!fs::exists(embPath))
-      throw std::runtime_error("L-DiffRec with --n-cate " + std::to_string(c.nCate) + " needs item embeddings: " + embPath +
-                               " does not exist (pass --item-emb FILE.npy, or --n-cate 1 for no clustering)");
-    const recdiff::RowMatrix<float> emb = recdiff::data::loadItemEmbeddings(embPath);
-    if (emb.rows() != items)
-      throw std::runtime_error(embPath + ": " + std::to_string(emb.rows()) + " rows, expected " + std::to_string(items) + " items");
-    labels = recdiff::clusterItems(emb, c.nCate, recdiff::Rng(c.seed, 0xC1));
-  }
+  const PreparedData d = prepareData(c);
+  std::string clusterSource;
+  const Eigen::ArrayXi labels = itemClusters(c, d.split.train, clusterSource);
   recdiff::LDiffRec<float> model(c.latent, labels, c.seed);
-  std::cout << "model: " << (timeAware ? "LT-DiffRec" : "L-DiffRec") << ", " << c.nCate << " item clusters, latent "
-            << model.autoencoder().latentSize() << ", mlp dims [" << join(c.latent.mlpDims) << "], " << model.parameterCount()
-            << " parameters (autoencoder " << model.autoencoder().parameters().size() << "), " << c.latent.steps
-            << " steps, threads " << c.threads << ", seed " << c.seed << "\n";
-  const TrainOutcome o = trainWithEarlyStopping(model, input, data, c, [] {});
-  const std::vector<double>& epochSeconds = o.epochSeconds;
-  const std::vector<double>& evalSeconds = o.evalSeconds;
-  const recdiff::metrics::MetricTable& best = o.best;
-  const double bestRecall = o.bestRecall;
-  const int bestEpoch = o.bestEpoch, epoch = o.epochs;
-  const std::string& stopReason = o.stopReason;
-  const bool diverged = o.diverged;
-  if (bestEpoch == 0) {
-    std::cerr << "diffrec_movielens: no evaluation was completed\n";
-    return diverged ? 3 : 2;
+  if (!c.load.empty()) {
+    model.load(c.load);
+    std::cout << "loaded parameters from " << c.load << "\n";
   }
-  const double epochMedian = recdiff::examples::median(epochSeconds);
-  const double evalMedian = recdiff::examples::median(evalSeconds);
-  std::cout << "\nbest epoch " << bestEpoch << " (validation recall@20 " << bestRecall << ")\n";
-  best.print(std::cout);
-  std::printf("\nseconds per epoch (median of %zu): %.3f\nevaluation seconds (median of %zu): %.3f\n", epochSeconds.size(),
-              epochMedian, evalSeconds.size(), evalMedian);
-  std::printf("total seconds: %.1f, peak RSS: %.1f MiB\n", total.seconds(),
-              static_cast<double>(recdiff::examples::peakRssBytes()) / (1024.0 * 1024.0));
-  if (!c.report.empty()) {
-    nlohmann::json j;
-    j["dataset"] = description;
-    j["data"] = c.data;
-    j["model"] = c.modelName;
-    j["preset"] = c.preset;
-    j["seed"] = c.seed;
-    j["threads"] = c.threads;
-    const recdiff::LDiffRecOptions& o = c.latent;
-    nlohmann::json hp;
-    hp["lr1"] = o.lr1;
-    hp["lr2"] = o.lr2;
-    hp["wd1"] = o.wd1;
-    hp["wd2"] = o.wd2;
-    hp["batch_size"] = o.batchSize;
-    hp["n_cate"] = c.nCate;
-    hp["item_emb"] = embPath;
-    hp["in_dims"] = join(o.inDims);
-    hp["out_dims"] = join(o.outDims);
-    hp["reparam"] = o.variational;
-    hp["lamda"] = o.lamda;
-    hp["anneal_cap"] = o.annealCap;
-    hp["anneal_steps"] = o.annealSteps;
-    hp["vae_anneal_cap"] = o.vaeAnnealCap;
-    hp["vae_anneal_steps"] = o.vaeAnnealSteps;
-    hp["mlp_dims"] = join(o.mlpDims);
-    hp["emb_size"] = o.timeEmbeddingSize;
-    hp["mean_type"] = "x0";
-    hp["steps"] = o.steps;
-    hp["noise_schedule"] = o.schedule.name;
-    hp["noise_scale"] = o.schedule.noiseScale.value_or(NAN);
-    hp["noise_min"] = o.schedule.noiseMin.value_or(NAN);
-    hp["noise_max"] = o.schedule.noiseMax.value_or(NAN);
-    hp["sampling_steps"] = o.samplingSteps;
-    hp["reweight"] = o.reweight;
-    hp["epochs"] = c.epochs;
-    hp["eval_every"] = c.evalEvery;
-    hp["patience"] = c.patience;
-    if (timeAware) {
-      hp["w_min"] = c.time.wMin;
-      hp["w_max"] = c.time.wMax;
-    }
-    j["hyperparameters"] = hp;
-    j["users"] = users;
-    j["items"] = items;
-    j["parameters"] = model.parameterCount();
-    j["best_epoch"] = bestEpoch;
-    j["epochs_run"] = epoch;
-    j["stop_reason"] = stopReason;
-    j["diverged"] = diverged;
-    nlohmann::json metrics;
-    for (const auto& [k, v] : best.entries()) metrics[k] = v;
-    j["metrics"] = metrics;
-    for (const auto& [k, v] : best.entries()) j[k] = v;
-    j["seconds_per_epoch"] = epochMedian;
-    j["evaluation_seconds"] = evalMedian;
-    j["total_seconds"] = total.seconds();
-    j["peak_rss_bytes"] = recdiff::examples::peakRssBytes();
-    recdiff::examples::writeJsonAtomically(c.report, j);
-    std::cout << "report written to " << c.report << "\n";
-  }
-  return diverged ? 3 : 0;
+  ModelSummary m;
+  m.name = d.timeAware ? "LT-DiffRec" : "L-DiffRec";
+  m.parameters = model.parameterCount();
+  for (const auto& [k, v] : model.hyperparameters())
+    if (k != "item_clusters") m.hyperparameters[k] = v;
+  const Index clusters = model.autoencoder().clusters();
+  m.hyperparameters["n_cate"] = clusters;
+  m.hyperparameters["item_clusters_from"] = clusterSource;
+  std::vector<Index> sizes(static_cast<std::size_t>(clusters), 0);
+  for (Index i = 0; i < labels.size(); ++i) ++sizes[static_cast<std::size_t>(labels(i))];
+  m.hyperparameters["cluster_sizes"] = join(sizes);
+  m.hyperparameters["cluster_latent_sizes"] = join(model.autoencoder().clusterLatentSizes());
+  std::cout << "item clusters: " << clusters << " from " << clusterSource << ", sizes [" << join(sizes) << "], latents ["
+            << join(model.autoencoder().clusterLatentSizes()) << "]\n";
+  std::cout << "model: " << m.name << ", latent " << model.autoencoder().latentSize() << ", mlp dims [" << join(c.latent.mlpDims)
+            << "], " << m.parameters << " parameters (autoencoder " << model.autoencoder().parameters().size() << "), "
+            << c.latent.steps << " steps, threads " << c.threads << ", seed " << c.seed << "\n";
+  recdiff::ColVector<float> bestAe = model.autoencoder().parameters().values(), bestMlp = model.model().parameters().values();
+  const TrainOutcome o = trainWithEarlyStopping(model, d.input(), d.split, c, [&] {
+    bestAe = model.autoencoder().parameters().values();
+    bestMlp = model.model().parameters().values();
+    if (!c.save.empty()) model.save(c.save);
+  });
+  model.autoencoder().parameters().values() = bestAe;
+  model.model().parameters().values() = bestMlp;
+  return finishRun(c, d, o, m, total);
 }
 
 }  // namespace
@@ -489,7 +508,8 @@ int main(int argc, char** argv) {
   app.add_option("--preset", c.preset, "ml-100k | ml-1m | ml-1m_clean: the authors' settings per dataset")
       ->capture_default_str();
   std::string inDims, outDims, mlpDims;
-  std::optional<double> lr1, lr2, wd1, wd2, lamda;
+  std::optional<double> lr1, lr2, wd1, wd2, lamda, annealCap, vaeAnnealCap;
+  std::optional<Index> annealSteps, vaeAnnealSteps;
   bool noReparam = false;
   app.add_option("--model", c.modelName,
                  "diffrec | tdiffrec (time-weighted rows, see --w-min/--w-max) | ldiffrec (latent, item clusters) | ltdiffrec")
@@ -497,7 +517,14 @@ int main(int argc, char** argv) {
   app.add_option("--w-min", c.time.wMin, "T-DiffRec: weight of each user's oldest interaction")->capture_default_str();
   app.add_option("--w-max", c.time.wMax, "T-DiffRec: weight of the newest")->capture_default_str();
   app.add_option("--n-cate", c.nCate, "L-DiffRec: item clusters (1: no clustering)")->capture_default_str();
-  app.add_option("--item-emb", c.itemEmb, "L-DiffRec: item embeddings .npy for clustering (default <data>/item_emb.npy)");
+  app.add_option("--item-emb", c.itemEmb,
+                 "L-DiffRec: item embeddings .npy for clustering, or 'svd' (default: <data>/item_emb.npy if it exists, "
+                 "else svd = a truncated SVD of the train interactions)");
+  app.add_option("--svd-dims", c.svdDims, "L-DiffRec: width of the SVD item embeddings")->capture_default_str();
+  app.add_option("--anneal-cap", annealCap, "L-DiffRec: floor of the annealed lamda");
+  app.add_option("--anneal-steps", annealSteps, "L-DiffRec: epochs over which lamda decays to the cap (0: no decay)");
+  app.add_option("--vae-anneal-cap", vaeAnnealCap, "L-DiffRec: ceiling of the KL weight");
+  app.add_option("--vae-anneal-steps", vaeAnnealSteps, "L-DiffRec: batches over which the KL weight grows to its cap (0: the cap at once)");
   app.add_option("--in-dims", inDims, "L-DiffRec: encoder dims, e.g. [300]");
   app.add_option("--out-dims", outDims, "L-DiffRec: decoder dims, e.g. [] (empty: one decoder layer)");
   app.add_option("--mlp-dims", mlpDims, "L-DiffRec: denoiser hidden dims, e.g. [300]");
@@ -593,8 +620,14 @@ int main(int argc, char** argv) {
     if (wd1) L.wd1 = *wd1;
     if (wd2) L.wd2 = *wd2;
     if (lamda) L.lamda = *lamda;
+    if (annealCap) L.annealCap = *annealCap;
+    if (annealSteps) L.annealSteps = *annealSteps;
+    if (vaeAnnealCap) L.vaeAnnealCap = *vaeAnnealCap;
+    if (vaeAnnealSteps) L.vaeAnnealSteps = *vaeAnnealSteps;
     L.variational = !noReparam;
     if (c.nCate < 1) throw CLI::ValidationError("--n-cate", "must be >= 1");
+    c.nCateGiven = app.count("--n-cate") > 0;
+    if (c.svdDims < 1) throw CLI::ValidationError("--svd-dims", "must be >= 1");
     if ((c.modelName == "ldiffrec" || c.modelName == "ltdiffrec") && c.meanType != "x0")
       throw CLI::ValidationError("--mean-type", "L-DiffRec supports x0 only");
     if (!(c.time.wMin > 0.0 && c.time.wMax >= c.time.wMin))
