@@ -26,6 +26,7 @@
 ///   model.setTraining(false);  model.sample(diffusion, seqs, rng, x0Hat);  // reverse from N(0, I)
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -95,6 +96,7 @@ class DiffuRecApproximator {
                                                        .dropout = options.dropout,
                                                        .outputDropout = true,
                                                        .paddingMask = options.attentionMask});
+    if (!blocks_.empty()) blocks_.back().setLastRowOnly(true);
     Index total = items_.parameterCount() + inputNorm_.parameterCount() + timeMlp_.parameterCount() +
                   outputNorm_.parameterCount();
     if (options_.learnedPositions) total += positions_.parameterCount();
@@ -121,6 +123,40 @@ class DiffuRecApproximator {
   nn::FeedForward<Scalar>& timeMlp() noexcept { return timeMlp_; }
   nn::TransformerBlock<Scalar>& block(Index k) { return blocks_.at(static_cast<std::size_t>(k)); }
   nn::LayerNorm<Scalar>& outputNorm() noexcept { return outputNorm_; }
+
+  /// The parameter tensors in buffer order, named as the reference's state_dict (the Q/K/V projections fused
+  /// into one [3H × H] tensor), for checkpoints.
+  std::vector<nn::ParameterShape> parameterShapes() const {
+    const Index h = options_.hidden, f = 4 * h;
+    std::vector<nn::ParameterShape> s;
+    s.push_back({"item_embeddings.weight", {options_.items + 1, h}});
+    if (options_.learnedPositions) s.push_back({"position_embeddings.weight", {options_.maxLength, h}});
+    s.push_back({"LayerNorm.weight", {h}});
+    s.push_back({"LayerNorm.bias", {h}});
+    const std::string x = "diffu.xstart_model.";
+    s.push_back({x + "time_embed.0.weight", {f, h}});
+    s.push_back({x + "time_embed.0.bias", {f}});
+    s.push_back({x + "time_embed.2.weight", {h, f}});
+    s.push_back({x + "time_embed.2.bias", {h}});
+    for (std::size_t k = 0; k < blocks_.size(); ++k) {
+      const std::string p = x + "att.transformer_blocks." + std::to_string(k) + ".";
+      s.push_back({p + "attention.qkv.weight", {3 * h, h}});
+      s.push_back({p + "attention.qkv.bias", {3 * h}});
+      s.push_back({p + "attention.w_layer.weight", {h, h}});
+      s.push_back({p + "attention.w_layer.bias", {h}});
+      s.push_back({p + "feed_forward.w_1.weight", {f, h}});
+      s.push_back({p + "feed_forward.w_1.bias", {f}});
+      s.push_back({p + "feed_forward.w_2.weight", {h, f}});
+      s.push_back({p + "feed_forward.w_2.bias", {h}});
+      s.push_back({p + "input_sublayer.norm.weight", {h}});
+      s.push_back({p + "input_sublayer.norm.bias", {h}});
+      s.push_back({p + "output_sublayer.norm.weight", {h}});
+      s.push_back({p + "output_sublayer.norm.bias", {h}});
+    }
+    s.push_back({x + "norm_diffu_rep.weight", {h}});
+    s.push_back({x + "norm_diffu_rep.bias", {h}});
+    return s;
+  }
 
   /// The reference's initialisation in distribution: E, P ~ N(0, 1); LayerNorms 1 / 0; torch's default
   /// Linear init U(±1/√fan_in) for the time MLP and the Q/K/V projections and every bias; Xavier-normal for
@@ -161,6 +197,7 @@ class DiffuRecApproximator {
   /// Training mode (default) turns every dropout on; evaluation mode off. Λ is drawn in both modes.
   void setTraining(bool training) {
     training_ = training;
+    sValid_ = false;
     embeddingDropout_.setTraining(training);
     outputDropout_.setTraining(training);
     for (auto& b : blocks_) b.setTraining(training);
@@ -198,17 +235,25 @@ class DiffuRecApproximator {
                     "sequences of length ", len, " exceed maxLength ", options_.maxLength);
     batch_ = batch;
     len_ = len;
-    // S = LayerNorm(Dropout(E[seq]) [+ P]).
-    ids_ = Eigen::Map<const Eigen::ArrayXi>(seq.data(), n);
-    items_.forward(ids_, embedded_);
-    embeddingDropout_.forward(embedded_, embedded_);
-    if (options_.learnedPositions) {
-      positionIds_.resize(n);
-      for (Index i = 0; i < n; ++i) positionIds_(i) = static_cast<int>(i % len);
-      positions_.forward(positionIds_, positionRows_);
-      embedded_ += positionRows_;
+    // S = LayerNorm(Dropout(E[seq]) [+ P]); inside one reverse run in evaluation mode (sample*()), S is computed
+    // at the first step and reused at the others (same histories, same parameters, no dropout).
+    const bool reuse = reverseActive_ && !training_ && sValid_ && ids_.size() == n && sPositions_ == len &&
+                       (ids_ == Eigen::Map<const Eigen::ArrayXi>(seq.data(), n)).all();
+    if (!reuse) {
+      ids_ = Eigen::Map<const Eigen::ArrayXi>(seq.data(), n);
+      items_.forward(ids_, embedded_);
+      embeddingDropout_.forward(embedded_, embedded_);
+      if (options_.learnedPositions) {
+        positionIds_.resize(n);
+        for (Index i = 0; i < n; ++i) positionIds_(i) = static_cast<int>(i % len);
+        positions_.forward(positionIds_, positionRows_);
+        embedded_ += positionRows_;
+      }
+      inputNorm_.forward(embedded_, s_);
+      sValid_ = reverseActive_ && !training_;
+      sPositions_ = len;
     }
-    inputNorm_.forward(embedded_, hidden_[0]);
+    hidden_[0] = s_;
     // z = x_t + MLP(sinusoid(t')).
     TimeEmbeddingOptions timeOptions;
     timeOptions.timeScale = options_.rescaleTimesteps ? 1000.0 / static_cast<double>(options_.steps) : 1.0;
@@ -232,10 +277,14 @@ class DiffuRecApproximator {
       else blocks_[k].clearPaddingMask();
       blocks_[k].forward(hidden_[k], hidden_[k + 1]);
     }
-    // x̂0 = LayerNorm(Dropout(h))[last].
+    // x̂0 = LayerNorm(Dropout(h))[last]; the last block computes the last positions only.
     const Matrix& top = hidden_.back();
-    last_.resize(batch, h);
-    for (Index b = 0; b < batch; ++b) last_.row(b) = top.row(b * len + len - 1);
+    if (blocks_.empty()) {
+      last_.resize(batch, h);
+      for (Index b = 0; b < batch; ++b) last_.row(b) = top.row(b * len + len - 1);
+    } else {
+      last_ = top;
+    }
     outputDropout_.forward(last_, last_);
     outputNorm_.forward(last_, out);
   }
@@ -248,8 +297,12 @@ class DiffuRecApproximator {
                     dOut.rows(), "x", dOut.cols(), ", expected ", batch, "x", h);
     outputNorm_.backward(dOut, gLast_);
     outputDropout_.backward(gLast_, gLast_);
-    gA_.setZero(n, h);
-    for (Index b = 0; b < batch; ++b) gA_.row(b * len + len - 1) = gLast_.row(b);
+    if (blocks_.empty()) {
+      gA_.setZero(n, h);
+      for (Index b = 0; b < batch; ++b) gA_.row(b * len + len - 1) = gLast_.row(b);
+    } else {
+      gA_ = gLast_;  // the last block takes dL/d(last rows)
+    }
     for (std::size_t k = blocks_.size(); k-- > 0;) {
       blocks_[k].backward(gA_, gB_);
       gA_.swap(gB_);
@@ -274,17 +327,20 @@ class DiffuRecApproximator {
   /// Accumulates dL/dθ into parameters().grads() (zero them first) and returns L.
   /// \tparam Diffusion provides qSample(x0, t, noise, xt) and sqrtAlphaBar() (GaussianDiffusion).
   /// targets: [batch] item ids; t: [batch]; noise: [batch × H]; lambdaNoise: [batch·len × H] or null (drawn).
+  /// rowWeights: [batch] weights w_b of the loss (1/batch) Σ_b w_b L_b (timestep importance weights), or null.
   template <class Diffusion>
   Scalar trainingLoss(const Diffusion& diffusion, const Sequences& seq, const Eigen::ArrayXi& targets,
-                      const Eigen::ArrayXi& t, const Matrix& noise, const Matrix* lambdaNoise = nullptr) {
+                      const Eigen::ArrayXi& t, const Matrix& noise, const Matrix* lambdaNoise = nullptr,
+                      const ArrayX<Scalar>* rowWeights = nullptr) {
     RECDIFF_REQUIRE(targets.size() == seq.rows(), "DiffuRecApproximator::trainingLoss(): ", targets.size(),
                     " targets for ", seq.rows(), " sequences");
     items_.lookup(targets, x0_);
     diffusion.qSample(x0_, t, noise, xt_);
     if (lambdaNoise != nullptr) forwardWithNoise(xt_, t, seq, *lambdaNoise, x0Hat_);
     else forward(xt_, t, seq, x0Hat_);
-    const Scalar loss = crossEntropy_.forward(x0Hat_, items_.weight(), targets);
-    crossEntropy_.backward(gOut_, items_.weightGrad());
+    Scalar loss = crossEntropy_.forward(x0Hat_, items_.weight(), targets);
+    if (rowWeights != nullptr) loss = (crossEntropy_.rowLosses() * *rowWeights).mean();
+    crossEntropy_.backwardWeighted(gOut_, items_.weightGrad(), rowWeights);
     backward(gOut_, &gXt_);
     // x_t = sqrtAlphaBar_t · E[target] + …  ⇒  dE[target] += sqrtAlphaBar_t · dx_t.
     const auto& coef = diffusion.sqrtAlphaBar();
@@ -292,6 +348,9 @@ class DiffuRecApproximator {
     items_.accumulate(targets, gXt_);
     return loss;
   }
+
+  /// The unweighted cross-entropy of every row of the last trainingLoss(), [batch].
+  const ArrayX<Scalar>& lastRowLosses() const noexcept { return crossEntropy_.rowLosses(); }
 
   /// x_t and x̂0 of the last trainingLoss(), [batch × H].
   const Matrix& lastXt() const noexcept { return xt_; }
@@ -309,6 +368,7 @@ class DiffuRecApproximator {
     RECDIFF_REQUIRE(static_cast<Index>(stepNoises.size()) == steps, "DiffuRecApproximator::sampleWithNoise(): ",
                     stepNoises.size(), " step noises for ", steps, " steps");
     x_ = initialNoise;
+    ReverseScope scope(*this);
     Eigen::ArrayXi t(seq.rows());
     for (Index step = steps - 1; step >= 0; --step) {
       t.setConstant(static_cast<int>(step));
@@ -326,6 +386,7 @@ class DiffuRecApproximator {
     const Index steps = diffusion.steps();
     x_.resize(seq.rows(), options_.hidden);
     rng.fillNormal(x_);
+    ReverseScope scope(*this);
     Eigen::ArrayXi t(seq.rows());
     for (Index step = steps - 1; step >= 0; --step) {
       t.setConstant(static_cast<int>(step));
@@ -339,6 +400,21 @@ class DiffuRecApproximator {
   }
 
  private:
+  /// Marks a reverse run (S may be reused across its steps) for its lifetime.
+  struct ReverseScope {
+    explicit ReverseScope(DiffuRecApproximator& m) : model(m) {
+      model.reverseActive_ = true;
+      model.sValid_ = false;
+    }
+    ~ReverseScope() {
+      model.reverseActive_ = false;
+      model.sValid_ = false;
+    }
+    ReverseScope(const ReverseScope&) = delete;
+    ReverseScope& operator=(const ReverseScope&) = delete;
+    DiffuRecApproximator& model;
+  };
+
   /// The reference's float32 [cos | sin] sinusoid (Diffu_xstart.timestep_embedding on t.float() · scale).
   void referenceSinusoid(const Eigen::ArrayXi& t, double scale, Matrix& out) const {
     const Index h = options_.hidden, half = h / 2;
@@ -378,7 +454,10 @@ class DiffuRecApproximator {
   Index batch_ = 0, len_ = 0;
   Eigen::ArrayXi ids_, positionIds_;
   nn::PositionMask valid_;
-  Matrix embedded_, positionRows_, sinusoid_, z_, lambda_, lambdaNoise_, last_;
+  Matrix embedded_, positionRows_, s_, sinusoid_, z_, lambda_, lambdaNoise_, last_;
+  bool sValid_ = false;         ///< s_ holds S of ids_ (evaluation mode, inside a reverse run)
+  bool reverseActive_ = false;  ///< inside sample() / sampleWithNoise()
+  Index sPositions_ = 0;
   std::vector<Matrix> hidden_ = std::vector<Matrix>(1);
   Matrix gLast_, gA_, gB_, gZ_, gSinusoid_, gOut_, gXt_, x0_, xt_, x0Hat_, x_, noise_;
 };

@@ -71,10 +71,21 @@ class ItemCrossEntropy {
   /// Writes dx = dL/dx̂ [batch × dim] (scaled by `scale`, e.g. a loss weight) and ADDS dL/dE into dTable.
   template <class GradDerived>
   void backward(Matrix& dx, const Eigen::MatrixBase<GradDerived>& dTable, Scalar scale = Scalar(1)) {
+    backwardWeighted(dx, dTable, nullptr, scale);
+  }
+
+  /// As backward(), for the weighted loss (1/batch) Σ_b w_b · L_b (e.g. importance weights of timesteps);
+  /// rowWeights: [batch] or null (all 1).
+  template <class GradDerived>
+  void backwardWeighted(Matrix& dx, const Eigen::MatrixBase<GradDerived>& dTable, const ArrayX<Scalar>* rowWeights,
+                        Scalar scale = Scalar(1)) {
     const Index n = input_.rows();
+    RECDIFF_REQUIRE(rowWeights == nullptr || rowWeights->size() == n, "ItemCrossEntropy::backward(): ",
+                    rowWeights == nullptr ? 0 : rowWeights->size(), " row weights for ", n, " rows");
     grad_ = probs_;
     for (Index b = 0; b < n; ++b) grad_(b, labels_(b)) -= Scalar(1);
     grad_ *= scale / static_cast<Scalar>(n);
+    if (rowWeights != nullptr) grad_.array().colwise() *= *rowWeights;
     dx.resize(n, input_.cols());
     dx.noalias() = grad_ * table_;
     auto& dt = const_cast<Eigen::MatrixBase<GradDerived>&>(dTable);

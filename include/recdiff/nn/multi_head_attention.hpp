@@ -14,6 +14,11 @@
 ///     are all replaced by the same constant, so that row attends uniformly to all seqLen positions and passes
 ///     no gradient to Q or K, while padded keys still take part in every other row's attention.
 ///
+/// Last-query mode (setLastQueryOnly(true)): only the last position of each sequence is a query, so y is
+/// [batch × dim] — what the final block of a model that reads only the last position needs (DiffuRec). Keys
+/// and values still cover every position; Q, the attention rows, the output projection and their gradients
+/// are computed for the last rows only.
+///
 /// Parameters in the bound slice: W_qkv [3·dim × dim] (the rows of W_q, then W_k, then W_v, each PyTorch's
 /// [out × in]), b_qkv [3·dim], W_o [dim × dim], b_o [dim]. The fused projection is one GEMM over all rows;
 /// the per-head products are GEMMs on strided blocks, parallel over sequences.
@@ -135,6 +140,11 @@ class MultiHeadAttention {
   }
   void clearPaddingMask() noexcept { hasMask_ = false; }
 
+  /// Last-query mode (see the file comment): forward() then writes y [batch × dim], backward() takes dy of
+  /// that shape and still writes dx [batch·seqLen × dim].
+  void setLastQueryOnly(bool lastOnly) noexcept { lastOnly_ = lastOnly; }
+  bool lastQueryOnly() const noexcept { return lastOnly_; }
+
   /// W_qkv [3·dim × dim], b_qkv [1 × 3·dim], W_o [dim × dim], b_o [1 × dim] and their gradients.
   typename MappedMatrix<Scalar>::Map qkvWeight() { return wQkv_(); }
   typename MappedMatrix<Scalar>::Map qkvBias() { return bQkv_(); }
@@ -165,6 +175,10 @@ class MultiHeadAttention {
   /// Accumulates the parameter gradients and writes dx.  dy, dx: [batch·seqLen × dim].
   void backward(const Matrix& dy, Matrix& dx) {
     const Matrix& x = borrowed_ != nullptr ? *borrowed_ : input_;
+    if (lastOnly_) {
+      backwardLast(x, dy, dx);
+      return;
+    }
     const Index n = x.rows(), dim = options_.dim, len = options_.sequenceLength, heads = options_.heads;
     RECDIFF_REQUIRE(dy.rows() == n && dy.cols() == dim, "MultiHeadAttention::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", n, "x", dim);
@@ -276,6 +290,123 @@ class MultiHeadAttention {
     }
   }
 
+  /// Softmax of one score row of sequence b, in place, vectorised: entries j ≥ visible (causal) and padded
+  /// keys (keyMask) get probability exactly 0; a row with no visible key becomes all zeros.
+  void attentionSoftmax(Scalar* row, Index b, Index visible, Scalar scale, bool keyMask) const {
+    const Index len = options_.sequenceLength;
+    Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> r(row, len);
+    Scalar m = -std::numeric_limits<Scalar>::infinity();
+    bool any = false;
+    for (Index j = 0; j < visible; ++j)
+      if (!keyMask || mask_(b, j)) {
+        m = std::max(m, row[j]);
+        any = true;
+      }
+    if (!any) {
+      r.setZero();
+      return;
+    }
+    r = ((r - m) * scale).exp();  // max of the visible entries is 0 after the shift: no overflow
+    for (Index j = visible; j < len; ++j) row[j] = Scalar(0);
+    if (keyMask)
+      for (Index j = 0; j < visible; ++j)
+        if (!mask_(b, j)) row[j] = Scalar(0);
+    r *= Scalar(1) / r.sum();
+  }
+
+  /// Forward in last-query mode: y [batch × dim].
+  void runLast(const Matrix& x, Matrix& y) {
+    const Index n = x.rows(), dim = options_.dim, len = options_.sequenceLength, heads = options_.heads;
+    const Index batch = n / len, d = headDim_;
+    // K and V of every row; Q of the last rows only.
+    kv_.resize(n, 2 * dim);
+    kv_.noalias() = x * wQkv_().middleRows(dim, 2 * dim).transpose();
+    kv_.rowwise() += bQkv_().row(0).segment(dim, 2 * dim);
+    lastX_.resize(batch, dim);
+    for (Index b = 0; b < batch; ++b) lastX_.row(b) = x.row(b * len + len - 1);
+    q_.resize(batch, dim);
+    q_.noalias() = lastX_ * wQkv_().topRows(dim).transpose();
+    q_.rowwise() += bQkv_().row(0).head(dim);
+    probs_.resize(batch * heads, len);
+    context_.resize(batch, dim);
+    const Scalar scale = static_cast<Scalar>(scale_);
+    const bool keyMask = hasMask_ && options_.paddingMask == PaddingMask::kKeys;
+    using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
+    for (Index b = 0; b < batch; ++b)
+      for (Index h = 0; h < heads; ++h) {
+        ConstBlock k(kv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
+        Scalar* row = probs_.row(b * heads + h).data();
+        if (queryRowBlanked(b, len - 1)) {
+          std::fill(row, row + len, Scalar(1) / static_cast<Scalar>(len));
+          continue;
+        }
+        probs_.row(b * heads + h).noalias() = q_.row(b).segment(h * d, d) * k.transpose();
+        attentionSoftmax(row, b, len, scale, keyMask);
+      }
+    dropActive_ = training_ && dropout_.probability() > 0.0;
+    if (dropActive_) dropout_.forward(probs_, dropped_);
+    const Matrix& p = dropActive_ ? dropped_ : probs_;
+    for (Index b = 0; b < batch; ++b)
+      for (Index h = 0; h < heads; ++h) {
+        ConstBlock v(kv_.data() + b * len * 2 * dim + dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
+        context_.row(b).segment(h * d, d).noalias() = p.row(b * heads + h) * v;
+      }
+    y.resize(batch, dim);
+    y.noalias() = context_ * wO_().transpose();
+    y.rowwise() += bO_().row(0);
+  }
+
+  /// Backward in last-query mode: dy [batch × dim], dx [batch·seqLen × dim].
+  void backwardLast(const Matrix& x, const Matrix& dy, Matrix& dx) {
+    const Index n = x.rows(), dim = options_.dim, len = options_.sequenceLength, heads = options_.heads;
+    const Index batch = n / len, d = headDim_;
+    RECDIFF_REQUIRE(dy.rows() == batch && dy.cols() == dim, "MultiHeadAttention::backward(): dy is ", dy.rows(), "x",
+                    dy.cols(), ", expected ", batch, "x", dim, " (last-query mode)");
+    dWO_().noalias() += dy.transpose() * context_;
+    dBO_().row(0) += dy.colwise().sum();
+    dContext_.resize(batch, dim);
+    dContext_.noalias() = dy * wO_();
+    const Matrix& p = dropActive_ ? dropped_ : probs_;
+    dKv_.resize(n, 2 * dim);
+    dQ_.resize(batch, dim);
+    dProbs_.resize(batch * heads, len);
+    using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
+    using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
+    for (Index b = 0; b < batch; ++b)
+      for (Index h = 0; h < heads; ++h) {
+        ConstBlock v(kv_.data() + b * len * 2 * dim + dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
+        Block dv(dKv_.data() + b * len * 2 * dim + dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
+        const auto dO = dContext_.row(b).segment(h * d, d);
+        dv.noalias() = p.row(b * heads + h).transpose() * dO;
+        dProbs_.row(b * heads + h).noalias() = dO * v.transpose();
+      }
+    if (dropActive_) dropout_.backward(dProbs_, dProbs_);
+    const Scalar scale = static_cast<Scalar>(scale_);
+    for (Index b = 0; b < batch; ++b)
+      for (Index h = 0; h < heads; ++h) {
+        ConstBlock k(kv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
+        Block dk(dKv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
+        auto dS = dProbs_.row(b * heads + h);
+        if (queryRowBlanked(b, len - 1)) {
+          dS.setZero();
+        } else {
+          softmaxRowBackward(probs_.row(b * heads + h).data(), dS.data(), dS.data(), len);
+          dS *= scale;
+        }
+        dQ_.row(b).segment(h * d, d).noalias() = dS * k;
+        dk.noalias() = dS.transpose() * q_.row(b).segment(h * d, d);
+      }
+    dWQkv_().middleRows(dim, 2 * dim).noalias() += dKv_.transpose() * x;
+    dWQkv_().topRows(dim).noalias() += dQ_.transpose() * lastX_;
+    dBQkv_().row(0).segment(dim, 2 * dim) += dKv_.colwise().sum();
+    dBQkv_().row(0).head(dim) += dQ_.colwise().sum();
+    dx.resize(n, dim);
+    dx.noalias() = dKv_ * wQkv_().middleRows(dim, 2 * dim);
+    dQx_.resize(batch, dim);
+    dQx_.noalias() = dQ_ * wQkv_().topRows(dim);
+    for (Index b = 0; b < batch; ++b) dx.row(b * len + len - 1) += dQx_.row(b);
+  }
+
   void run(const Matrix& x, Matrix& y) {
     const Index n = x.rows(), dim = options_.dim, len = options_.sequenceLength, heads = options_.heads;
     RECDIFF_REQUIRE(x.cols() == dim, "MultiHeadAttention::forward(): x has ", x.cols(), " columns, expected ", dim);
@@ -285,6 +416,10 @@ class MultiHeadAttention {
     RECDIFF_REQUIRE(!hasMask_ || mask_.rows() == batch, "MultiHeadAttention::forward(): the padding mask has ",
                     mask_.rows(), " sequences, x has ", batch);
     RECDIFF_ASSERT(wQkv_.bound());
+    if (lastOnly_) {
+      runLast(x, y);
+      return;
+    }
     qkv_.resize(n, 3 * dim);
     qkv_.noalias() = x * wQkv_().transpose();
     qkv_.rowwise() += bQkv_().row(0);
@@ -292,7 +427,6 @@ class MultiHeadAttention {
     context_.resize(n, dim);
     const Scalar scale = static_cast<Scalar>(scale_);
     const bool keyMask = hasMask_ && options_.paddingMask == PaddingMask::kKeys;
-    const Scalar minusInf = -std::numeric_limits<Scalar>::infinity();
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
     dropActive_ = training_ && dropout_.probability() > 0.0;
@@ -314,14 +448,7 @@ class MultiHeadAttention {
             std::fill(row, row + len, Scalar(1) / static_cast<Scalar>(len));
             continue;
           }
-          Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> r(row, len);
-          r *= scale;
-          if (options_.causal)
-            for (Index j = i + 1; j < len; ++j) row[j] = minusInf;
-          if (keyMask)
-            for (Index j = 0; j < len; ++j)
-              if (!mask_(b, j)) row[j] = minusInf;
-          softmaxRowInPlace(row, len);
+          attentionSoftmax(row, b, options_.causal ? i + 1 : len, scale, keyMask);
         }
         if (!drop) {
           ConstBlock v(base + 2 * dim, len, d, Eigen::OuterStride<>(3 * dim));
@@ -357,6 +484,8 @@ class MultiHeadAttention {
   PositionMask mask_;
   bool hasMask_ = false;
   Matrix input_, qkv_, probs_, dropped_, context_, dContext_, dQkv_, dProbs_;
+  Matrix kv_, q_, lastX_, dKv_, dQ_, dQx_;  // last-query mode
+  bool lastOnly_ = false;
   std::vector<Matrix> scratch_;
   const Matrix* borrowed_ = nullptr;
 };

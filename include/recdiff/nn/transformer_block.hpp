@@ -10,6 +10,11 @@
 /// and, optionally, a dropout on the block output (DiffuRec's TransformerBlock applies one). All dropouts
 /// (attention probabilities, FFN hidden, residual branches, output) share one rate.
 ///
+/// Last-row mode (setLastRowOnly(true)): only the last position of each sequence is computed past the
+/// attention's keys and values (nn::MultiHeadAttention's last-query mode), so y is [batch × dim]. For the
+/// final block of a model that reads the last position only (DiffuRec), it gives the same rows as the full
+/// block at a fraction of the cost; backward still writes dx for every position.
+///
 /// Parameters in the bound slice: attention, feed-forward, LN1, LN2 (each as its own layer documents).
 ///
 /// Usage:
@@ -121,6 +126,12 @@ class TransformerBlock {
   void setPaddingMask(const Eigen::Ref<const PositionMask>& valid) { attention_.setPaddingMask(valid); }
   void clearPaddingMask() noexcept { attention_.clearPaddingMask(); }
 
+  /// Last-row mode (see the file comment): forward() writes y [batch × dim]; backward() takes dy of that shape.
+  void setLastRowOnly(bool lastOnly) noexcept {
+    lastOnly_ = lastOnly;
+    attention_.setLastQueryOnly(lastOnly);
+  }
+
   MultiHeadAttention<Scalar>& attention() noexcept { return attention_; }
   FeedForward<Scalar>& feedForward() noexcept { return ffn_; }
   LayerNorm<Scalar>& norm1() noexcept { return norm1_; }
@@ -128,16 +139,22 @@ class TransformerBlock {
 
   /// x, y: [batch·seqLen × dim]; y may not alias x.
   void forward(const Matrix& x, Matrix& y) {
+    if (lastOnly_) {
+      const Index len = options_.sequenceLength, batch = x.rows() / len;
+      xLast_.resize(batch, x.cols());
+      for (Index b = 0; b < batch; ++b) xLast_.row(b) = x.row(b * len + len - 1);
+    }
+    const Matrix& base = lastOnly_ ? xLast_ : x;  // the residual stream of the rows computed
     if (options_.preNorm) {
       norm1_.forward(x, a_);
       attention_.forwardBorrowed(a_, u_);
-      residual(drop1_, x, u_, h_);
+      residual(drop1_, base, u_, h_);
       norm2_.forward(h_, b_);
       ffn_.forwardBorrowed(b_, v_);
       residual(drop2_, h_, v_, y);
     } else {
       attention_.forward(x, u_);
-      residual(drop1_, x, u_, z_);
+      residual(drop1_, base, u_, z_);
       norm1_.forward(z_, h_);
       ffn_.forwardBorrowed(h_, v_);
       residual(drop2_, h_, v_, z_);
@@ -163,7 +180,7 @@ class TransformerBlock {
       branchGrad(drop1_, gH_, gBranch_);
       attention_.backward(gBranch_, gTmp_);
       norm1_.backward(gTmp_, gTmp2_);
-      dx = gH_ + gTmp2_;
+      addResidual(gH_, gTmp2_, dx);
     } else {
       // y = LN2(h + D2(FFN(h)))
       norm2_.backward(*g, gZ_);
@@ -174,7 +191,7 @@ class TransformerBlock {
       norm1_.backward(gH_, gZ_);
       branchGrad(drop1_, gZ_, gBranch_);
       attention_.backward(gBranch_, gTmp_);
-      dx = gZ_ + gTmp_;
+      addResidual(gZ_, gTmp_, dx);
     }
   }
 
@@ -186,6 +203,17 @@ class TransformerBlock {
   }
   static void branchGrad(Dropout<Scalar>& drop, const Matrix& g, Matrix& out) { drop.backward(g, out); }
 
+  /// dx = gBranch + the residual gradient (every row, or the last rows only in last-row mode).
+  void addResidual(const Matrix& gResidual, const Matrix& gBranch, Matrix& dx) const {
+    if (!lastOnly_) {
+      dx = gResidual + gBranch;
+      return;
+    }
+    const Index len = options_.sequenceLength;
+    dx = gBranch;
+    for (Index b = 0; b < gResidual.rows(); ++b) dx.row(b * len + len - 1) += gResidual.row(b);
+  }
+
   TransformerBlockOptions options_;
   MultiHeadAttention<Scalar> attention_;
   FeedForward<Scalar> ffn_;
@@ -193,6 +221,8 @@ class TransformerBlock {
   Dropout<Scalar> drop1_, drop2_, dropOut_;
   Matrix a_, u_, h_, b_, v_, z_;
   Matrix gOut_, gBranch_, gTmp_, gTmp2_, gH_, gZ_;
+  Matrix xLast_;
+  bool lastOnly_ = false;
 };
 
 }  // namespace recdiff::nn

@@ -1,0 +1,378 @@
+#ifndef RECDIFF_MODELS_DIFFUREC_HPP
+#define RECDIFF_MODELS_DIFFUREC_HPP
+
+/// \file diffurec.hpp
+/// DiffuRec (Li, Sun, Li, "DiffuRec: A Diffusion Model for Sequential Recommendation", TOIS 2023) as a
+/// ready-made sequential recommender: trainEpoch / scores / recommend / evaluate / save / load. It composes the
+/// library's pieces as the authors' main.py + trainer.py do:
+///   approximator  DiffuRecApproximator (item table E, row 0 = padding; pre-LN transformer; Λ ~ N(λ, λ²))
+///   diffusion     GaussianDiffusion<AnySchedule, PredictX0, FixedLargeVariance, Scalar>, `trunc_lin`, T = 32
+///   timesteps     uniform — the reference builds a loss-aware sampler but never updates it; with
+///                 lossAwareTimesteps the LossSecondMomentSampler is fed every row's loss and the loss is
+///                 importance-weighted by 1/(T·p_t) (uniform until every step has 10 losses)
+///   loss          softmax cross-entropy of x̂0·Eᵀ over every row of E (gradient into E through the scores,
+///                 the history and the noised target)
+///   optimizer     Adam(lr, L2 weightDecay) with StepLR(decayStep, gamma) stepped once per epoch
+///   inference     reverse from N(0, I) over all T steps (fixed-large variance), x̂0 averaged over
+///                 `inferenceRuns` independent reverse runs (Λ and the reverse noise make one run stochastic),
+///                 scores x̂0·Eᵀ [batch × (items + 1)], column 0 = padding.
+/// Item ids are 1 … items; histories are [batch × len] id matrices left-padded with 0 (data::fillHistoryBatch).
+///
+/// Usage:
+///   DiffuRec<> model(DiffuRecOptions{}, d.items, seed);
+///   Rng rng(seed);
+///   for (int epoch = 1; epoch <= 50; ++epoch) { Rng e = rng.fork(epoch); model.trainEpoch(d.split.train, d.train, e); }
+///   auto m = model.evaluate(d.full, d.split.test, ks, rng);          // HR@K, NDCG@K (NextItemProtocol)
+///   auto top = model.recommend(history, 10, rng);                    // [batch × 10] ids and scores
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../data/batching.hpp"
+#include "../data/sequences.hpp"
+#include "../denoisers/diffurec_approximator.hpp"
+#include "../diffusion/gaussian_diffusion.hpp"
+#include "../diffusion/policies.hpp"
+#include "../io/checkpoint.hpp"
+#include "../metrics/ranking.hpp"
+#include "../metrics/topk.hpp"
+#include "../optim/optimizer.hpp"
+#include "../random.hpp"
+#include "../schedules/make_schedule.hpp"
+#include "../timesteps/loss_second_moment_sampler.hpp"
+#include "next_item_evaluation.hpp"
+
+namespace recdiff {
+
+/// DiffuRec's hyperparameters; the defaults are the authors' (main.py flags in brackets).
+struct DiffuRecOptions {
+  // approximator
+  Index hidden = 128;                ///< [--hidden_size]
+  Index blocks = 4;                  ///< [--num_blocks]
+  Index heads = 4;                   ///< (hard-coded 4 in the reference)
+  Index maxLength = 50;              ///< [--max_len] history positions, left padding
+  double dropout = 0.1;              ///< [--dropout]
+  double embeddingDropout = 0.3;     ///< [--emb_dropout]
+  double lambda = 0.001;             ///< [--lambda_uncertainty]
+  bool learnedPositions = false;     ///< the reference declares positions but does not add them
+  nn::PaddingMask attentionMask = nn::PaddingMask::kKeys;  ///< kQueryRows = the reference's behaviour
+  // diffusion
+  std::string schedule = "trunc_lin";  ///< [--noise_schedule]
+  Index steps = 32;                    ///< [--diffusion_steps]
+  bool rescaleTimesteps = true;        ///< [--rescale_timesteps]
+  bool lossAwareTimesteps = false;     ///< update the loss-aware sampler and weight the loss (see the file comment)
+  // optimisation
+  double learningRate = 1e-3;  ///< [--lr]
+  double weightDecay = 0.0;    ///< [--weight_decay] (L2, torch.optim.Adam)
+  Index batchSize = 512;       ///< [--batch_size]
+  Index decayStep = 100;       ///< [--decay_step] StepLR, in epochs
+  double gamma = 0.1;          ///< [--gamma]
+  Index samplesPerEpoch = 0;   ///< 0: every training sample per epoch; else a fresh random subset of this size
+  // inference
+  Index inferenceRuns = 1;     ///< reverse runs averaged per scored history
+};
+
+/// What one training epoch did.
+struct DiffuRecEpoch {
+  double meanLoss = 0.0;  ///< mean of the batches' losses
+  double lastLoss = 0.0;  ///< the last batch's loss (what the reference prints per epoch)
+  Index batches = 0;
+  Index samples = 0;
+  bool finite = true;     ///< false: a batch gave a non-finite loss or gradient; the epoch stopped before applying it
+};
+
+/// The default per-batch callback of DiffuRec::trainEpoch(): does nothing.
+struct NoBatchCallback {
+  void operator()(Index /*done*/, Index /*batches*/, double /*loss*/) const noexcept {}
+};
+
+/// DiffuRec with its approximator, diffusion, timestep sampler and optimizer; see the file comment.
+template <class Scalar = float>
+class DiffuRec {
+ public:
+  using Diffusion = GaussianDiffusion<AnySchedule, PredictX0, FixedLargeVariance, Scalar>;
+  using Approximator = DiffuRecApproximator<Scalar>;
+  using Optimizer = optim::Optimizer<optim::AdamUpdate, optim::StepDecay>;
+  using Matrix = RowMatrix<Scalar>;
+  using Sequences = typename Approximator::Sequences;
+
+  /// Builds the model for items 1 … items; parameters are initialised from Rng(seed) as the reference does.
+  DiffuRec(const DiffuRecOptions& options, Index items, std::uint64_t seed = 1)
+      : options_(validated(options, items)),
+        diffusion_(makeSchedule(options.schedule), options.steps),
+        model_(approximatorOptions(options, items)),
+        sampler_(options.steps),
+        optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay},
+                   optim::StepDecay(options.decayStep, options.gamma)) {
+    Rng init(seed, 0xD1FF);
+    model_.reset(init);
+  }
+
+  DiffuRec(const DiffuRec&) = delete;
+  DiffuRec& operator=(const DiffuRec&) = delete;
+
+  const DiffuRecOptions& options() const noexcept { return options_; }
+  Index items() const noexcept { return model_.options().items; }
+  /// Score columns: items + 1 (column 0 = padding).
+  Index columns() const noexcept { return items() + 1; }
+  const Diffusion& diffusion() const noexcept { return diffusion_; }
+  Approximator& approximator() noexcept { return model_; }
+  LossSecondMomentSampler& timestepSampler() noexcept { return sampler_; }
+  Optimizer& optimizer() noexcept { return optimizer_; }
+  Index parameterCount() const noexcept { return model_.parameters().size(); }
+
+  /// One epoch: the samples (indexing `train`) in a shuffled order drawn from rng, options().samplesPerEpoch
+  /// of them (0: all), in batches of batchSize; maxBatches > 0 stops earlier. Then the StepLR epoch advances.
+  /// onBatch(done, batches, loss) is called after every applied batch (e.g. a progress bar).
+  template <class OnBatch = NoBatchCallback>
+  DiffuRecEpoch trainEpoch(const data::Sequences& train, const data::SequenceSamples& samples, Rng& rng,
+                           Index maxBatches = 0, OnBatch&& onBatch = {}) {
+    RECDIFF_REQUIRE(samples.size() > 0, "DiffuRec::trainEpoch(): no training samples");
+    RECDIFF_REQUIRE(train.maxItem() <= items(), "DiffuRec::trainEpoch(): item id ", train.maxItem(),
+                    " exceeds the model's ", items(), " items");
+    if (batcherSeqs_ != &train || batcherSamples_ != &samples || !batcher_) {
+      batcher_.emplace(train, samples, data::BatchOptions{options_.batchSize, false},
+                       data::PaddingOptions{.maxLen = options_.maxLength, .side = data::Padding::Left, .padId = 0});
+      batcherSeqs_ = &train;
+      batcherSamples_ = &samples;
+    }
+    data::SequenceBatcher& batcher = *batcher_;
+    Rng order = rng.fork(1);
+    batcher.startEpoch(order);
+    model_.setTraining(true);
+    model_.setRng(rng.fork(2));
+    Rng noiseRng = rng.fork(3);
+    Index batches = batcher.batches();
+    if (options_.samplesPerEpoch > 0)
+      batches = std::min(batches, (options_.samplesPerEpoch + options_.batchSize - 1) / options_.batchSize);
+    if (maxBatches > 0) batches = std::min(batches, maxBatches);
+    DiffuRecEpoch result;
+    double sum = 0.0;
+    for (Index b = 0; b < batches; ++b) {
+      const data::HistoryBatch& batch = batcher.batch(b);
+      const Scalar loss = step(batch.history, batch.targets, noiseRng);
+      if (!std::isfinite(static_cast<double>(loss)) || !model_.parameters().grads().allFinite()) {
+        result.finite = false;
+        break;
+      }
+      optimizer_.step(model_.parameters());
+      sum += static_cast<double>(loss);
+      result.lastLoss = static_cast<double>(loss);
+      ++result.batches;
+      result.samples += batch.targets.size();
+      onBatch(result.batches, batches, result.lastLoss);
+    }
+    result.meanLoss = result.batches > 0 ? sum / static_cast<double>(result.batches) : 0.0;
+    optimizer_.endEpoch();
+    return result;
+  }
+
+  /// One gradient evaluation on a batch (history [batch × len] ids, targets [batch] ids): zeroes the
+  /// gradients, draws t and the noise from rng, accumulates every gradient and returns the (weighted) loss.
+  /// The optimizer is not stepped.
+  template <class History>
+  Scalar step(const Eigen::DenseBase<History>& history, const Eigen::ArrayXi& targets, Rng& rng) {
+    sequences_ = history.derived().array();
+    const Index n = sequences_.rows();
+    TimestepBatch<Scalar> tb = sampler_.template sample<Scalar>(n, rng);
+    noise_.resize(n, options_.hidden);
+    rng.fillNormal(noise_);
+    model_.parameters().zeroGrad();
+    const bool weighted = options_.lossAwareTimesteps && sampler_.warmedUp();
+    const Scalar loss = model_.trainingLoss(diffusion_, sequences_, targets, tb.t, noise_, nullptr,
+                                            weighted ? &tb.weights : nullptr);
+    if (options_.lossAwareTimesteps) sampler_.update(tb.t, model_.lastRowLosses());
+    return loss;
+  }
+
+  /// The inferred next-item representations x̂0 [batch × H] of histories [batch × len] (ids, left padding):
+  /// the mean of inferenceRuns reverse runs, every random number from rng.
+  template <class History>
+  void representations(const Eigen::DenseBase<History>& history, Matrix& out, Rng& rng) {
+    RECDIFF_REQUIRE(history.cols() > 0 && history.rows() > 0, "DiffuRec::representations(): empty history batch");
+    RECDIFF_REQUIRE(history.derived().minCoeff() >= 0 && history.derived().maxCoeff() <= items(),
+                    "DiffuRec::representations(): item ids must lie in [0, ", items(), "]");
+    sequences_ = history.derived().array();
+    model_.setTraining(false);
+    for (Index run = 0; run < options_.inferenceRuns; ++run) {
+      model_.setRng(rng.fork(2 * static_cast<std::uint64_t>(run)));
+      Rng reverse = rng.fork(2 * static_cast<std::uint64_t>(run) + 1);
+      model_.sample(diffusion_, sequences_, reverse, run == 0 ? out : sampled_);
+      if (run > 0) out += sampled_;
+    }
+    if (options_.inferenceRuns > 1) out /= static_cast<Scalar>(options_.inferenceRuns);
+    rng = rng.fork(0xFFFF);  // advance: the next call draws fresh numbers
+  }
+
+  /// Scores x̂0·Eᵀ [batch × (items + 1)] of histories [batch × len]; column 0 is the padding item.
+  template <class History>
+  void scores(const Eigen::DenseBase<History>& history, Matrix& out, Rng& rng) {
+    representations(history, x0_, rng);
+    out.resize(x0_.rows(), columns());
+    out.noalias() = x0_ * model_.itemEmbedding().weight().transpose();
+  }
+
+  /// The top-k items (ids and scores, best first) for histories [batch × len]; the padding item is never
+  /// returned, nor the items of `exclude` (a CSR mask with one row per history, e.g. historyMask()).
+  template <class History>
+  metrics::TopK<Scalar> recommend(const Eigen::DenseBase<History>& history, Index k, Rng& rng,
+                                  const metrics::CsrMatrix* exclude = nullptr) {
+    Matrix s;
+    scores(history, s, rng);
+    metrics::TopKOptions o;
+    o.excludeColumn = 0;
+    if (exclude != nullptr) o.exclude.push_back(exclude);
+    metrics::TopK<Scalar> top;
+    metrics::topK(s, k, top, o);
+    return top;
+  }
+
+  /// HR@K and NDCG@K of the held-out samples (indexing `full`) under `protocol` (default: history masked,
+  /// padding excluded, per-sample mean); histories are the last maxLength items before each label.
+  metrics::LabelMetrics evaluate(const data::Sequences& full, const data::SequenceSamples& samples,
+                                 std::span<const Index> ks, Rng& rng, const NextItemProtocol& protocol = {}) {
+    return evaluateNextItem(full, samples, ks, protocol, {.maxLen = options_.maxLength, .side = data::Padding::Left, .padId = 0},
+                            columns(), [&](const data::HistoryBatch& b, RowMatrix<float>& out) {
+                              if constexpr (std::is_same_v<Scalar, float>) {
+                                scores(b.history, out, rng);
+                              } else {
+                                scores(b.history, evalScores_, rng);
+                                out = evalScores_.template cast<float>();
+                              }
+                            });
+  }
+
+  /// Every hyperparameter as text (checkpoint header); optionsFromHyperparameters() inverts it.
+  std::map<std::string, std::string> hyperparameters() const {
+    const auto num = [](double v) { return detail::concat(v); };
+    const auto count = [](Index v) { return std::to_string(v); };
+    const DiffuRecOptions& o = options_;
+    return {{"items", count(items())},
+            {"hidden_size", count(o.hidden)},
+            {"num_blocks", count(o.blocks)},
+            {"heads", count(o.heads)},
+            {"max_len", count(o.maxLength)},
+            {"dropout", num(o.dropout)},
+            {"emb_dropout", num(o.embeddingDropout)},
+            {"lambda_uncertainty", num(o.lambda)},
+            {"learned_positions", o.learnedPositions ? "1" : "0"},
+            {"attention_mask", o.attentionMask == nn::PaddingMask::kKeys ? "keys" : "query_rows"},
+            {"noise_schedule", o.schedule},
+            {"diffusion_steps", count(o.steps)},
+            {"rescale_timesteps", o.rescaleTimesteps ? "1" : "0"},
+            {"loss_aware_timesteps", o.lossAwareTimesteps ? "1" : "0"},
+            {"lr", num(o.learningRate)},
+            {"weight_decay", num(o.weightDecay)},
+            {"batch_size", count(o.batchSize)},
+            {"decay_step", count(o.decayStep)},
+            {"gamma", num(o.gamma)},
+            {"samples_per_epoch", count(o.samplesPerEpoch)},
+            {"inference_runs", count(o.inferenceRuns)}};
+  }
+
+  /// Writes the parameters and hyperparameters atomically (io/checkpoint.hpp), model type "DiffuRec".
+  void save(const std::filesystem::path& file) const {
+    io::saveCheckpoint(file, model_.parameters(), {"DiffuRec", model_.parameterShapes(), hyperparameters()});
+  }
+
+  /// Loads parameters saved by save() from a model of the same shape; throws recdiff::DataError and leaves the
+  /// model untouched on a bad, truncated or mismatched file. Optimizer moments are not part of a checkpoint.
+  void load(const std::filesystem::path& file) {
+    io::loadCheckpoint(file, model_.parameters(), "DiffuRec", model_.parameterShapes());
+  }
+
+  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
+  /// missing or malformed entry.
+  static std::pair<DiffuRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
+    const auto get = [&h](const char* key) -> const std::string& {
+      const auto it = h.find(key);
+      RECDIFF_REQUIRE(it != h.end(), "DiffuRec::optionsFromHyperparameters(): no '", key, "' entry");
+      return it->second;
+    };
+    const auto number = [&](const char* key) {
+      try {
+        std::size_t used = 0;
+        const double v = std::stod(get(key), &used);
+        if (used == get(key).size()) return v;
+      } catch (const std::exception&) {
+      }
+      throw std::invalid_argument(detail::concat("DiffuRec::optionsFromHyperparameters(): '", key, "' = '", get(key),
+                                                 "' is not a number"));
+    };
+    const auto count = [&](const char* key) { return static_cast<Index>(number(key)); };
+    DiffuRecOptions o;
+    o.hidden = count("hidden_size");
+    o.blocks = count("num_blocks");
+    o.heads = count("heads");
+    o.maxLength = count("max_len");
+    o.dropout = number("dropout");
+    o.embeddingDropout = number("emb_dropout");
+    o.lambda = number("lambda_uncertainty");
+    o.learnedPositions = get("learned_positions") == "1";
+    RECDIFF_REQUIRE(get("attention_mask") == "keys" || get("attention_mask") == "query_rows",
+                    "DiffuRec::optionsFromHyperparameters(): attention_mask '", get("attention_mask"), "'");
+    o.attentionMask = get("attention_mask") == "keys" ? nn::PaddingMask::kKeys : nn::PaddingMask::kQueryRows;
+    o.schedule = get("noise_schedule");
+    o.steps = count("diffusion_steps");
+    o.rescaleTimesteps = get("rescale_timesteps") == "1";
+    o.lossAwareTimesteps = get("loss_aware_timesteps") == "1";
+    o.learningRate = number("lr");
+    o.weightDecay = number("weight_decay");
+    o.batchSize = count("batch_size");
+    o.decayStep = count("decay_step");
+    o.gamma = number("gamma");
+    o.samplesPerEpoch = count("samples_per_epoch");
+    o.inferenceRuns = count("inference_runs");
+    return {o, count("items")};
+  }
+
+ private:
+  static DiffuRecOptions validated(const DiffuRecOptions& o, Index items) {
+    RECDIFF_REQUIRE(items > 0, "DiffuRec: items must be positive, got ", items);
+    RECDIFF_REQUIRE(o.batchSize > 0, "DiffuRec: batchSize must be positive, got ", o.batchSize);
+    RECDIFF_REQUIRE(o.steps > 0, "DiffuRec: steps must be positive, got ", o.steps);
+    RECDIFF_REQUIRE(o.inferenceRuns > 0, "DiffuRec: inferenceRuns must be positive, got ", o.inferenceRuns);
+    RECDIFF_REQUIRE(o.samplesPerEpoch >= 0, "DiffuRec: samplesPerEpoch must be >= 0, got ", o.samplesPerEpoch);
+    RECDIFF_REQUIRE(o.dropout >= 0.0 && o.dropout < 1.0 && o.embeddingDropout >= 0.0 && o.embeddingDropout < 1.0,
+                    "DiffuRec: dropout rates must lie in [0, 1), got ", o.dropout, " and ", o.embeddingDropout);
+    return o;
+  }
+
+  static DiffuRecApproximatorOptions approximatorOptions(const DiffuRecOptions& o, Index items) {
+    return {.items = items,
+            .hidden = o.hidden,
+            .blocks = o.blocks,
+            .heads = o.heads,
+            .maxLength = o.maxLength,
+            .steps = o.steps,
+            .rescaleTimesteps = o.rescaleTimesteps,
+            .lambda = o.lambda,
+            .dropout = o.dropout,
+            .embeddingDropout = o.embeddingDropout,
+            .learnedPositions = o.learnedPositions,
+            .attentionMask = o.attentionMask};
+  }
+
+  DiffuRecOptions options_;
+  Diffusion diffusion_;
+  Approximator model_;
+  LossSecondMomentSampler sampler_;
+  Optimizer optimizer_;
+  const data::Sequences* batcherSeqs_ = nullptr;
+  const data::SequenceSamples* batcherSamples_ = nullptr;
+  std::optional<data::SequenceBatcher> batcher_;
+  Sequences sequences_;
+  Matrix noise_, x0_, sampled_, evalScores_;
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_MODELS_DIFFUREC_HPP
