@@ -339,7 +339,16 @@ class DreamRecDenoiser {
     RECDIFF_REQUIRE(t.size() == n, "DreamRecDenoiser::forward(): ", t.size(), " timesteps for ", n, " rows");
     RECDIFF_REQUIRE(h == nullptr || (h->rows() == n && h->cols() == d), "DreamRecDenoiser::forward(): h is ",
                     h->rows(), "x", h->cols(), ", expected ", n, "x", d);
-    sinusoidalTimestepEmbedding(t, d, sinusoid_, dreamRecTimeEmbedding());
+    // The sinusoids of 0 … max t, computed once and gathered (t is discrete).
+    const Index tMax = n > 0 ? t.maxCoeff() : 0;
+    RECDIFF_REQUIRE(n == 0 || t.minCoeff() >= 0, "DreamRecDenoiser::forward(): negative timestep");
+    if (sinusoidTable_.rows() <= tMax) {
+      Eigen::ArrayXi all(tMax + 1);
+      for (Index s = 0; s <= tMax; ++s) all(s) = static_cast<int>(s);
+      sinusoidalTimestepEmbedding(all, d, sinusoidTable_, dreamRecTimeEmbedding());
+    }
+    sinusoid_.resize(n, d);
+    for (Index i = 0; i < n; ++i) sinusoid_.row(i) = sinusoidTable_.row(t(i));
     timeMlp_.forward(sinusoid_, e_);
     in_.resize(n, 3 * d);
     in_.leftCols(d) = xt;
@@ -365,7 +374,7 @@ class DreamRecDenoiser {
   nn::FeedForward<Scalar> timeMlp_;
   nn::Linear<Scalar> first_, second_;
   Eigen::Array<bool, Eigen::Dynamic, 1> useNull_;
-  Matrix sinusoid_, e_, in_, z_, act_, dAct_, dIn_, dE_, dSinusoid_;
+  Matrix sinusoidTable_, sinusoid_, e_, in_, z_, act_, dAct_, dIn_, dE_, dSinusoid_;
   GuidedSampling guided_;
 };
 

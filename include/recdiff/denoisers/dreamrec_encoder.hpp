@@ -14,11 +14,12 @@
 ///   h   = LN3(f ⊙ m)[L − 1]                             L = the history's real length
 /// All LayerNorms use PyTorch's eps 1e-5.
 ///
-/// Only the row L − 1 is read, and with causal attention over right-padded rows it depends on the keys and
-/// values of rows 0 … L − 1 and on nothing else; so this encoder computes Q, the attention, the FFN and the
-/// LayerNorms for that single row per history (the same numbers as the reference's full-matrix pass, about N
-/// times less work). Padded keys never enter a real row's causal window, so the reference's key mask has no
-/// effect on h and is not needed.
+/// Only the row L − 1 is read, and with causal attention over right-padded rows it depends on e_0 … e_{L−1}
+/// and on nothing else; so this encoder computes Q, the attention, the FFN and the LayerNorms for that single
+/// row per history, and moves the key and value projections to that row's side (W_kᵀ Q once instead of K for
+/// L rows; W_v applied to Σ_j p̃_j e_j once instead of V for L rows; b_k cancels in the softmax and gets no
+/// gradient). The numbers are the reference's full-matrix pass (tested), at about 1/N of its work. Padded keys
+/// never enter a real row's causal window, so the reference's key mask has no effect on h and is not needed.
 ///
 /// Empty histories (L = 0): the reference indexes position −1, i.e. the last, padded, position, whose
 /// masked output is 0, so h = LN3(0) = β3, LN3's bias (a learned constant, the same for every empty
@@ -199,34 +200,48 @@ class DreamRecEncoder {
       for (Index j = 0; j < lengths(b); ++j) e_.row(b * len + j) = table.row(seq(b, j)) + pos.row(j);
     embeddingDropout_.forward(e_, e_);
     ids_ = seq;
-    // K, V of every row (one GEMM; padded rows are never read).
-    kv_.forwardBorrowed(e_, kvOut_);
     // The last real row of each history (an empty one reads its zero row N'−1: q = LN1(0)).
     last_.resize(batch, dim);
     for (Index b = 0; b < batch; ++b) last_.row(b) = e_.row(b * len + (lengths(b) > 0 ? lengths(b) - 1 : len - 1));
     ln1_.forward(last_, query_);
     q_.forwardBorrowed(query_, qOut_);
-    // One attention row per history: p_hj = softmax_j(Q_h·K_hjᵀ/√H), j < L.
+    // One attention row per history and head, with the key and value projections moved to the query side
+    // (one row instead of L):  s_j = Q_h·(W_k,h e_j + b_k,h)/√H = (W_k,hᵀ Q_h)·e_j/√H + const  (the constant
+    // Q_h·b_k,h cancels in the softmax), and Σ_j p̃_j (W_v,h e_j + b_v,h) = W_v,h ē_h + (Σ_j p̃_j) b_v,h with
+    // ē_h = Σ_j p̃_j e_j.
     const Index d = dim / heads;
     const Scalar scale = Scalar(1) / std::sqrt(static_cast<Scalar>(dim));
+    const auto wkv = kv_.weight();
+    const auto bkv = kv_.bias();
+    qk_.resize(batch, heads * dim);
+    for (Index hd = 0; hd < heads; ++hd)
+      qk_.middleCols(hd * dim, dim).noalias() = qOut_.middleCols(hd * d, d) * wkv.middleRows(hd * d, d);
     probs_.setZero(batch * heads, len);
     for (Index b = 0; b < batch; ++b) {
       const Index l = lengths(b);
       for (Index hd = 0; hd < heads; ++hd) {
         Scalar* p = probs_.row(b * heads + hd).data();
         if (l == 0) continue;  // no key: the context is 0 (the row is masked out below)
-        for (Index j = 0; j < l; ++j)
-          p[j] = scale * qOut_.row(b).segment(hd * d, d).dot(kvOut_.row(b * len + j).segment(hd * d, d));
+        for (Index j = 0; j < l; ++j) p[j] = scale * qk_.row(b).segment(hd * dim, dim).dot(e_.row(b * len + j));
         nn::softmaxRowInPlace(p, l);
       }
     }
     attentionDropout_.forward(probs_, dropped_);
-    // a = Σ_j p_j V_j + q.
-    a_ = query_;
+    eBar_.setZero(batch, heads * dim);
+    pSum_.setZero(batch, heads);
     for (Index b = 0; b < batch; ++b)
       for (Index hd = 0; hd < heads; ++hd)
-        for (Index j = 0; j < lengths(b); ++j)
-          a_.row(b).segment(hd * d, d) += dropped_(b * heads + hd, j) * kvOut_.row(b * len + j).segment(dim + hd * d, d);
+        for (Index j = 0; j < lengths(b); ++j) {
+          const Scalar pj = dropped_(b * heads + hd, j);
+          eBar_.row(b).segment(hd * dim, dim) += pj * e_.row(b * len + j);
+          pSum_(b, hd) += pj;
+        }
+    // a = context + q.
+    a_ = query_;
+    for (Index hd = 0; hd < heads; ++hd) {
+      a_.middleCols(hd * d, d).noalias() += eBar_.middleCols(hd * dim, dim) * wkv.middleRows(dim + hd * d, d).transpose();
+      a_.middleCols(hd * d, d).noalias() += pSum_.col(hd) * bkv.row(0).segment(dim + hd * d, d);
+    }
     // f = LNf(Dropout(FFN(LN2(a))) + LN2(a)), masked for empty histories; h = LN3(f).
     ln2_.forward(a_, r_);
     ffn_.forwardBorrowed(r_, u_);
@@ -251,19 +266,31 @@ class DreamRecEncoder {
     ffn_.backward(g1_, g3_);
     g2_ += g3_;  // dr
     ln2_.backward(g2_, gA_);
-    // Attention: a = Σ p̃ V + q.
-    gKv_.setZero(batch * len, 2 * dim);
+    // Attention (see forward()): a = Σ_h [W_v,h ē_h + (Σ_j p̃_j) b_v,h] + q.
+    const auto wkv = kv_.weight();
+    const auto bkv = kv_.bias();
+    auto dWkv = kv_.weightGrad();
+    auto dBkv = kv_.biasGrad();
+    gEBar_.resize(batch, heads * dim);
+    for (Index hd = 0; hd < heads; ++hd) {
+      const auto dCtx = gA_.middleCols(hd * d, d);
+      dWkv.middleRows(dim + hd * d, d).noalias() += dCtx.transpose() * eBar_.middleCols(hd * dim, dim);
+      dBkv.row(0).segment(dim + hd * d, d).noalias() += pSum_.col(hd).transpose() * dCtx;
+      gEBar_.middleCols(hd * dim, dim).noalias() = dCtx * wkv.middleRows(dim + hd * d, d);
+    }
+    gE_.setZero(batch * len, dim);
     gProbs_.setZero(batch * heads, len);
     for (Index b = 0; b < batch; ++b)
-      for (Index hd = 0; hd < heads; ++hd)
+      for (Index hd = 0; hd < heads; ++hd) {
+        const Scalar vb = gA_.row(b).segment(hd * d, d).dot(bkv.row(0).segment(dim + hd * d, d));
         for (Index j = 0; j < lengths_(b); ++j) {
-          const auto ga = gA_.row(b).segment(hd * d, d);
-          gKv_.row(b * len + j).segment(dim + hd * d, d) += dropped_(b * heads + hd, j) * ga;
-          gProbs_(b * heads + hd, j) = ga.dot(kvOut_.row(b * len + j).segment(dim + hd * d, d));
+          gProbs_(b * heads + hd, j) = gEBar_.row(b).segment(hd * dim, dim).dot(e_.row(b * len + j)) + vb;
+          gE_.row(b * len + j) += dropped_(b * heads + hd, j) * gEBar_.row(b).segment(hd * dim, dim);
         }
+      }
     attentionDropout_.backward(gProbs_, gProbs_);
     const Scalar scale = Scalar(1) / std::sqrt(static_cast<Scalar>(dim));
-    gQ_.setZero(batch, dim);
+    gQk_.setZero(batch, heads * dim);
     for (Index b = 0; b < batch; ++b) {
       const Index l = lengths_(b);
       for (Index hd = 0; hd < heads; ++hd) {
@@ -272,15 +299,20 @@ class DreamRecEncoder {
         nn::softmaxRowBackward(probs_.row(b * heads + hd).data(), g, g, l);
         for (Index j = 0; j < l; ++j) {
           const Scalar s = scale * g[j];
-          gQ_.row(b).segment(hd * d, d) += s * kvOut_.row(b * len + j).segment(hd * d, d);
-          gKv_.row(b * len + j).segment(hd * d, d) += s * qOut_.row(b).segment(hd * d, d);
+          gQk_.row(b).segment(hd * dim, dim) += s * e_.row(b * len + j);
+          gE_.row(b * len + j) += s * qk_.row(b).segment(hd * dim, dim);
         }
       }
+    }
+    // qk_h = Q_h W_k,h:  dQ_h = dqk_h W_k,hᵀ,  dW_k,h += Q_hᵀ dqk_h  (b_k has no gradient: it cancels).
+    gQ_.resize(batch, dim);
+    for (Index hd = 0; hd < heads; ++hd) {
+      gQ_.middleCols(hd * d, d).noalias() = gQk_.middleCols(hd * dim, dim) * wkv.middleRows(hd * d, d).transpose();
+      dWkv.middleRows(hd * d, d).noalias() += qOut_.middleCols(hd * d, d).transpose() * gQk_.middleCols(hd * dim, dim);
     }
     q_.backward(gQ_, gQuery_);
     gQuery_ += gA_;  // the residual onto q
     ln1_.backward(gQuery_, gLast_);
-    kv_.backward(gKv_, gE_);
     for (Index b = 0; b < batch; ++b) gE_.row(b * len + (lengths_(b) > 0 ? lengths_(b) - 1 : len - 1)) += gLast_.row(b);
     embeddingDropout_.backward(gE_, gE_);
     auto dTable = items_.weightGrad();
@@ -315,8 +347,8 @@ class DreamRecEncoder {
   Index batch_ = 0, len_ = 0;
   Histories ids_;
   Eigen::ArrayXi lengths_;
-  Matrix e_, kvOut_, last_, query_, qOut_, probs_, dropped_, a_, r_, u_, f_;
-  Matrix g1_, g2_, g3_, gA_, gKv_, gProbs_, gQ_, gQuery_, gLast_, gE_;
+  Matrix e_, last_, query_, qOut_, qk_, probs_, dropped_, eBar_, pSum_, a_, r_, u_, f_;
+  Matrix g1_, g2_, g3_, gA_, gEBar_, gProbs_, gQk_, gQ_, gQuery_, gLast_, gE_;
 };
 
 }  // namespace recdiff

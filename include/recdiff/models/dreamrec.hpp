@@ -1,0 +1,433 @@
+#ifndef RECDIFF_MODELS_DREAMREC_HPP
+#define RECDIFF_MODELS_DREAMREC_HPP
+
+/// \file dreamrec.hpp
+/// DreamRec (Yang, Wu, Wang, Wang, Yuan, He, "Generate What You Prefer: Reshaping Sequential Recommendation
+/// via Guided Diffusion", NeurIPS 2023) as a ready-made sequential recommender: trainEpoch / scores /
+/// recommend / evaluate / save / load. It composes the library's pieces as the authors' DreamRec.py does:
+///   encoder     DreamRecEncoder, the T-enc (item table E, row 0 = padding; one SASRec block; h at the last
+///               real position of the last maxLength items, right-padded)
+///   denoiser    DreamRecDenoiser (mlp1 or mlp2 on [x_t | h | e_t], predicts x0; null vector n)
+///   diffusion   GaussianDiffusion<AnySchedule, PredictX0, FixedSmallVariance, Scalar>: `exp` (default),
+///               `linear` (linspace(betaStart, betaEnd)), `cosine` (clipped to [1e-4, 0.9999]) or `sqrt`
+///   training    x0 = E[target], t ~ U{0 … T−1}, x_t = q(x0, t), h replaced by n with probability p,
+///               L = mean((f(x_t, h, t) − x0)²) (gradient into E through the target, x_t and the history),
+///               AdamW(lr, weightDecay)
+///   inference   x_T ~ N(0, I), T guided steps x̂0 = (1 + w) f(x_t, h, t) − w f(x_t, n, t) with the
+///               fixed-small variance (DreamRecDenoiser::sampleGuided, batched over all histories),
+///               scores x_0 · Eᵀ [batch × (items + 1)], column 0 = padding
+/// Item ids are 1 … items; histories are [batch × len] id matrices right-padded with 0 (data::fillHistoryBatch
+/// with Padding::Right) and their real lengths.
+///
+/// Usage:
+///   DreamRec<> model(DreamRecOptions{}, d.items, seed);
+///   Rng rng(seed);
+///   for (int epoch = 1; epoch <= 100; ++epoch) { Rng e = rng.fork(epoch); model.trainEpoch(d.split.train, d.train, e); }
+///   auto m = model.evaluate(d.full, d.split.test, ks, rng);          // HR@K, NDCG@K (NextItemProtocol)
+///   auto top = model.recommend(history, lengths, 10, rng);           // ids and scores, best first
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../data/batching.hpp"
+#include "../data/sequences.hpp"
+#include "../denoisers/dreamrec_denoiser.hpp"
+#include "../denoisers/dreamrec_encoder.hpp"
+#include "../diffusion/gaussian_diffusion.hpp"
+#include "../diffusion/policies.hpp"
+#include "../io/checkpoint.hpp"
+#include "../metrics/topk.hpp"
+#include "../nn/cross_entropy.hpp"
+#include "../optim/optimizer.hpp"
+#include "../random.hpp"
+#include "../schedules/make_schedule.hpp"
+#include "next_item_evaluation.hpp"
+
+namespace recdiff {
+
+/// What an empty history (no item before the target) is encoded as.
+enum class EmptyHistory {
+  kReference,   ///< h = LN3(0) = LN3's bias, what the reference's indexing of position −1 computes
+  kNullVector,  ///< h = the guidance null vector n (the history is "no condition")
+};
+
+/// DreamRec's hyperparameters; the defaults are the authors' YooChoose command (flags in brackets).
+struct DreamRecOptions {
+  Index hidden = 64;          ///< [--hidden_factor] H
+  Index maxLength = 10;       ///< history length N (the reference's seq_size)
+  Index heads = 1;            ///< T-enc attention heads
+  double dropout = 0.1;       ///< [--dropout_rate] T-enc dropout
+  DreamRecArchitecture architecture = DreamRecArchitecture::kMlp1;  ///< [--diffuser_type]
+  std::string schedule = "exp";  ///< [--beta_sche] exp, linear, cosine or sqrt
+  Index steps = 500;          ///< [--timesteps] T
+  double betaStart = 1e-4;    ///< [--beta_start] (linear only)
+  double betaEnd = 0.02;      ///< [--beta_end] (linear only)
+  double guidance = 2.0;      ///< [--w]
+  double nullProbability = 0.1;  ///< [--p] probability of training a row with n instead of h
+  double learningRate = 1e-3; ///< [--lr]
+  double weightDecay = 0.0;   ///< [--l2_decay] (AdamW, decoupled)
+  Index batchSize = 256;      ///< [--batch_size]
+  EmptyHistory emptyHistory = EmptyHistory::kReference;
+  /// The reference back-propagates the loss into E[target] both through x_t and as the regression target
+  /// x0; with detachTarget the target x0 is a constant (stop-gradient), which keeps the loss from shrinking E.
+  bool detachTarget = false;
+  /// Leave the item table E at its N(0, 1) initialisation (no gradient step touches it).
+  bool freezeItems = false;
+  /// Weight of an auxiliary softmax cross-entropy of x̂0·Eᵀ against the target (DiffuRec's loss; not in
+  /// DreamRec): 0 is the reference's pure x0-MSE objective.
+  double crossEntropyWeight = 0.0;
+};
+
+/// The ScheduleSpec of DreamRec's `--beta_sche` name.
+inline ScheduleSpec dreamRecSchedule(const DreamRecOptions& o) {
+  ScheduleSpec s;
+  s.name = o.schedule;
+  if (o.schedule == "linear") {
+    s.noiseScale = 1.0;
+    s.noiseMin = o.betaStart;
+    s.noiseMax = o.betaEnd;
+  } else if (o.schedule == "cosine") {
+    s.minBeta = 1e-4;
+    s.maxBeta = 0.9999;
+  } else {
+    RECDIFF_REQUIRE(o.schedule == "exp" || o.schedule == "sqrt", "DreamRec: schedule '", o.schedule,
+                    "' is not one of exp, linear, cosine, sqrt");
+  }
+  return s;
+}
+
+/// What one training epoch did.
+struct DreamRecEpoch {
+  double meanLoss = 0.0;  ///< mean of the batches' losses
+  double lastLoss = 0.0;  ///< the last batch's loss (what the reference prints per epoch)
+  Index batches = 0;
+  Index samples = 0;
+  bool finite = true;     ///< false: a batch gave a non-finite loss or gradient; the epoch stopped before applying it
+};
+
+/// DreamRec with its encoder, denoiser, diffusion and optimizer; see the file comment.
+template <class Scalar_ = float>
+class DreamRec {
+ public:
+  using Scalar = Scalar_;
+  using Matrix = RowMatrix<Scalar>;
+  using Diffusion = GaussianDiffusion<AnySchedule, PredictX0, FixedSmallVariance, Scalar>;
+  using Encoder = DreamRecEncoder<Scalar>;
+  using Denoiser = DreamRecDenoiser<Scalar>;
+  using Optimizer = optim::AdamW;
+  using Histories = typename Encoder::Histories;
+
+  /// Builds the model for items 1 … items; parameters are initialised from Rng(seed) as the reference does.
+  DreamRec(const DreamRecOptions& options, Index items, std::uint64_t seed = 1)
+      : options_(validated(options, items)),
+        diffusion_(makeSchedule(dreamRecSchedule(options)), options.steps),
+        encoder_({.items = items, .hidden = options.hidden, .heads = options.heads, .maxLength = options.maxLength,
+                  .dropout = options.dropout}),
+        denoiser_({.hidden = options.hidden, .architecture = options.architecture}),
+        optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay}) {
+    params_.resize(encoder_.parameterCount() + denoiser_.parameterCount());
+    nn::ParameterBinder<Scalar> binder(params_);
+    binder.bind(encoder_);
+    binder.bind(denoiser_);
+    Rng init(seed, 0xD4EA);
+    encoder_.reset(init);
+    denoiser_.reset(init);
+  }
+
+  DreamRec(const DreamRec&) = delete;
+  DreamRec& operator=(const DreamRec&) = delete;
+
+  const DreamRecOptions& options() const noexcept { return options_; }
+  Index items() const noexcept { return encoder_.items(); }
+  /// Score columns: items + 1 (column 0 = padding).
+  Index columns() const noexcept { return items() + 1; }
+  const Diffusion& diffusion() const noexcept { return diffusion_; }
+  Encoder& encoder() noexcept { return encoder_; }
+  Denoiser& denoiser() noexcept { return denoiser_; }
+  Optimizer& optimizer() noexcept { return optimizer_; }
+  nn::ParameterBuffer<Scalar>& parameters() noexcept { return params_; }
+  const nn::ParameterBuffer<Scalar>& parameters() const noexcept { return params_; }
+  std::vector<nn::ParameterShape> parameterShapes() const {
+    auto s = encoder_.parameterShapes();
+    for (auto& d : denoiser_.parameterShapes()) s.push_back(std::move(d));
+    return s;
+  }
+  /// The padding of histories this model reads: the last maxLength items, right-padded with 0.
+  data::PaddingOptions padding() const noexcept {
+    return {.maxLen = options_.maxLength, .side = data::Padding::Right, .padId = 0};
+  }
+
+  /// One epoch over the samples (indexing `train`) in a shuffled order drawn from rng, in batches of
+  /// batchSize (the last one smaller); maxBatches > 0 stops earlier.
+  DreamRecEpoch trainEpoch(const data::Sequences& train, const data::SequenceSamples& samples, Rng& rng,
+                           Index maxBatches = 0) {
+    RECDIFF_REQUIRE(samples.size() > 0, "DreamRec::trainEpoch(): no training samples");
+    RECDIFF_REQUIRE(train.maxItem() <= items(), "DreamRec::trainEpoch(): item id ", train.maxItem(),
+                    " exceeds the model's ", items(), " items");
+    if (batcherSeqs_ != &train || batcherSamples_ != &samples || !batcher_) {
+      batcher_.emplace(train, samples, data::BatchOptions{options_.batchSize, false}, padding());
+      batcherSeqs_ = &train;
+      batcherSamples_ = &samples;
+    }
+    data::SequenceBatcher& batcher = *batcher_;
+    Rng order = rng.fork(1);
+    batcher.startEpoch(order);
+    encoder_.setTraining(true);
+    encoder_.setRng(rng.fork(2));
+    Rng stepRng = rng.fork(3);
+    Index batches = batcher.batches();
+    if (maxBatches > 0) batches = std::min(batches, maxBatches);
+    DreamRecEpoch result;
+    double sum = 0.0;
+    for (Index b = 0; b < batches; ++b) {
+      const data::HistoryBatch& batch = batcher.batch(b);
+      const Scalar loss = step(batch.history, batch.lengths, batch.targets, stepRng);
+      if (!std::isfinite(static_cast<double>(loss)) || !params_.grads().allFinite()) {
+        result.finite = false;
+        break;
+      }
+      optimizer_.step(params_);
+      sum += static_cast<double>(loss);
+      result.lastLoss = static_cast<double>(loss);
+      ++result.batches;
+      result.samples += batch.targets.size();
+    }
+    result.meanLoss = result.batches > 0 ? sum / static_cast<double>(result.batches) : 0.0;
+    optimizer_.endEpoch();
+    return result;
+  }
+
+  /// One gradient evaluation (the optimizer is not stepped): zeroes the gradients, draws t, the noise and the
+  /// null mask from rng, accumulates every gradient and returns the loss. history [batch × len ≤ maxLength]
+  /// right-padded ids, lengths and targets [batch].
+  Scalar step(const Histories& history, const Eigen::ArrayXi& lengths, const Eigen::ArrayXi& targets, Rng& rng) {
+    const Index n = history.rows();
+    t_.resize(n);
+    for (Index i = 0; i < n; ++i) t_(i) = static_cast<int>(rng.uniformIndex(options_.steps));
+    noise_.resize(n, options_.hidden);
+    rng.fillNormal(noise_);
+    useNull_.resize(n);
+    for (Index i = 0; i < n; ++i) useNull_(i) = rng.uniform() < options_.nullProbability;
+    return loss(history, lengths, targets, t_, noise_, useNull_);
+  }
+
+  /// The training loss for explicit t, noise [batch × H] and null mask, with every gradient accumulated
+  /// into parameters().grads() (zeroed first).
+  Scalar loss(const Histories& history, const Eigen::ArrayXi& lengths, const Eigen::ArrayXi& targets,
+              const Eigen::ArrayXi& t, const Matrix& noise, const Eigen::Array<bool, Eigen::Dynamic, 1>& useNull) {
+    const Index n = history.rows(), d = options_.hidden;
+    RECDIFF_REQUIRE(targets.size() == n && useNull.size() == n, "DreamRec::loss(): ", targets.size(), " targets and ",
+                    useNull.size(), " mask entries for ", n, " histories");
+    for (Index i = 0; i < n; ++i)
+      RECDIFF_REQUIRE(targets(i) >= 1 && targets(i) <= items(), "DreamRec::loss(): target ", targets(i),
+                      " is outside [1, ", items(), "]");
+    params_.zeroGrad();
+    encoder_.forward(history, lengths, h_);
+    mask_ = useNull;
+    if (options_.emptyHistory == EmptyHistory::kNullVector) mask_ = mask_ || (lengths == 0);
+    auto& table = encoder_.itemEmbedding();
+    table.lookup(targets, x0_);
+    diffusion_.qSample(x0_, t, noise, xt_);
+    denoiser_.forwardMasked(xt_, t, h_, mask_, pred_);
+    const Scalar scale = Scalar(1) / static_cast<Scalar>(n * d);
+    gPred_ = (pred_ - x0_) * (Scalar(2) * scale);
+    Scalar value = (pred_ - x0_).squaredNorm() * scale;
+    if (options_.crossEntropyWeight > 0.0) {
+      // L += λ CE(x̂0 Eᵀ, target): its E gradient is scaled into the table's, its x̂0 gradient added to gPred.
+      const auto lambda = static_cast<Scalar>(options_.crossEntropyWeight);
+      value += lambda * crossEntropy_.forward(pred_, table.weight(), targets);
+      tableGrad_ = table.weightGrad();
+      table.weightGrad().setZero();
+      crossEntropy_.backward(gCe_, table.weightGrad());
+      table.weightGrad() = tableGrad_ + lambda * table.weightGrad();
+      gPred_ += lambda * gCe_;
+    }
+    denoiser_.backward(gPred_, &gXt_, &gH_);
+    encoder_.backward(gH_);
+    // x0 = E[target] enters x_t = √ᾱ_t x0 + … and the loss target.
+    const auto& coef = diffusion_.sqrtAlphaBar();
+    for (Index i = 0; i < n; ++i) gXt_.row(i) *= coef(t(i));
+    if (!options_.detachTarget) gXt_ -= gPred_;
+    table.accumulate(targets, gXt_);
+    if (options_.freezeItems) table.weightGrad().setZero();
+    return value;
+  }
+
+  /// History encodings h [batch × H] in evaluation mode (no dropout); with EmptyHistory::kNullVector the
+  /// empty histories get n.
+  void encode(const Histories& history, const Eigen::ArrayXi& lengths, Matrix& h) {
+    encoder_.setTraining(false);
+    encoder_.forward(history, lengths, h);
+    if (options_.emptyHistory == EmptyHistory::kNullVector)
+      for (Index i = 0; i < h.rows(); ++i)
+        if (lengths(i) == 0) h.row(i) = denoiser_.nullVector().row(0);
+  }
+
+  /// The generated next-item embeddings x_0 [batch × H]: the guided reverse process (weight `guidance`, by
+  /// default options().guidance) from N(0, I), every random number from rng.
+  void generate(const Histories& history, const Eigen::ArrayXi& lengths, Matrix& out, Rng& rng,
+                std::optional<double> guidance = std::nullopt) {
+    encode(history, lengths, h_);
+    Rng reverse = rng.fork(1);
+    denoiser_.sampleGuided(diffusion_, h_, guidance.value_or(options_.guidance), reverse, out);
+    rng = rng.fork(2);  // advance: the next call draws fresh numbers
+  }
+
+  /// Scores x_0 · Eᵀ [batch × (items + 1)]; column 0 is the padding item.
+  void scores(const Histories& history, const Eigen::ArrayXi& lengths, Matrix& out, Rng& rng,
+              std::optional<double> guidance = std::nullopt) {
+    generate(history, lengths, x_, rng, guidance);
+    out.resize(x_.rows(), columns());
+    out.noalias() = x_ * encoder_.itemEmbedding().weight().transpose();
+  }
+
+  /// The top-k items (ids and scores, best first); the padding item is never returned, nor the items of
+  /// `exclude` (a CSR mask with one row per history, e.g. historyMask()).
+  metrics::TopK<Scalar> recommend(const Histories& history, const Eigen::ArrayXi& lengths, Index k, Rng& rng,
+                                  const metrics::CsrMatrix* exclude = nullptr) {
+    Matrix s;
+    scores(history, lengths, s, rng);
+    metrics::TopKOptions o;
+    o.excludeColumn = 0;
+    if (exclude != nullptr) o.exclude.push_back(exclude);
+    metrics::TopK<Scalar> top;
+    metrics::topK(s, k, top, o);
+    return top;
+  }
+
+  /// HR@K and NDCG@K of the held-out samples (indexing `full`) under `protocol` (default: history masked,
+  /// padding excluded, per-sample mean); the histories are the last maxLength items before each label.
+  metrics::LabelMetrics evaluate(const data::Sequences& full, const data::SequenceSamples& samples,
+                                 std::span<const Index> ks, Rng& rng, const NextItemProtocol& protocol = {},
+                                 std::optional<double> guidance = std::nullopt) {
+    return evaluateNextItem(full, samples, ks, protocol, padding(), columns(),
+                            [&](const data::HistoryBatch& b, RowMatrix<float>& out) {
+                              if constexpr (std::is_same_v<Scalar, float>) {
+                                scores(b.history, b.lengths, out, rng, guidance);
+                              } else {
+                                scores(b.history, b.lengths, evalScores_, rng, guidance);
+                                out = evalScores_.template cast<float>();
+                              }
+                            });
+  }
+
+  /// Every hyperparameter as text (checkpoint header); optionsFromHyperparameters() inverts it.
+  std::map<std::string, std::string> hyperparameters() const {
+    const auto num = [](double v) { return detail::concat(v); };
+    const auto count = [](Index v) { return std::to_string(v); };
+    const DreamRecOptions& o = options_;
+    return {{"items", count(items())},
+            {"hidden_factor", count(o.hidden)},
+            {"seq_size", count(o.maxLength)},
+            {"heads", count(o.heads)},
+            {"dropout_rate", num(o.dropout)},
+            {"diffuser_type", o.architecture == DreamRecArchitecture::kMlp1 ? "mlp1" : "mlp2"},
+            {"beta_sche", o.schedule},
+            {"timesteps", count(o.steps)},
+            {"beta_start", num(o.betaStart)},
+            {"beta_end", num(o.betaEnd)},
+            {"w", num(o.guidance)},
+            {"p", num(o.nullProbability)},
+            {"lr", num(o.learningRate)},
+            {"l2_decay", num(o.weightDecay)},
+            {"batch_size", count(o.batchSize)},
+            {"empty_history", o.emptyHistory == EmptyHistory::kReference ? "reference" : "null"},
+            {"detach_target", o.detachTarget ? "1" : "0"},
+            {"freeze_items", o.freezeItems ? "1" : "0"},
+            {"ce_weight", num(o.crossEntropyWeight)}};
+  }
+
+  /// Writes the parameters and hyperparameters atomically (io/checkpoint.hpp), model type "DreamRec".
+  void save(const std::filesystem::path& file) const {
+    io::saveCheckpoint(file, params_, {"DreamRec", parameterShapes(), hyperparameters()});
+  }
+
+  /// Loads parameters saved by save() from a model of the same shape; throws recdiff::DataError and leaves the
+  /// model untouched on a bad, truncated or mismatched file. Optimizer moments are not part of a checkpoint.
+  void load(const std::filesystem::path& file) { io::loadCheckpoint(file, params_, "DreamRec", parameterShapes()); }
+
+  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
+  /// missing or malformed entry.
+  static std::pair<DreamRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
+    const auto get = [&h](const char* key) -> const std::string& {
+      const auto it = h.find(key);
+      RECDIFF_REQUIRE(it != h.end(), "DreamRec::optionsFromHyperparameters(): no '", key, "' entry");
+      return it->second;
+    };
+    const auto number = [&](const char* key) {
+      std::size_t used = 0;
+      double v = 0.0;
+      try {
+        v = std::stod(get(key), &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      RECDIFF_REQUIRE(used > 0 && used == get(key).size(), "DreamRec::optionsFromHyperparameters(): '", key, "' = '",
+                      get(key), "' is not a number");
+      return v;
+    };
+    const auto count = [&](const char* key) { return static_cast<Index>(number(key)); };
+    const auto oneOf = [&](const char* key, const char* a, const char* b) {
+      RECDIFF_REQUIRE(get(key) == a || get(key) == b, "DreamRec::optionsFromHyperparameters(): '", key, "' = '",
+                      get(key), "' is neither ", a, " nor ", b);
+      return get(key) == a;
+    };
+    DreamRecOptions o;
+    o.hidden = count("hidden_factor");
+    o.maxLength = count("seq_size");
+    o.heads = count("heads");
+    o.dropout = number("dropout_rate");
+    o.architecture = oneOf("diffuser_type", "mlp1", "mlp2") ? DreamRecArchitecture::kMlp1 : DreamRecArchitecture::kMlp2;
+    o.schedule = get("beta_sche");
+    o.steps = count("timesteps");
+    o.betaStart = number("beta_start");
+    o.betaEnd = number("beta_end");
+    o.guidance = number("w");
+    o.nullProbability = number("p");
+    o.learningRate = number("lr");
+    o.weightDecay = number("l2_decay");
+    o.batchSize = count("batch_size");
+    o.emptyHistory = oneOf("empty_history", "reference", "null") ? EmptyHistory::kReference : EmptyHistory::kNullVector;
+    o.detachTarget = oneOf("detach_target", "1", "0");
+    o.freezeItems = oneOf("freeze_items", "1", "0");
+    o.crossEntropyWeight = number("ce_weight");
+    return {o, count("items")};
+  }
+
+ private:
+  static DreamRecOptions validated(const DreamRecOptions& o, Index items) {
+    RECDIFF_REQUIRE(items > 0, "DreamRec: items must be positive, got ", items);
+    RECDIFF_REQUIRE(o.batchSize > 0 && o.steps > 0 && o.maxLength > 0, "DreamRec: batchSize ", o.batchSize,
+                    ", steps ", o.steps, " and maxLength ", o.maxLength, " must be positive");
+    RECDIFF_REQUIRE(o.nullProbability >= 0.0 && o.nullProbability <= 1.0, "DreamRec: nullProbability must lie in [0, 1], got ",
+                    o.nullProbability);
+    RECDIFF_REQUIRE(std::isfinite(o.guidance), "DreamRec: guidance must be finite, got ", o.guidance);
+    return o;
+  }
+
+  DreamRecOptions options_;
+  Diffusion diffusion_;
+  Encoder encoder_;
+  Denoiser denoiser_;
+  Optimizer optimizer_;
+  nn::ParameterBuffer<Scalar> params_;
+  const data::Sequences* batcherSeqs_ = nullptr;
+  const data::SequenceSamples* batcherSamples_ = nullptr;
+  std::optional<data::SequenceBatcher> batcher_;
+  Eigen::ArrayXi t_;
+  Eigen::Array<bool, Eigen::Dynamic, 1> useNull_, mask_;
+  nn::ItemCrossEntropy<Scalar> crossEntropy_;
+  Matrix noise_, h_, x0_, xt_, pred_, gPred_, gCe_, gXt_, gH_, x_, evalScores_, tableGrad_;
+};
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_MODELS_DREAMREC_HPP

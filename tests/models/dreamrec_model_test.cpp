@@ -1,0 +1,160 @@
+// DreamRec model: the whole training loss's gradient by central differences (T-enc, denoiser, null vector and
+// item table through history, target and x_t; both empty-history choices; dropout on), learning a
+// deterministic next-item rule, determinism for a seed, checkpoint and hyperparameter round trips.
+
+#include <filesystem>
+
+#include <recdiff/models/dreamrec.hpp>
+
+#include "support/catch.hpp"
+#include "support/gradient_check.hpp"
+#include "support/test_env.hpp"
+
+namespace {
+
+using recdiff::Index;
+using recdiff::RowMatrix;
+using Histories = recdiff::DreamRec<double>::Histories;
+using Mask = Eigen::Array<bool, Eigen::Dynamic, 1>;
+
+recdiff::DreamRecOptions tinyOptions() {
+  recdiff::DreamRecOptions o;
+  o.hidden = 4;
+  o.maxLength = 4;
+  o.steps = 10;
+  o.batchSize = 4;
+  return o;
+}
+
+/// Users whose items cycle 1, 2, …, items, 1, … from a random start: the next item is always determined.
+recdiff::data::Sequences cyclicSequences(Index users, Index length, int items, recdiff::Rng& rng) {
+  std::vector<std::vector<int>> lists;
+  for (Index u = 0; u < users; ++u) {
+    int item = static_cast<int>(rng.uniformIndex(items)) + 1;
+    std::vector<int> s;
+    for (Index j = 0; j < length; ++j) {
+      s.push_back(item);
+      item = item % items + 1;
+    }
+    lists.push_back(s);
+  }
+  return recdiff::data::Sequences::fromLists(lists);
+}
+
+}  // namespace
+
+TEST_CASE("DreamRec training loss gradient matches central differences", "[models][dreamrec][gradcheck]") {
+  recdiff::Rng rng(recdiff::test::seed());
+  Histories history(4, 4);
+  history << 2, 5, 0, 0,  //
+      1, 7, 4, 4,         //
+      0, 0, 0, 0,         // empty
+      3, 0, 0, 0;
+  Eigen::ArrayXi lengths(4), targets(4), t(4);
+  lengths << 2, 4, 0, 1;
+  targets << 5, 2, 7, 3;  // row 0's target is also in its history: both paths reach E[5]
+  t << 0, 9, 4, 6;
+  Mask useNull(4);
+  useNull << false, true, false, false;
+  for (const auto empty : {recdiff::EmptyHistory::kReference, recdiff::EmptyHistory::kNullVector})
+    for (const auto arch : {recdiff::DreamRecArchitecture::kMlp1, recdiff::DreamRecArchitecture::kMlp2})
+      for (const double dropout : {0.0, 0.2}) {
+        CAPTURE(static_cast<int>(empty), static_cast<int>(arch), dropout);
+        auto o = tinyOptions();
+        o.emptyHistory = empty;
+        o.architecture = arch;
+        o.dropout = dropout;
+        recdiff::DreamRec<double> model(o, 7, recdiff::test::seed());
+        const RowMatrix<double> noise = recdiff::test::randomMatrix<double>(4, 4, rng);
+        const auto loss = [&] {
+          model.encoder().setRng(recdiff::Rng(3));  // the same dropout masks every time
+          return model.loss(history, lengths, targets, t, noise, useNull);
+        };
+        CHECK(recdiff::test::gradientError(model.parameters(), loss, loss) < 1e-6);
+      }
+}
+
+TEST_CASE("DreamRec learns a deterministic next-item rule", "[models][dreamrec]") {
+  recdiff::Rng rng(recdiff::test::seed());
+  const int items = 30;
+  const auto full = cyclicSequences(120, 10, items, rng);  // shorter than the cycle: the history mask leaves 21 items
+  const auto split = recdiff::data::leaveLastOut(full);
+  const auto train = recdiff::data::prefixSamples(split.train);
+  recdiff::DreamRecOptions o;
+  o.hidden = 16;
+  o.steps = 50;
+  o.batchSize = 64;
+  o.learningRate = 1e-3;
+  recdiff::DreamRec<float> model(o, items, recdiff::test::seed());
+  const std::vector<Index> ks = {1, 3};
+  recdiff::Rng evalRng(7);
+  const auto before = model.evaluate(full, split.test, ks, evalRng);
+  double firstLoss = 0.0, lastLoss = 0.0;
+  for (int epoch = 1; epoch <= 80; ++epoch) {
+    recdiff::Rng e = rng.fork(static_cast<std::uint64_t>(epoch));
+    const auto r = model.trainEpoch(split.train, train, e);
+    REQUIRE(r.finite);
+    if (epoch == 1) firstLoss = r.meanLoss;
+    lastLoss = r.meanLoss;
+  }
+  const auto after = model.evaluate(full, split.test, ks, evalRng);
+  CAPTURE(firstLoss, lastLoss, before.hitRate[1], after.hitRate[0], after.hitRate[1]);
+  CHECK(lastLoss < 0.5 * firstLoss);
+  CHECK(after.hitRate[1] > 0.5);  // chance is 3 / 21
+  CHECK(after.hitRate[1] > before.hitRate[1] + 0.25);
+}
+
+TEST_CASE("DreamRec is deterministic for a seed and round-trips through a checkpoint", "[models][dreamrec]") {
+  recdiff::Rng rng(recdiff::test::seed());
+  const auto full = cyclicSequences(10, 8, 9, rng);
+  const auto split = recdiff::data::leaveLastOut(full);
+  const auto train = recdiff::data::prefixSamples(split.train);
+  auto o = tinyOptions();
+  o.guidance = 3.0;
+  o.emptyHistory = recdiff::EmptyHistory::kNullVector;
+  o.architecture = recdiff::DreamRecArchitecture::kMlp2;
+  recdiff::DreamRec<float> a(o, 9, 5), b(o, 9, 5);
+  recdiff::Rng ra(4), rb(4);
+  a.trainEpoch(split.train, train, ra);
+  b.trainEpoch(split.train, train, rb);
+  CHECK((a.parameters().values() - b.parameters().values()).norm() == 0.0f);
+  Histories hist(2, 4);
+  hist << 1, 2, 3, 0, 0, 0, 0, 0;
+  Eigen::ArrayXi lengths(2);
+  lengths << 3, 0;
+  RowMatrix<float> sa, sb;
+  recdiff::Rng s1(8), s2(8);
+  a.scores(hist, lengths, sa, s1);
+  const auto file = std::filesystem::temp_directory_path() / ("recdiff_dreamrec_" + std::to_string(recdiff::test::seed()) + ".rdc");
+  a.save(file);
+  const auto info = recdiff::io::readCheckpointInfo(file);
+  const auto [options, items] = recdiff::DreamRec<float>::optionsFromHyperparameters(info.hyperparameters);
+  CHECK(items == 9);
+  CHECK(options.guidance == 3.0);
+  CHECK(options.architecture == recdiff::DreamRecArchitecture::kMlp2);
+  CHECK(options.emptyHistory == recdiff::EmptyHistory::kNullVector);
+  recdiff::DreamRec<float> c(options, items, 99);
+  c.load(file);
+  std::filesystem::remove(file);
+  c.scores(hist, lengths, sb, s2);
+  CHECK(sa.rows() == 2);
+  CHECK(sa.cols() == 10);
+  CHECK((sa - sb).norm() == 0.0f);
+  // Another guidance weight gives other scores from the same noise.
+  recdiff::Rng s3(8);
+  RowMatrix<float> sw;
+  c.scores(hist, lengths, sw, s3, 0.0);
+  CHECK((sw - sb).norm() > 0.0f);
+  auto top = c.recommend(hist, lengths, 3, s3);
+  CHECK((top.ids.array() > 0).all());  // never the padding column
+}
+
+TEST_CASE("DreamRec rejects bad options", "[models][dreamrec]") {
+  auto o = tinyOptions();
+  o.schedule = "trunc_lin";
+  CHECK_THROWS_AS(recdiff::DreamRec<float>(o, 5), std::invalid_argument);
+  o = tinyOptions();
+  o.nullProbability = 1.5;
+  CHECK_THROWS_AS(recdiff::DreamRec<float>(o, 5), std::invalid_argument);
+  CHECK_THROWS_AS(recdiff::DreamRec<float>(tinyOptions(), 0), std::invalid_argument);
+}
