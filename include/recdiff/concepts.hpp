@@ -50,6 +50,22 @@ template <class S, class Scalar>
 inline constexpr bool hasUpdateHook =
     requires(S& s, const Eigen::ArrayXi& t, const Eigen::Array<Scalar, Eigen::Dynamic, 1>& loss) { s.update(t, loss); };
 
+/// True when a sampler can draw into an existing TimestepBatch (`sampleInto(batch, rng, out)`), which the
+/// trainer uses so that its per-batch loop allocates nothing.
+template <class S, class Scalar>
+inline constexpr bool hasSampleInto =
+    requires(const S& s, Index batch, Rng& rng, TimestepBatch<Scalar>& out) { s.sampleInto(batch, rng, out); };
+
+/// Draws `batch` timesteps into `out`: through sampleInto() when the sampler has it, else by assignment.
+template <class Scalar, class S>
+void drawTimesteps(const S& sampler, Index batch, Rng& rng, TimestepBatch<Scalar>& out) {
+  if constexpr (hasSampleInto<S, Scalar>) {
+    sampler.sampleInto(batch, rng, out);
+  } else {
+    out = sampler.template sample<Scalar>(batch, rng);
+  }
+}
+
 // -------------------------------------------------------------------------------------------- Denoiser
 
 /// The condition type of an unconditional denoiser (DiffRec).

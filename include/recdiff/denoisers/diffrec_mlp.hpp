@@ -34,6 +34,7 @@
 #include "../concepts.hpp"
 #include "../error.hpp"
 #include "../nn/dropout.hpp"
+#include "../nn/gemm.hpp"
 #include "../nn/init.hpp"
 #include "../nn/linear.hpp"
 #include "../nn/parameters.hpp"
@@ -198,15 +199,21 @@ class DiffRecMlp {
     }
     const Matrix* mask = dropout_.sampleMask(batch, items);
     masked_ = mask != nullptr;
-    if (masked_) input_.leftCols(items) = source->cwiseProduct(*mask);
-    else input_.leftCols(items) = *source;
+    nn::forEachRowBlock(batch, items, [&](Index r, Index n) {
+      auto dst = input_.block(r, 0, n, items);
+      if (masked_) dst = source->middleRows(r, n).cwiseProduct(mask->middleRows(r, n));
+      else dst = source->middleRows(r, n);
+    });
     input_.rightCols(emb) = timeEmb_;
 
     const std::size_t last = layers_.size() - 1;
     const Matrix* h = &input_;
     for (std::size_t k = 0; k < last; ++k) {
       layers_[k].forwardBorrowed(*h, activations_[k]);
-      activations_[k].array() = activations_[k].array().tanh();
+      Matrix& a = activations_[k];
+      nn::forEachRowBlock(a.rows(), a.cols(), [&a](Index r, Index n) {
+        a.middleRows(r, n).array() = a.middleRows(r, n).array().tanh();
+      });
       h = &activations_[k];
     }
     layers_[last].forwardBorrowed(*h, out);
@@ -222,7 +229,10 @@ class DiffRecMlp {
     for (std::size_t k = layers_.size() - 1; k > 0; --k) {
       Matrix& next = (k % 2 == 1) ? gradA_ : gradB_;
       layers_[k].backward(*g, next);
-      next.array() *= Scalar(1) - activations_[k - 1].array().square();
+      const Matrix& a = activations_[k - 1];
+      nn::forEachRowBlock(next.rows(), next.cols(), [&next, &a](Index r, Index n) {
+        next.middleRows(r, n).array() *= Scalar(1) - a.middleRows(r, n).array().square();
+      });
       g = &next;
     }
     auto& first = layers_[0];
@@ -233,7 +243,7 @@ class DiffRecMlp {
     embLayer_[0].backwardParameters(dTimeEmb_);
     if (dXt == nullptr) return;
     dXt->resize(batch, items);
-    dXt->noalias() = *g * first.weight().leftCols(items);
+    nn::gemm(*dXt, *g, first.weight().leftCols(items));
     if (masked_) dXt->array() *= dropout_.mask().array();
     if (options_.normalizeInput) {
       // y = x / n: dx = (dy − y (y·dy)) / n where ||x|| > 1e-12, else dy / 1e-12.

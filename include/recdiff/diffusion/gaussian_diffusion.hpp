@@ -15,6 +15,7 @@
 
 #include "../concepts.hpp"
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "policies.hpp"
@@ -118,13 +119,10 @@ class GaussianDiffusion {
     checkTimesteps(t, x0.rows(), "qSample");
     requireSameShape(x0, noise, "qSample", "noise");
     xt.resize(x0.rows(), x0.cols());
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
-#endif
-    for (Index i = 0; i < x0.rows(); ++i) {
+    parallelFor(x0.rows(), parallelWorthIt(xt.rows(), xt.cols()), [&](Index i) {
       const Scalar a = sqrtAlphaBar_(t(i)), b = sqrtOneMinusAlphaBar_(t(i));
       xt.row(i) = a * x0.row(i).template cast<Scalar>() + b * noise.row(i).template cast<Scalar>();
-    }
+    });
   }
 
   /// Masked forward process (DiffuRec's q_sample with a mask): entries where mask is 0 keep x0, the others
@@ -178,12 +176,10 @@ class GaussianDiffusion {
     checkTimesteps(t, xt.rows(), "predictX0FromEps");
     requireSameShape(xt, eps, "predictX0FromEps", "eps");
     x0.resize(xt.rows(), xt.cols());
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
-#endif
-    for (Index i = 0; i < xt.rows(); ++i)
+    parallelFor(xt.rows(), parallelWorthIt(xt.rows(), xt.cols()), [&](Index i) {
       x0.row(i) = sqrtRecipAlphaBar_(t(i)) * xt.row(i).template cast<Scalar>() -
                   sqrtRecipAlphaBarMinusOne_(t(i)) * eps.row(i).template cast<Scalar>();
+    });
   }
 
   /// epsilon from x0: eps = (sqrt(1/alphaBar_t) · xt - x0) / sqrt(1/alphaBar_t - 1).
@@ -243,11 +239,9 @@ class GaussianDiffusion {
     requireSameShape(xt, noise, "pSample", "noise");
     pMeanVariance(xt, t, modelOut, out);
     if (!addNoise || std::is_same_v<Variance, NoNoiseVariance>) return;
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
-#endif
-    for (Index i = 0; i < out.rows(); ++i)
+    parallelFor(out.rows(), parallelWorthIt(xt.rows(), xt.cols()), [&](Index i) {
       if (t(i) != 0) out.row(i) += modelStd_(t(i)) * noise.row(i).template cast<Scalar>();
+    });
   }
 
   /// One reverse step drawing its noise from `rng` (only when it is used).
@@ -327,12 +321,10 @@ class GaussianDiffusion {
                      const Eigen::Ref<const Eigen::ArrayXi>& t, Matrix& mean) const {
     // Element-wise, so `mean` may be the very object passed as x0 or xt (same shape: resize is a no-op).
     mean.resize(xt.rows(), xt.cols());
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static) if (parallelWorthIt(xt.rows(), xt.cols()))
-#endif
-    for (Index i = 0; i < xt.rows(); ++i)
+    parallelFor(xt.rows(), parallelWorthIt(xt.rows(), xt.cols()), [&](Index i) {
       mean.row(i) = posteriorCoef1_(t(i)) * x0.row(i).template cast<Scalar>() +
                     posteriorCoef2_(t(i)) * xt.row(i).template cast<Scalar>();
+    });
   }
 
   Schedule schedule_;

@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "parameters.hpp"
@@ -171,10 +172,7 @@ class Dropout {
     Scalar* out = mask_.data();
     const auto chunks = static_cast<std::int64_t>((groups + kGroupsPerChunk - 1) / kGroupsPerChunk);
     // Two phases per chunk: words into a stack buffer, then compare and scale.
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (chunks > 16)
-#endif
-    for (std::int64_t c = 0; c < chunks; ++c) {
+    parallelFor(static_cast<Index>(chunks), chunks > 16, [&](Index c) {
       std::uint32_t w[kGroupsPerChunk * kPerGroup];
       const std::uint64_t g0 = static_cast<std::uint64_t>(c) * kGroupsPerChunk;
       const std::uint64_t g1 = std::min(groups, g0 + kGroupsPerChunk);
@@ -182,7 +180,7 @@ class Dropout {
       const std::uint64_t begin = g0 * kPerGroup, end = std::min(n, g1 * kPerGroup);
       Scalar* o = out + begin;
       for (std::uint64_t k = 0; k < end - begin; ++k) o[k] = w[k] >= threshold ? scale : Scalar(0);
-    }
+    });
   }
 
   double p_;

@@ -8,6 +8,7 @@
 
 #include "../error.hpp"
 #include "../types.hpp"
+#include "gemm.hpp"
 #include "parameters.hpp"
 
 namespace recdiff::nn {
@@ -73,7 +74,7 @@ class Linear {
     RECDIFF_REQUIRE(x.cols() == in_, "Linear::forward(): input has ", x.cols(), " columns, expected ", in_);
     RECDIFF_ASSERT(weight_.bound());
     y.resize(x.rows(), out_);
-    y.noalias() = x * weight_().transpose();
+    gemm(y, x, weight_().transpose());
     y.rowwise() += bias_().row(0);
   }
 
@@ -81,7 +82,7 @@ class Linear {
   void backward(const Matrix& dy, Matrix& dx) {
     backwardParameters(dy);
     dx.resize(dy.rows(), in_);
-    dx.noalias() = dy * weight_();
+    gemm(dx, dy, weight_());
   }
 
   /// Accumulates dW and db only (skips the input gradient, e.g. for a model's first layer).
@@ -89,7 +90,7 @@ class Linear {
     const Matrix& x = cachedInput();
     RECDIFF_REQUIRE(dy.rows() == x.rows() && dy.cols() == out_, "Linear::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", x.rows(), "x", out_);
-    dWeight_().noalias() += dy.transpose() * x;
+    gemm(dWeight_(), dy.transpose(), x, Accumulate::kYes);
     dBias_().row(0) += dy.colwise().sum();
   }
 

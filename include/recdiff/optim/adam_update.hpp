@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 #include "per_scalar.hpp"
 
@@ -69,10 +70,7 @@ class AdamFamilyUpdate {
     // Chunks of contiguous memory so that large buffers use every thread; each chunk is one Eigen expression.
     constexpr Index kChunk = 1 << 15;
     const Index chunks = (n + kChunk - 1) / kChunk;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (chunks > 4)
-#endif
-    for (Index c = 0; c < chunks; ++c) {
+    parallelFor(chunks, chunks > 4, [&](Index c) {
       const Index at = c * kChunk, len = std::min(kChunk, n - at);
       auto p = params.segment(at, len).array();
       auto m = st.m.segment(at, len).array();
@@ -90,7 +88,7 @@ class AdamFamilyUpdate {
         v = cB2 * v + c1B2 * g.square();
       }
       p -= stepSize * m / (v.sqrt() * invBc2Sqrt + eps);
-    }
+    });
   }
 
   /// First and second moments for Scalar (empty before the first step).

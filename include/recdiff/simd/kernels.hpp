@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../random/philox.hpp"
 #include "../types.hpp"
 #include "config.hpp"
@@ -121,13 +122,10 @@ inline void normalFill(const random::NoiseAddress& at, std::uint64_t first, Scal
     return;
   }
   const Index chunks = (n + kChunk - 1) / kChunk;
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-  for (Index c = 0; c < chunks; ++c) {
+  parallelFor(chunks, true, [&](Index c) {
     const Index begin = c * kChunk, count = std::min(kChunk, n - begin);
     detail::normalRange(at, first + static_cast<std::uint64_t>(begin), out + begin, count);
-  }
+  });
 }
 
 /// Forward noising, raw form (see scalar::forwardNoise for the definition). noise may be null.
@@ -136,11 +134,7 @@ inline void forwardNoise(const random::NoiseAddress& at, Index rows, Index cols,
                          const Scalar* a, const Scalar* b, Scalar* xt, Index ldxt, Scalar* noise,
                          Index ldnoise) noexcept {
   const bool parallel = rows > 1 && rows * cols >= detail::kParallelMinElements;
-  (void)parallel;
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index r = 0; r < rows; ++r) {
+  parallelFor(rows, parallel, [&](Index r) {
     alignas(64) Scalar buffer[detail::kNoiseChunk];
     for (Index c0 = 0; c0 < cols; c0 += detail::kNoiseChunk) {
       const Index len = std::min(detail::kNoiseChunk, cols - c0);
@@ -148,7 +142,7 @@ inline void forwardNoise(const random::NoiseAddress& at, Index rows, Index cols,
       detail::normalRange(at, static_cast<std::uint64_t>(r * cols + c0), e, len);
       detail::axpbyRow(a[r], x0 + r * ldx0 + c0, b[r], e, xt + r * ldxt + c0, len);
     }
-  }
+  });
 }
 
 /// Reverse step, raw form (see scalar::reverseStep). sigma may be null (no noise in any row).
@@ -157,15 +151,11 @@ inline void reverseStep(const random::NoiseAddress& at, Index rows, Index cols, 
                         const Scalar* xt, Index ldxt, const Scalar* c1, const Scalar* c2, const Scalar* sigma,
                         Scalar* out, Index ldout) noexcept {
   const bool parallel = rows > 1 && rows * cols >= detail::kParallelMinElements;
-  (void)parallel;
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index r = 0; r < rows; ++r) {
+  parallelFor(rows, parallel, [&](Index r) {
     const Scalar s = sigma == nullptr ? Scalar(0) : sigma[r];
     if (s == Scalar(0)) {
       detail::reverseRowNoNoise(c1[r], x0hat + r * ldx0hat, c2[r], xt + r * ldxt, out + r * ldout, cols);
-      continue;
+      return;
     }
     alignas(64) Scalar buffer[detail::kNoiseChunk];
     for (Index c0 = 0; c0 < cols; c0 += detail::kNoiseChunk) {
@@ -174,7 +164,7 @@ inline void reverseStep(const random::NoiseAddress& at, Index rows, Index cols, 
       detail::reverseRow(c1[r], x0hat + r * ldx0hat + c0, c2[r], xt + r * ldxt + c0, s, buffer,
                          out + r * ldout + c0, len);
     }
-  }
+  });
 }
 
 /// One Adam / AdamW step over a flat parameter vector of n values (see AdamParams for the formula).
@@ -192,13 +182,10 @@ inline void adamUpdate(Scalar* param, const Scalar* grad, Scalar* expAvg, Scalar
     return;
   }
   const Index chunks = (n + kChunk - 1) / kChunk;
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-  for (Index c = 0; c < chunks; ++c) {
+  parallelFor(chunks, true, [&](Index c) {
     const Index begin = c * kChunk, count = std::min(kChunk, n - begin);
     detail::adamSpan(k, param + begin, grad + begin, expAvg + begin, expAvgSq + begin, count);
-  }
+  });
 }
 
 /// Forward noising on Eigen objects: xt = a·x0 + b·ε row by row (a, b: one coefficient per row), ε drawn at

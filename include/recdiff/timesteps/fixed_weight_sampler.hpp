@@ -31,6 +31,7 @@ class FixedWeightSampler {
       RECDIFF_REQUIRE(std::isfinite(weights_(i)) && weights_(i) >= 0.0, "FixedWeightSampler: weight[", i, "] = ",
                       weights_(i), " must be finite and non-negative");
     RECDIFF_REQUIRE(weights_.sum() > 0.0, "FixedWeightSampler: all weights are zero");
+    cumulativeWeights(weights_, cdf_);
   }
 
   Index steps() const noexcept { return weights_.size(); }
@@ -38,7 +39,15 @@ class FixedWeightSampler {
 
   template <class Scalar>
   TimestepBatch<Scalar> sample(Index batch, Rng& rng) const {
-    return sampleFromWeights<Scalar>(weights_, batch, rng);
+    TimestepBatch<Scalar> out;
+    sampleInto(batch, rng, out);
+    return out;
+  }
+
+  /// As sample(), into `out` (allocation-free once it holds `batch` entries).
+  template <class Scalar>
+  void sampleInto(Index batch, Rng& rng, TimestepBatch<Scalar>& out) const {
+    sampleFromCumulative(weights_, cdf_, batch, rng, out);
   }
 
   /// DiffuRec's FixSampler weights, made correct for odd T: 1.0 where 2t < T, else 0.5.
@@ -51,6 +60,7 @@ class FixedWeightSampler {
 
  private:
   Eigen::ArrayXd weights_;
+  std::vector<double> cdf_;
 };
 
 }  // namespace recdiff

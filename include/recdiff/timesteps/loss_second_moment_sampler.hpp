@@ -31,6 +31,7 @@ class LossSecondMomentSampler {
     RECDIFF_REQUIRE(uniformMix >= 0.0 && uniformMix <= 1.0,
                     "LossSecondMomentSampler: uniformMix must lie in [0, 1], got uniformMix = ", uniformMix);
     history_.setZero();
+    refresh();
   }
 
   Index steps() const noexcept { return history_.rows(); }
@@ -41,20 +42,19 @@ class LossSecondMomentSampler {
   bool warmedUp() const { return (counts_ == static_cast<int>(history_.cols())).all(); }
 
   /// Sampling weights [steps]: all 1 until warm, then the mixed probabilities above (summing to 1).
-  Eigen::ArrayXd weights() const {
-    if (!warmedUp()) return Eigen::ArrayXd::Ones(steps());
-    Eigen::ArrayXd w = (history_.square().rowwise().mean()).sqrt();
-    const double total = w.sum();
-    if (!(total > 0.0)) return Eigen::ArrayXd::Ones(steps());
-    w /= total;
-    w *= 1.0 - uniformMix_;
-    w += uniformMix_ / static_cast<double>(steps());
-    return w;
-  }
+  const Eigen::ArrayXd& weights() const noexcept { return weights_; }
 
   template <class Scalar>
   TimestepBatch<Scalar> sample(Index batch, Rng& rng) const {
-    return sampleFromWeights<Scalar>(weights(), batch, rng);
+    TimestepBatch<Scalar> out;
+    sampleInto(batch, rng, out);
+    return out;
+  }
+
+  /// As sample(), into `out` (allocation-free once it holds `batch` entries).
+  template <class Scalar>
+  void sampleInto(Index batch, Rng& rng, TimestepBatch<Scalar>& out) const {
+    sampleFromCumulative(weights_, cdf_, batch, rng, out);
   }
 
   /// Records one loss per timestep, in order: a step with a full history drops its oldest loss.
@@ -81,6 +81,7 @@ class LossSecondMomentSampler {
         ++counts_(ti);
       }
     }
+    refresh();
   }
 
   /// The loss history [steps × history] (oldest first) and the fill count per step [steps], for
@@ -89,9 +90,29 @@ class LossSecondMomentSampler {
   const Eigen::ArrayXi& counts() const noexcept { return counts_; }
 
  private:
+  /// Recomputes the weights and their running sums from the history (no allocation after construction).
+  void refresh() {
+    weights_.resize(steps());
+    weights_.setOnes();
+    if (warmedUp()) {
+      for (Index i = 0; i < steps(); ++i) weights_(i) = std::sqrt(history_.row(i).square().mean());
+      const double total = weights_.sum();
+      if (total > 0.0) {
+        weights_ /= total;
+        weights_ *= 1.0 - uniformMix_;
+        weights_ += uniformMix_ / static_cast<double>(steps());
+      } else {
+        weights_.setOnes();
+      }
+    }
+    cumulativeWeights(weights_, cdf_);
+  }
+
   Eigen::ArrayXXd history_;
   Eigen::ArrayXi counts_;
   double uniformMix_;
+  Eigen::ArrayXd weights_;
+  std::vector<double> cdf_;
 };
 
 }  // namespace recdiff

@@ -17,16 +17,12 @@
 
 namespace recdiff {
 
-/// Draws `batch` timesteps with p(t) = w_t / sum(w) and returns them with the importance weights
-/// 1 / (T · p(t)), which make E[weight · f(t)] the uniform average of f (DiffuRec's ScheduleSampler.sample;
-/// the categorical draw inverts the cumulative sum, as numpy.random.choice does). One uniform per draw,
-/// from `rng`. Throws if a weight is negative or not finite, or all are zero.
-template <class Scalar>
-TimestepBatch<Scalar> sampleFromWeights(const Eigen::ArrayXd& weights, Index batch, Rng& rng) {
+/// The running sums of `weights` into `cdf` (resized to weights.size(); no allocation once it has that size).
+/// Throws if a weight is negative or not finite, or all are zero. Returns the total.
+inline double cumulativeWeights(const Eigen::ArrayXd& weights, std::vector<double>& cdf) {
   const Index steps = weights.size();
   RECDIFF_REQUIRE(steps > 0, "sampleFromWeights(): weights must not be empty");
-  RECDIFF_REQUIRE(batch >= 0, "sampleFromWeights(): batch must be non-negative, got batch = ", batch);
-  std::vector<double> cdf(static_cast<std::size_t>(steps));
+  cdf.resize(static_cast<std::size_t>(steps));
   double total = 0.0;
   for (Index i = 0; i < steps; ++i) {
     RECDIFF_REQUIRE(std::isfinite(weights(i)) && weights(i) >= 0.0, "sampleFromWeights(): weight[", i,
@@ -35,10 +31,20 @@ TimestepBatch<Scalar> sampleFromWeights(const Eigen::ArrayXd& weights, Index bat
     cdf[static_cast<std::size_t>(i)] = total;
   }
   RECDIFF_REQUIRE(total > 0.0, "sampleFromWeights(): all weights are zero");
-  TimestepBatch<Scalar> out;
+  return total;
+}
+
+/// Draws `batch` timesteps into `out` given the weights and their running sums (cumulativeWeights()); one
+/// uniform per draw, from `rng`. Allocation-free once `out` holds `batch` entries.
+template <class Scalar>
+void sampleFromCumulative(const Eigen::ArrayXd& weights, const std::vector<double>& cdf, Index batch, Rng& rng,
+                          TimestepBatch<Scalar>& out) {
+  RECDIFF_REQUIRE(batch >= 0, "sampleFromWeights(): batch must be non-negative, got batch = ", batch);
+  RECDIFF_ASSERT(!cdf.empty() && static_cast<Index>(cdf.size()) == weights.size());
+  const double total = cdf.back();
   out.t.resize(batch);
   out.weights.resize(batch);
-  const double n = static_cast<double>(steps);
+  const double n = static_cast<double>(weights.size());
   for (Index b = 0; b < batch; ++b) {
     const double u = rng.uniform() * total;
     auto it = std::upper_bound(cdf.begin(), cdf.end(), u);
@@ -48,6 +54,19 @@ TimestepBatch<Scalar> sampleFromWeights(const Eigen::ArrayXd& weights, Index bat
     out.t(b) = static_cast<int>(t);
     out.weights(b) = static_cast<Scalar>(total / (n * weights(t)));
   }
+}
+
+/// Draws `batch` timesteps with p(t) = w_t / sum(w) and returns them with the importance weights
+/// 1 / (T · p(t)), which make E[weight · f(t)] the uniform average of f (DiffuRec's ScheduleSampler.sample;
+/// the categorical draw inverts the cumulative sum, as numpy.random.choice does). One uniform per draw,
+/// from `rng`. Throws if a weight is negative or not finite, or all are zero.
+template <class Scalar>
+TimestepBatch<Scalar> sampleFromWeights(const Eigen::ArrayXd& weights, Index batch, Rng& rng) {
+  RECDIFF_REQUIRE(batch >= 0, "sampleFromWeights(): batch must be non-negative, got batch = ", batch);
+  std::vector<double> cdf;
+  cumulativeWeights(weights, cdf);
+  TimestepBatch<Scalar> out;
+  sampleFromCumulative(weights, cdf, batch, rng, out);
   return out;
 }
 

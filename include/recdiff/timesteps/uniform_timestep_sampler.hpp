@@ -30,12 +30,19 @@ class UniformTimestepSampler {
   /// `batch` timesteps, one uniformIndex draw each; weights all 1.
   template <class Scalar>
   TimestepBatch<Scalar> sample(Index batch, Rng& rng) const {
-    RECDIFF_REQUIRE(batch >= 0, "UniformTimestepSampler::sample(): batch must be non-negative, got batch = ", batch);
     TimestepBatch<Scalar> out;
+    sampleInto(batch, rng, out);
+    return out;
+  }
+
+  /// As sample(), into `out` (allocation-free once it holds `batch` entries).
+  template <class Scalar>
+  void sampleInto(Index batch, Rng& rng, TimestepBatch<Scalar>& out) const {
+    RECDIFF_REQUIRE(batch >= 0, "UniformTimestepSampler::sample(): batch must be non-negative, got batch = ", batch);
     out.t.resize(batch);
     for (Index b = 0; b < batch; ++b) out.t(b) = static_cast<int>(rng.uniformIndex(steps_));
-    out.weights = ArrayX<Scalar>::Ones(batch);
-    return out;
+    out.weights.resize(batch);
+    out.weights.setOnes();
   }
 
  private:

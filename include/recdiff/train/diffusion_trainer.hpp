@@ -100,7 +100,8 @@ class DiffusionTrainer {
   /// One training step on x0 [batch × dim] with randomness from `rng` (timesteps, then one noise draw).
   StepResult step(const Matrix& x0, const Condition& condition, Rng& rng) {
     RECDIFF_REQUIRE(x0.rows() > 0, "DiffusionTrainer::step(): empty batch");
-    const TimestepBatch<Scalar> tb = sampler_->template sample<Scalar>(x0.rows(), rng);
+    drawTimesteps(*sampler_, x0.rows(), rng, timesteps_);
+    const TimestepBatch<Scalar>& tb = timesteps_;
     const random::NoiseAddress at = rng.reserveNoise<Scalar>(static_cast<std::uint64_t>(x0.size()));
     StepResult result;
     result.loss = lossAndGradient(x0, tb.t, tb.weights, at, condition);
@@ -139,6 +140,7 @@ class DiffusionTrainer {
   ArrayX<Scalar> a_, b_;
   Matrix xt_, noise_, out_;
   DiffusionLoss<Scalar> loss_;
+  TimestepBatch<Scalar> timesteps_;
 };
 
 }  // namespace recdiff

@@ -1,0 +1,53 @@
+#ifndef RECDIFF_PARALLEL_HPP
+#define RECDIFF_PARALLEL_HPP
+
+/// \file parallel.hpp
+/// A parallel loop that does not enter an OpenMP region unless it will run on more than one thread.
+///
+/// Why: libgomp allocates a team for every parallel region it enters, and frees teams of one thread at the end
+/// of the region (larger teams are cached). So `#pragma omp parallel for if (false)`, or any region when only
+/// one thread is available, costs a malloc and a free per call — which made the training loop allocate three
+/// times per batch (tests/alloc). parallelFor() runs the plain loop in those cases.
+///
+/// Usage:
+///   recdiff::parallelFor(chunks, chunks > 4, [&](Index c) { process(c); });
+
+#include <cstdint>
+
+#include "config.hpp"
+#include "types.hpp"
+
+#if RECDIFF_HAS_OPENMP
+#include <omp.h>
+#endif
+
+namespace recdiff {
+
+/// Threads a parallel loop would use now: 1 inside a parallel region or without OpenMP.
+inline int availableThreads() noexcept {
+#if RECDIFF_HAS_OPENMP
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// body(i) for i in [0, n): statically scheduled over the OpenMP threads when `worthIt`, n > 1 and more than
+/// one thread is available; otherwise a plain loop on this thread.
+template <class F>
+void parallelFor(Index n, bool worthIt, F&& body) {
+#if RECDIFF_HAS_OPENMP
+  if (worthIt && n > 1 && availableThreads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (Index i = 0; i < n; ++i) body(i);
+    return;
+  }
+#else
+  (void)worthIt;
+#endif
+  for (Index i = 0; i < n; ++i) body(i);
+}
+
+}  // namespace recdiff
+
+#endif  // RECDIFF_PARALLEL_HPP
