@@ -462,7 +462,9 @@ int runLatent(const Config& c) {
   Stopwatch total;
   const PreparedData d = prepareData(c);
   std::string clusterSource;
+  Stopwatch clustering;
   const Eigen::ArrayXi labels = itemClusters(c, d.split.train, clusterSource);
+  const double clusteringSeconds = clustering.seconds();
   recdiff::LDiffRec<float> model(c.latent, labels, c.seed);
   if (!c.load.empty()) {
     model.load(c.load);
@@ -476,12 +478,13 @@ int runLatent(const Config& c) {
   const Index clusters = model.autoencoder().clusters();
   m.hyperparameters["n_cate"] = clusters;
   m.hyperparameters["item_clusters_from"] = clusterSource;
+  m.hyperparameters["clustering_seconds"] = clusteringSeconds;
   std::vector<Index> sizes(static_cast<std::size_t>(clusters), 0);
   for (Index i = 0; i < labels.size(); ++i) ++sizes[static_cast<std::size_t>(labels(i))];
   m.hyperparameters["cluster_sizes"] = join(sizes);
   m.hyperparameters["cluster_latent_sizes"] = join(model.autoencoder().clusterLatentSizes());
   std::cout << "item clusters: " << clusters << " from " << clusterSource << ", sizes [" << join(sizes) << "], latents ["
-            << join(model.autoencoder().clusterLatentSizes()) << "]\n";
+            << join(model.autoencoder().clusterLatentSizes()) << "] (" << clusteringSeconds << " s)\n";
   std::cout << "model: " << m.name << ", latent " << model.autoencoder().latentSize() << ", mlp dims [" << join(c.latent.mlpDims)
             << "], " << m.parameters << " parameters (autoencoder " << model.autoencoder().parameters().size() << "), "
             << c.latent.steps << " steps, threads " << c.threads << ", seed " << c.seed << "\n";

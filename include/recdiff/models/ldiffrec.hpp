@@ -19,7 +19,10 @@
 /// Inference: z = μ (no dropout, no sampling), samplingSteps forward steps (0: none), every reverse step's
 /// posterior mean, decode to item logits, history masked, top-K.
 ///
-/// Clusters: labels from cluster::kmeans on item embeddings (DiffRec's `item_emb.npy`), see clusterItems().
+/// Clusters: labels from cluster::kmeans on item embeddings (DiffRec's `item_emb.npy`, or without one the
+/// truncated-SVD embeddings of cluster/svd_embeddings.hpp), see clusterItems(); 1 cluster = no clustering.
+/// Checkpoints: save() / load() keep both parameter sets and the cluster labels; clusterLabels(info, file)
+/// reads the labels back from a checkpoint header to rebuild the model.
 ///
 /// Usage:
 ///   const Eigen::ArrayXi labels = recdiff::clusterItems(itemEmbeddings, 2, rng);

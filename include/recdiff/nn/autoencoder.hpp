@@ -218,8 +218,7 @@ class ItemAutoencoder {
     mu_.resize(b, latent_);
     logVar_.resize(b, latent_);
     for (auto& e : encoders_) {
-      e.input.resize(b, static_cast<Index>(e.items.size()));
-      for (std::size_t j = 0; j < e.items.size(); ++j) e.input.col(static_cast<Index>(j)) = target_.col(e.items[j]);
+      gatherColumns(target_, e.items, e.input);
       e.acts.resize(e.layers.size());
       const Matrix* h = &e.input;
       for (std::size_t k = 0; k < e.layers.size(); ++k) {
@@ -265,7 +264,7 @@ class ItemAutoencoder {
         if (k + 1 < d.layers.size()) d.acts[k] = d.acts[k].array().tanh();
         h = &d.acts[k];
       }
-      for (std::size_t j = 0; j < d.items.size(); ++j) logits.col(d.items[j]) = h->col(static_cast<Index>(j));
+      scatterColumns(*h, d.items, logits);
     }
   }
 
@@ -274,8 +273,8 @@ class ItemAutoencoder {
   void backwardDecode(const Matrix& dLogits, Matrix* dZ) {
     if (dZ != nullptr) dZ->setZero(dLogits.rows(), latent_);
     for (auto& d : decoders_) {
-      Matrix dy(dLogits.rows(), static_cast<Index>(d.items.size()));
-      for (std::size_t j = 0; j < d.items.size(); ++j) dy.col(static_cast<Index>(j)) = dLogits.col(d.items[j]);
+      Matrix dy;
+      gatherColumns(dLogits, d.items, dy);
       Matrix dx;
       for (std::size_t k = d.layers.size(); k-- > 0;) {
         if (k + 1 < d.layers.size()) dy.array() *= Scalar(1) - d.acts[k].array().square();
@@ -352,6 +351,27 @@ class ItemAutoencoder {
     Matrix input;
     std::vector<Matrix> acts;
   };
+
+  /// dst(r, j) = src(r, columns[j]), row by row (row-major: contiguous writes, reads within one cached row).
+  static void gatherColumns(const Matrix& src, const std::vector<int>& columns, Matrix& dst) {
+    const Index n = static_cast<Index>(columns.size());
+    dst.resize(src.rows(), n);
+    for (Index r = 0; r < src.rows(); ++r) {
+      const Scalar* in = src.data() + r * src.cols();
+      Scalar* out = dst.data() + r * n;
+      for (Index j = 0; j < n; ++j) out[j] = in[columns[static_cast<std::size_t>(j)]];
+    }
+  }
+  /// dst(r, columns[j]) = src(r, j), row by row; dst keeps its shape.
+  static void scatterColumns(const Matrix& src, const std::vector<int>& columns, Matrix& dst) {
+    const Index n = static_cast<Index>(columns.size());
+    RECDIFF_ASSERT(src.cols() == n && src.rows() == dst.rows());
+    for (Index r = 0; r < src.rows(); ++r) {
+      const Scalar* in = src.data() + r * n;
+      Scalar* out = dst.data() + r * dst.cols();
+      for (Index j = 0; j < n; ++j) out[columns[static_cast<std::size_t>(j)]] = in[j];
+    }
+  }
 
   std::vector<Block*> blocks() {
     std::vector<Block*> b;
