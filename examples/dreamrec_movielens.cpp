@@ -12,6 +12,10 @@
 // right-padded. Evaluation: NextItemProtocol's default (history masked, padding excluded, mean over users), or
 // --protocol reference (DiffuRec's evaluation code: nothing masked, padding ranked, batch means).
 //
+// The reference objective shrinks the item table on ML-1M and ML-100K (docs/dreamrec.md); three flags that are
+// NOT DreamRec change it: --ce-weight (an auxiliary cross-entropy of x0-hat E^T, DiffuRec's loss),
+// --detach-target (E[target] a constant regression target), --freeze-items (E fixed at its initialisation).
+//
 // Timing: medians of the per-epoch and per-evaluation wall and process CPU times; training samples/s and
 // evaluated users/s (one user = one held-out sample: the T guided reverse steps and the scoring) are printed and
 // written to --report.
@@ -302,7 +306,8 @@ int main(int argc, char** argv) {
   std::optional<double> lr, wd, w, p, dropout, betaStart, betaEnd;
   std::optional<int> steps, batch, epochs, hidden, maxLen, heads, evalEvery;
   std::optional<std::string> schedule, emptyHistory;
-  bool noBaselines = false, noProgress = false;
+  bool noBaselines = false, noProgress = false, detachTarget = false, freezeItems = false;
+  std::optional<double> ceWeight;
   app.add_option("--preset", c.preset, "reference (= ml-1m) | ml-100k: the authors' hyperparameters, our epoch budget")
       ->capture_default_str();
   app.add_option("--data", c.data, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release")->required();
@@ -318,6 +323,9 @@ int main(int argc, char** argv) {
   app.add_option("--w", w, "guidance weight");
   app.add_option("--p", p, "probability of training with the null vector instead of the history");
   app.add_option("--empty-history", emptyHistory, "reference (h = LN3 bias) | null (h = the null vector)");
+  app.add_flag("--detach-target", detachTarget, "not the reference: the regression target E[target] is a constant");
+  app.add_flag("--freeze-items", freezeItems, "not the reference: keep the item table at its N(0, 1) initialisation");
+  app.add_option("--ce-weight", ceWeight, "not the reference: weight of an auxiliary cross-entropy of x0-hat E^T (0: off)");
   app.add_option("--lr", lr, "learning rate (AdamW)");
   app.add_option("--weight-decay", wd, "AdamW weight decay");
   app.add_option("--batch-size", batch, "samples per batch");
@@ -358,6 +366,9 @@ int main(int argc, char** argv) {
       if (*emptyHistory != "reference" && *emptyHistory != "null") throw CLI::ValidationError("--empty-history", "reference or null");
       m.emptyHistory = *emptyHistory == "reference" ? recdiff::EmptyHistory::kReference : recdiff::EmptyHistory::kNullVector;
     }
+    m.detachTarget = detachTarget;
+    m.freezeItems = freezeItems;
+    if (ceWeight) m.crossEntropyWeight = *ceWeight;
     if (lr) m.learningRate = *lr;
     if (wd) m.weightDecay = *wd;
     if (batch) m.batchSize = *batch;

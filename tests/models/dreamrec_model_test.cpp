@@ -72,6 +72,29 @@ TEST_CASE("DreamRec training loss gradient matches central differences", "[model
         };
         CHECK(recdiff::test::gradientError(model.parameters(), loss, loss) < 1e-6);
       }
+  // The non-reference options: an auxiliary cross-entropy (checked by central differences) and a constant
+  // regression target (which removes exactly −∂L/∂x̂0 from the target rows of E's gradient).
+  auto o = tinyOptions();
+  o.crossEntropyWeight = 0.5;
+  recdiff::DreamRec<double> withCe(o, 7, recdiff::test::seed());
+  const RowMatrix<double> noise = recdiff::test::randomMatrix<double>(4, 4, rng);
+  const auto ceLoss = [&] {
+    withCe.encoder().setRng(recdiff::Rng(3));
+    return withCe.loss(history, lengths, targets, t, noise, useNull);
+  };
+  CHECK(recdiff::test::gradientError(withCe.parameters(), ceLoss, ceLoss) < 1e-6);
+  o = tinyOptions();
+  recdiff::DreamRec<double> live(o, 7, recdiff::test::seed());
+  o.detachTarget = true;
+  recdiff::DreamRec<double> detached(o, 7, recdiff::test::seed());
+  live.loss(history, lengths, targets, t, noise, useNull);
+  detached.loss(history, lengths, targets, t, noise, useNull);
+  const auto gl = live.encoder().itemEmbedding().weightGrad();
+  const auto gd = detached.encoder().itemEmbedding().weightGrad();
+  for (const int row : {0, 1, 4, 6})  // not a target: the same gradient (history rows included)
+    CHECK((gl.row(row) - gd.row(row)).norm() == 0.0);
+  for (const int row : {2, 3, 5, 7})  // targets: the regression-target term is gone
+    CHECK((gl.row(row) - gd.row(row)).norm() > 1e-6);
 }
 
 TEST_CASE("DreamRec learns a deterministic next-item rule", "[models][dreamrec]") {
