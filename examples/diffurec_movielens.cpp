@@ -36,7 +36,6 @@
 
 namespace fs = std::filesystem;
 using recdiff::Index;
-using recdiff::examples::HeldOut;
 using recdiff::examples::Stopwatch;
 
 namespace {
@@ -50,7 +49,8 @@ struct Config {
   int evalEvery = 1;
   int patience = 5;            ///< evaluations without a better validation NDCG@10
   Index maxBatchesPerEpoch = 0;
-  Index validUsers = 0;        ///< 0: every validation user
+  Index validUsers = 0;        ///< 0: every validation user (model selection)
+  Index finalUsers = 0;        ///< 0: every user in the final validation and test tables
   recdiff::NextItemProtocol protocol;  ///< the main protocol (validation, test.* keys)
   std::vector<Index> ks = {5, 10, 20};
   std::uint64_t seed = 1;
@@ -61,10 +61,12 @@ struct Config {
 };
 
 /// `reference`: the authors' defaults (DiffuRecOptions{}); 500 epochs, evaluation every 20 (their main.py).
-/// `cpu`: converges on ML-1M in well under 30 minutes on 2 cores (see docs/diffurec.md for the measurements):
-/// H 64 and 2 blocks instead of 128 and 4 (≈ 5× fewer FLOPs per sample), histories of the last 50 items as the
-/// reference, a random quarter of the 982,089 prefix samples per epoch, batch 256 for more updates per second,
-/// dropout as the reference, and StepLR shortened to the short run.
+/// `cpu`: converges on ML-1M in under 30 minutes on 2 cores (see docs/diffurec.md for the measurements):
+/// H 64 and 2 blocks instead of 128 and 4 (≈ 6× fewer FLOPs per sample), E initialised N(0, 1/H) instead of
+/// N(0, 1) (with N(0, 1) the first ~1,000 Adam steps only shrink the logits from std √H·1 to order 1; the loss
+/// sits above ln(items) for a whole short epoch), a fresh random quarter of the 982,089 prefix samples per epoch,
+/// batch 256 (more updates per second), 5 epochs with validation on the first 1,000 users after each, and StepLR
+/// 4/0.3 (the last epoch at 3e-4). Histories (last 50 items), dropout, λ, T and the schedule are the reference's.
 void applyPreset(Config& c) {
   recdiff::DiffuRecOptions& m = c.model;
   m = recdiff::DiffuRecOptions{};
@@ -77,13 +79,15 @@ void applyPreset(Config& c) {
   if (c.preset == "cpu") {
     m.hidden = 64;
     m.blocks = 2;
+    m.itemInitStd = 0.125;  // 1/√H
     m.batchSize = 256;
     m.samplesPerEpoch = 250000;
-    m.decayStep = 6;
+    m.decayStep = 4;
     m.gamma = 0.3;
-    c.epochs = 8;
-    c.evalEvery = 2;
-    c.patience = 3;
+    c.epochs = 5;
+    c.evalEvery = 1;
+    c.patience = 2;
+    c.validUsers = 1000;
     return;
   }
   throw CLI::ValidationError("--preset", "unknown preset '" + c.preset + "' (reference, cpu)");
@@ -108,22 +112,6 @@ std::vector<Index> parseList(const std::string& text, const char* flag) {
 
 /// Process CPU seconds (all threads).
 double processCpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
-
-/// GEMM FLOPs of one forward pass of the approximator for one history of `len` positions (the blocks, the
-/// attention products, the time MLP), without the scoring product.
-double forwardFlops(const recdiff::DiffuRecOptions& o, Index len) {
-  const double h = static_cast<double>(o.hidden), l = static_cast<double>(len), b = static_cast<double>(o.blocks);
-  return b * (l * 24.0 * h * h + 4.0 * l * l * h) + 16.0 * h * h;
-}
-/// Training: forward + scores against every item, backward ≈ twice that.
-double trainFlopsPerSample(const recdiff::DiffuRecOptions& o, Index items) {
-  return 3.0 * (forwardFlops(o, o.maxLength) + 2.0 * static_cast<double>(o.hidden) * static_cast<double>(items + 1));
-}
-/// Inference: `steps` forward passes per reverse run, inferenceRuns runs, one scoring product.
-double inferenceFlopsPerUser(const recdiff::DiffuRecOptions& o, Index items) {
-  return static_cast<double>(o.inferenceRuns * o.steps) * forwardFlops(o, o.maxLength) +
-         2.0 * static_cast<double>(o.hidden) * static_cast<double>(items + 1);
-}
 
 /// A one-line progress bar over the batches of an epoch (stderr, only on a terminal).
 class BatchProgress {
@@ -283,14 +271,16 @@ int run(const Config& c) {
   recdiff::metrics::MetricTable table;
   const auto reference = recdiff::NextItemProtocol::reference(o.batchSize);
   CachedScorer validScorer(model, c.seed + 77), testScorer(model, c.seed + 78);
-  table.add("valid", recdiff::evaluateNextItem(d.full, d.split.valid, c.ks, c.protocol, padding, d.columns(), validScorer));
-  table.add("test", recdiff::evaluateNextItem(d.full, d.split.test, c.ks, c.protocol, padding, d.columns(), testScorer));
+  const recdiff::data::SequenceSamples finalValid = firstSamples(d.split.valid, c.finalUsers);
+  const recdiff::data::SequenceSamples finalTest = firstSamples(d.split.test, c.finalUsers);
+  table.add("valid", recdiff::evaluateNextItem(d.full, finalValid, c.ks, c.protocol, padding, d.columns(), validScorer));
+  table.add("test", recdiff::evaluateNextItem(d.full, finalTest, c.ks, c.protocol, padding, d.columns(), testScorer));
   testScorer.rewind();
-  table.add("reference.test", recdiff::evaluateNextItem(d.full, d.split.test, c.ks, reference, padding, d.columns(), testScorer));
+  table.add("reference.test", recdiff::evaluateNextItem(d.full, finalTest, c.ks, reference, padding, d.columns(), testScorer));
   if (c.baselines) {
-    table.add("popularity.valid", recdiff::examples::popularityMetrics(d, HeldOut::Valid, c.ks, c.protocol, padding));
-    table.add("popularity.test", recdiff::examples::popularityMetrics(d, HeldOut::Test, c.ks, c.protocol, padding));
-    table.add("popularity.reference.test", recdiff::examples::popularityMetrics(d, HeldOut::Test, c.ks, reference, padding));
+    table.add("popularity.valid", recdiff::examples::popularityMetrics(d, finalValid, c.ks, c.protocol, padding));
+    table.add("popularity.test", recdiff::examples::popularityMetrics(d, finalTest, c.ks, c.protocol, padding));
+    table.add("popularity.reference.test", recdiff::examples::popularityMetrics(d, finalTest, c.ks, reference, padding));
   }
   std::cout << "\n";
   table.print(std::cout);
@@ -302,8 +292,9 @@ int run(const Config& c) {
   const double epochMedian = recdiff::examples::median(epochSeconds);
   const double cpuMedian = recdiff::examples::median(epochCpu);
   const double trainRate = recdiff::examples::median(epochRate);
-  const double trainGflops = trainRate * trainFlopsPerSample(o, d.items) * 1e-9;
-  const double evalGflops = testRate * inferenceFlopsPerUser(o, d.items) * 1e-9;
+  const recdiff::DiffuRecFlops flops = recdiff::diffuRecFlops(o, d.items);
+  const double trainGflops = trainRate * flops.trainPerSample * 1e-9;
+  const double evalGflops = testRate * flops.inferencePerUser * 1e-9;
   std::printf("\ntraining: %.0f samples/s (median epoch %.1f s wall, %.1f s CPU; %.1f GFLOP/s)\n", trainRate, epochMedian,
               cpuMedian, trainGflops);
   std::printf("inference: %.1f users/s (%d reverse steps x %ld runs + scoring; %.1f GFLOP/s; test pass %.1f s wall, %.1f s CPU)\n",
@@ -327,6 +318,7 @@ int run(const Config& c) {
   hp["patience"] = c.patience;
   hp["max_batches_per_epoch"] = c.maxBatchesPerEpoch;
   hp["valid_users"] = validSamples.size();
+  hp["final_users"] = finalTest.size();
   j["hyperparameters"] = hp;
   j["protocol"] = {{"mask_history", c.protocol.maskHistory},
                    {"rank_padding", c.protocol.rankPadding},
@@ -351,8 +343,8 @@ int run(const Config& c) {
   j["eval_users_per_second"] = testRate;
   j["train_gflops"] = trainGflops;
   j["eval_gflops"] = evalGflops;
-  j["train_gflop_per_sample"] = trainFlopsPerSample(o, d.items) * 1e-9;
-  j["eval_gflop_per_user"] = inferenceFlopsPerUser(o, d.items) * 1e-9;
+  j["train_gflop_per_sample"] = flops.trainPerSample * 1e-9;
+  j["eval_gflop_per_user"] = flops.inferencePerUser * 1e-9;
   j["total_seconds"] = total.seconds();
   j["total_cpu_seconds"] = processCpuSeconds();
   j["peak_rss_bytes"] = recdiff::examples::peakRssBytes();
@@ -367,8 +359,9 @@ int main(int argc, char** argv) {
   Config c;
   CLI::App app{"Train and evaluate DiffuRec (Li, Sun, Li, TOIS 2023) on MovieLens sequences"};
   std::optional<Index> hidden, blocks, heads, maxLen, steps, batch, decayStep, samplesPerEpoch, runs;
-  std::optional<double> dropout, embDropout, lambda, lr, wd, gamma;
+  std::optional<double> dropout, embDropout, lambda, lr, wd, gamma, itemInitStd;
   std::optional<int> epochs, evalEvery, patience;
+  std::optional<Index> validUsers;
   std::string schedule, mask = "keys", ks;
   bool positions = false, lossAware = false, noMaskHistory = false, rankPadding = false, batchMeans = false;
   bool noBaselines = false, noProgress = false;
@@ -384,6 +377,7 @@ int main(int argc, char** argv) {
   app.add_option("--emb-dropout", embDropout, "dropout on the history's item embeddings");
   app.add_option("--lambda", lambda, "lambda_uncertainty: Λ ~ N(λ, λ²)");
   app.add_flag("--positions", positions, "add learned position embeddings (the reference does not)");
+  app.add_option("--item-init-std", itemInitStd, "initial item embeddings ~ N(0, std^2) (reference: 1)");
   app.add_option("--attention-mask", mask, "keys (padded keys hidden) | query-rows (the reference code's mask)")
       ->capture_default_str();
   app.add_option("--schedule", schedule, "noise schedule (trunc_lin, linear, cosine, sqrt, ...)");
@@ -400,7 +394,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-batches-per-epoch", c.maxBatchesPerEpoch, "stop each epoch after this many batches (0: no limit)");
   app.add_option("--eval-every", evalEvery, "validate every N epochs (and after the last)");
   app.add_option("--patience", patience, "stop after N validations without a better NDCG@10");
-  app.add_option("--valid-users", c.validUsers, "validate on the first N users only (0: all)");
+  app.add_option("--valid-users", validUsers, "validate on the first N users only (0: all)");
+  app.add_option("--final-users", c.finalUsers, "final tables on the first N users only (0: all; a quick look)");
   app.add_flag("--no-mask-history", noMaskHistory, "protocol: rank the user's earlier items too (reference)");
   app.add_flag("--rank-padding", rankPadding, "protocol: rank the padding item 0 (reference)");
   app.add_flag("--batch-means", batchMeans, "protocol: mean of per-batch means (reference)");
@@ -425,6 +420,7 @@ int main(int argc, char** argv) {
     if (embDropout) m.embeddingDropout = *embDropout;
     if (lambda) m.lambda = *lambda;
     m.learnedPositions = positions;
+    if (itemInitStd) m.itemInitStd = *itemInitStd;
     if (mask != "keys" && mask != "query-rows") throw CLI::ValidationError("--attention-mask", "keys or query-rows, got " + mask);
     m.attentionMask = mask == "keys" ? recdiff::nn::PaddingMask::kKeys : recdiff::nn::PaddingMask::kQueryRows;
     if (!schedule.empty()) m.schedule = schedule;
@@ -440,6 +436,7 @@ int main(int argc, char** argv) {
     if (epochs) c.epochs = *epochs;
     if (evalEvery) c.evalEvery = *evalEvery;
     if (patience) c.patience = *patience;
+    if (validUsers) c.validUsers = *validUsers;
     if (!ks.empty()) c.ks = parseList(ks, "--topk");
     c.protocol.maskHistory = !noMaskHistory;
     c.protocol.rankPadding = rankPadding;

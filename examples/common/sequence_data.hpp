@@ -68,9 +68,10 @@ inline SequenceData loadSequenceData(const std::filesystem::path& folder, std::o
 }
 
 /// The most-popular ranking (item counts over the training parts split.train, ties to the lower id) scored on
-/// the valid or test samples under `protocol`.
-inline metrics::LabelMetrics popularityMetrics(const SequenceData& d, HeldOut which, std::span<const Index> ks,
-                                               const NextItemProtocol& protocol, const data::PaddingOptions& padding) {
+/// held-out `samples` (indexing d.full, e.g. a prefix of split.test) under `protocol`.
+inline metrics::LabelMetrics popularityMetrics(const SequenceData& d, const data::SequenceSamples& samples,
+                                               std::span<const Index> ks, const NextItemProtocol& protocol,
+                                               const data::PaddingOptions& padding) {
   std::vector<int> users, items;
   for (Index u = 0; u < d.split.train.users(); ++u)
     for (const int i : d.split.train.sequence(u)) {
@@ -82,11 +83,17 @@ inline metrics::LabelMetrics popularityMetrics(const SequenceData& d, HeldOut wh
   pop.fit(train);
   RowMatrix<float> one;
   pop.score(train, 0, 1, one);
-  return evaluateNextItem(d.full, d.heldOut(which), ks, protocol, padding, d.columns(),
+  return evaluateNextItem(d.full, samples, ks, protocol, padding, d.columns(),
                           [&](const data::HistoryBatch& b, RowMatrix<float>& scores) {
                             scores.resize(b.targets.size(), d.columns());
                             scores.rowwise() = one.row(0);
                           });
+}
+
+/// popularityMetrics() on every valid or test sample.
+inline metrics::LabelMetrics popularityMetrics(const SequenceData& d, HeldOut which, std::span<const Index> ks,
+                                               const NextItemProtocol& protocol, const data::PaddingOptions& padding) {
+  return popularityMetrics(d, d.heldOut(which), ks, protocol, padding);
 }
 
 }  // namespace recdiff::examples

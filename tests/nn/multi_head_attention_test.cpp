@@ -151,3 +151,31 @@ TEST_CASE("MultiHeadAttention backward with attention dropout matches central di
     CHECK(recdiff::test::parameterGradientError(model, x) < 1e-6);
   }
 }
+
+TEST_CASE("MultiHeadAttention last-query mode matches the last rows of the full layer",
+          "[nn][attention][gradcheck]") {
+  recdiff::Rng rng(recdiff::test::seed());
+  recdiff::nn::PositionMask valid(2, 4);
+  valid << false, false, true, true, true, true, true, true;
+  for (const auto mask : {recdiff::nn::PaddingMask::kKeys, recdiff::nn::PaddingMask::kQueryRows}) {
+    CAPTURE(static_cast<int>(mask));
+    recdiff::nn::MultiHeadAttention<double> full({.dim = 4, .heads = 2, .sequenceLength = 4, .paddingMask = mask});
+    recdiff::nn::MultiHeadAttention<double> last({.dim = 4, .heads = 2, .sequenceLength = 4, .paddingMask = mask});
+    full.setPaddingMask(valid);
+    last.setPaddingMask(valid);
+    last.setLastQueryOnly(true);
+    auto model = recdiff::test::SingleLayerHarness(last, rng);
+    recdiff::nn::ParameterBuffer<double> fullParams(full.parameterCount());
+    recdiff::nn::ParameterBinder<double>(fullParams).bind(full);
+    fullParams.values() = model.parameters().values();
+    const auto x = recdiff::test::randomMatrix<double>(8, 4, rng);
+    recdiff::RowMatrix<double> yFull, yLast;
+    full.forward(x, yFull);
+    last.forward(x, yLast);
+    REQUIRE(yLast.rows() == 2);
+    CHECK((yLast.row(0) - yFull.row(3)).norm() < 1e-13);
+    CHECK((yLast.row(1) - yFull.row(7)).norm() < 1e-13);
+    CHECK(recdiff::test::inputJacobianError(model, x) < 1e-6);
+    CHECK(recdiff::test::parameterGradientError(model, x) < 1e-6);
+  }
+}

@@ -115,3 +115,44 @@ TEST_CASE("TransformerBlock backward with every dropout active matches central d
     CHECK(recdiff::test::parameterGradientError(model, x) < 1e-6);
   }
 }
+
+TEST_CASE("TransformerBlock last-row mode gives the last rows of the full block and their gradients",
+          "[nn][transformer_block][gradcheck]") {
+  recdiff::Rng rng(recdiff::test::seed());
+  PositionMask valid(2, 3);
+  valid << false, true, true, true, true, true;
+  for (const bool preNorm : {true, false})
+    for (const auto mask : {PaddingMask::kKeys, PaddingMask::kQueryRows}) {
+      CAPTURE(preNorm, static_cast<int>(mask));
+      const recdiff::nn::TransformerBlockOptions options{
+          .dim = 4, .heads = 2, .sequenceLength = 3, .ffnHidden = 6, .preNorm = preNorm, .eps = 1e-12, .paddingMask = mask};
+      TransformerBlock<double> full(options), last(options);
+      full.setPaddingMask(valid);
+      last.setPaddingMask(valid);
+      last.setLastRowOnly(true);
+      auto model = recdiff::test::SingleLayerHarness(last, rng);
+      recdiff::nn::ParameterBuffer<double> fullParams(full.parameterCount());
+      recdiff::nn::ParameterBinder<double>(fullParams).bind(full);
+      fullParams.values() = model.parameters().values();
+      const auto x = recdiff::test::randomMatrix<double>(6, 4, rng);
+      RowMatrix<double> yFull, yLast, dxFull, dxLast;
+      full.forward(x, yFull);
+      last.forward(x, yLast);
+      REQUIRE(yLast.rows() == 2);
+      CHECK((yLast.row(0) - yFull.row(2)).norm() < 1e-13);
+      CHECK((yLast.row(1) - yFull.row(5)).norm() < 1e-13);
+      // Backward of a cotangent on the last rows equals the full block's with zeros elsewhere.
+      const auto w = recdiff::test::randomMatrix<double>(2, 4, rng);
+      RowMatrix<double> wFull = RowMatrix<double>::Zero(6, 4);
+      wFull.row(2) = w.row(0);
+      wFull.row(5) = w.row(1);
+      fullParams.zeroGrad();
+      model.parameters().zeroGrad();
+      full.backward(wFull, dxFull);
+      last.backward(w, dxLast);
+      CHECK((dxFull - dxLast).norm() < 1e-12);
+      CHECK((fullParams.grads() - model.parameters().grads()).norm() < 1e-12);
+      CHECK(recdiff::test::inputJacobianError(model, x) < 1e-6);
+      CHECK(recdiff::test::parameterGradientError(model, x) < 1e-6);
+    }
+}

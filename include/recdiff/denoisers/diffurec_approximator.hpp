@@ -58,6 +58,7 @@ struct DiffuRecApproximatorOptions {
   double embeddingDropout = 0.3;///< dropout on E[seq]
   double eps = 1e-12;           ///< LayerNorm epsilon (TF style, as the reference)
   bool learnedPositions = false;///< add a learned position table before the input LayerNorm
+  double itemInitStd = 1.0;     ///< reset() draws E ~ N(0, itemInitStd²) (the reference: torch's N(0, 1))
   nn::PaddingMask attentionMask = nn::PaddingMask::kKeys;  ///< kQueryRows = the reference's behaviour
   /// Compute the sinusoid as the reference does, in float32 (t · 1000/T, the frequencies, their product,
   /// cos and sin all rounded to float), instead of in double. Only for bit-level parity tests: the float32
@@ -163,6 +164,7 @@ class DiffuRecApproximator {
   /// the attention output projection and both FFN weights.
   void reset(Rng& rng) {
     items_.reset(rng);
+    if (options_.itemInitStd != 1.0) items_.weight() *= static_cast<Scalar>(options_.itemInitStd);
     if (options_.learnedPositions) positions_.reset(rng);
     inputNorm_.reset();
     outputNorm_.reset();
@@ -437,6 +439,7 @@ class DiffuRecApproximator {
     RECDIFF_REQUIRE(o.blocks >= 0 && o.maxLength > 0 && o.steps > 0, "DiffuRecApproximator: blocks ", o.blocks,
                     ", maxLength ", o.maxLength, " and steps ", o.steps, " must be positive");
     RECDIFF_REQUIRE(o.lambda >= 0.0, "DiffuRecApproximator: lambda must be >= 0, got ", o.lambda);
+    RECDIFF_REQUIRE(o.itemInitStd > 0.0, "DiffuRecApproximator: itemInitStd must be positive, got ", o.itemInitStd);
     return o;
   }
 

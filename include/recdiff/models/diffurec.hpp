@@ -63,6 +63,7 @@ struct DiffuRecOptions {
   double embeddingDropout = 0.3;     ///< [--emb_dropout]
   double lambda = 0.001;             ///< [--lambda_uncertainty]
   bool learnedPositions = false;     ///< the reference declares positions but does not add them
+  double itemInitStd = 1.0;          ///< E ~ N(0, itemInitStd²) at initialisation (reference: 1)
   nn::PaddingMask attentionMask = nn::PaddingMask::kKeys;  ///< kQueryRows = the reference's behaviour
   // diffusion
   std::string schedule = "trunc_lin";  ///< [--noise_schedule]
@@ -88,6 +89,28 @@ struct DiffuRecEpoch {
   Index samples = 0;
   bool finite = true;     ///< false: a batch gave a non-finite loss or gradient; the epoch stopped before applying it
 };
+
+/// GEMM FLOPs the implementation performs, for throughput reports (achieved GFLOP/s).
+struct DiffuRecFlops {
+  double forwardPerHistory = 0.0;  ///< one approximator forward of a full-length history (no scoring)
+  double trainPerSample = 0.0;     ///< forward + scoring against every item, backward ≈ 2 × forward
+  double inferencePerUser = 0.0;   ///< steps × inferenceRuns forwards + one scoring product
+};
+
+/// FLOPs of a model with options `o` over `items` items and histories of o.maxLength positions: every block
+/// but the last over all positions (projections 24·L·H², attention products 4·L²·H), the last block K and V
+/// over all positions and the rest for the last one, the time MLP (16·H²) and the scores (2·H·(items + 1)).
+inline DiffuRecFlops diffuRecFlops(const DiffuRecOptions& o, Index items) {
+  const double h = static_cast<double>(o.hidden), l = static_cast<double>(o.maxLength);
+  const double full = l * 24.0 * h * h + 4.0 * l * l * h;
+  const double last = l * 4.0 * h * h + 20.0 * h * h + 4.0 * l * h;
+  DiffuRecFlops f;
+  f.forwardPerHistory = (o.blocks > 0 ? static_cast<double>(o.blocks - 1) * full + last : 0.0) + 16.0 * h * h;
+  const double scoring = 2.0 * h * static_cast<double>(items + 1);
+  f.trainPerSample = 3.0 * (f.forwardPerHistory + scoring);
+  f.inferencePerUser = static_cast<double>(o.steps * o.inferenceRuns) * f.forwardPerHistory + scoring;
+  return f;
+}
 
 /// The default per-batch callback of DiffuRec::trainEpoch(): does nothing.
 struct NoBatchCallback {
@@ -264,6 +287,7 @@ class DiffuRec {
             {"emb_dropout", num(o.embeddingDropout)},
             {"lambda_uncertainty", num(o.lambda)},
             {"learned_positions", o.learnedPositions ? "1" : "0"},
+            {"item_init_std", num(o.itemInitStd)},
             {"attention_mask", o.attentionMask == nn::PaddingMask::kKeys ? "keys" : "query_rows"},
             {"noise_schedule", o.schedule},
             {"diffusion_steps", count(o.steps)},
@@ -317,6 +341,7 @@ class DiffuRec {
     o.embeddingDropout = number("emb_dropout");
     o.lambda = number("lambda_uncertainty");
     o.learnedPositions = get("learned_positions") == "1";
+    o.itemInitStd = number("item_init_std");
     RECDIFF_REQUIRE(get("attention_mask") == "keys" || get("attention_mask") == "query_rows",
                     "DiffuRec::optionsFromHyperparameters(): attention_mask '", get("attention_mask"), "'");
     o.attentionMask = get("attention_mask") == "keys" ? nn::PaddingMask::kKeys : nn::PaddingMask::kQueryRows;
@@ -358,6 +383,7 @@ class DiffuRec {
             .dropout = o.dropout,
             .embeddingDropout = o.embeddingDropout,
             .learnedPositions = o.learnedPositions,
+            .itemInitStd = o.itemInitStd,
             .attentionMask = o.attentionMask};
   }
 
