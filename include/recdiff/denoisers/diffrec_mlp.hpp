@@ -239,7 +239,7 @@ class DiffRecMlp {
     first.backwardParameters(*g);
     // The time-embedding part of dL/dh0, then the embedding layer's parameters.
     dTimeEmb_.resize(batch, emb);
-    dTimeEmb_.noalias() = *g * first.weight().rightCols(emb);
+    nn::gemm(dTimeEmb_, *g, first.weight().rightCols(emb));
     embLayer_[0].backwardParameters(dTimeEmb_);
     if (dXt == nullptr) return;
     dXt->resize(batch, items);
