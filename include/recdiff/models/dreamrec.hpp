@@ -239,23 +239,21 @@ class DreamRec {
     denoiser_.forwardMasked(xt_, t, h_, mask_, pred_);
     const Scalar scale = Scalar(1) / static_cast<Scalar>(n * d);
     gPred_ = (pred_ - x0_) * (Scalar(2) * scale);
+    gTarget_ = -gPred_;  // ∂MSE/∂x0 through the regression target
     Scalar value = (pred_ - x0_).squaredNorm() * scale;
     if (options_.crossEntropyWeight > 0.0) {
-      // L += λ CE(x̂0 Eᵀ, target): its E gradient is scaled into the table's, its x̂0 gradient added to gPred.
+      // L += λ CE(x̂0 Eᵀ, target): λ ∂CE/∂E into the table's gradient, λ ∂CE/∂x̂0 into gPred.
       const auto lambda = static_cast<Scalar>(options_.crossEntropyWeight);
       value += lambda * crossEntropy_.forward(pred_, table.weight(), targets);
-      tableGrad_ = table.weightGrad();
-      table.weightGrad().setZero();
-      crossEntropy_.backward(gCe_, table.weightGrad());
-      table.weightGrad() = tableGrad_ + lambda * table.weightGrad();
-      gPred_ += lambda * gCe_;
+      crossEntropy_.backward(gCe_, table.weightGrad(), lambda);
+      gPred_ += gCe_;
     }
     denoiser_.backward(gPred_, &gXt_, &gH_);
     encoder_.backward(gH_);
     // x0 = E[target] enters x_t = √ᾱ_t x0 + … and the loss target.
     const auto& coef = diffusion_.sqrtAlphaBar();
     for (Index i = 0; i < n; ++i) gXt_.row(i) *= coef(t(i));
-    if (!options_.detachTarget) gXt_ -= gPred_;
+    if (!options_.detachTarget) gXt_ += gTarget_;
     table.accumulate(targets, gXt_);
     if (options_.freezeItems) table.weightGrad().setZero();
     return value;
@@ -425,7 +423,7 @@ class DreamRec {
   Eigen::ArrayXi t_;
   Eigen::Array<bool, Eigen::Dynamic, 1> useNull_, mask_;
   nn::ItemCrossEntropy<Scalar> crossEntropy_;
-  Matrix noise_, h_, x0_, xt_, pred_, gPred_, gCe_, gXt_, gH_, x_, evalScores_, tableGrad_;
+  Matrix noise_, h_, x0_, xt_, pred_, gPred_, gTarget_, gCe_, gXt_, gH_, x_, evalScores_;
 };
 
 }  // namespace recdiff
