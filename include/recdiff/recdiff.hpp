@@ -10,6 +10,7 @@
 #include "types.hpp"
 #include "random.hpp"
 #include "concepts.hpp"
+#include "parallel.hpp"
 
 // diffusion process
 #include "schedules.hpp"
@@ -23,6 +24,7 @@
 // neural-network toolkit
 #include "nn/parameters.hpp"
 #include "nn/init.hpp"
+#include "nn/gemm.hpp"
 #include "nn/linear.hpp"
 #include "nn/activations.hpp"
 #include "nn/dropout.hpp"
@@ -47,12 +49,18 @@
 #include "denoisers/time_embedding.hpp"
 #include "denoisers/diffrec_mlp.hpp"
 #include "denoisers/diffurec_approximator.hpp"
+#include "denoisers/dreamrec_encoder.hpp"
+#include "denoisers/dreamrec_denoiser.hpp"
 #include "train/diffusion_trainer.hpp"
 #include "models/diffrec.hpp"
 #include "models/tdiffrec.hpp"
 #include "cluster/kmeans.hpp"
 #include "nn/autoencoder.hpp"
+#include "cluster/svd_embeddings.hpp"
 #include "models/ldiffrec.hpp"
+#include "models/next_item_evaluation.hpp"
+#include "models/diffurec.hpp"
+#include "models/dreamrec.hpp"
 
 // data and evaluation
 #include "data/interactions.hpp"
