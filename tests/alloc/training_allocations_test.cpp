@@ -36,7 +36,7 @@ std::atomic<long> gAllocations{0};
 std::atomic<long> gLargeAllocations{0};  // of at least EIGEN_STACK_ALLOCATION_LIMIT bytes
 std::atomic<bool> gCounting{false};
 
-void noteAllocation(std::size_t size) noexcept {
+[[maybe_unused]] void noteAllocation(std::size_t size) noexcept {
   if (!gCounting.load(std::memory_order_relaxed)) return;
   gAllocations.fetch_add(1, std::memory_order_relaxed);
   if (size >= EIGEN_STACK_ALLOCATION_LIMIT) gLargeAllocations.fetch_add(1, std::memory_order_relaxed);
