@@ -37,8 +37,9 @@ Eigen::VectorXd flatten(const Json& group, const std::vector<std::string>& names
 }
 
 template <class Parameterization>
-void checkCase(const Json& c) {
+void checkCase(const Json& c, recdiff::DiffRecOptions::Folding folding) {
   recdiff::DiffRecOptions o;
+  o.foldedReverse = folding;  // p_sample through the folded loop or DdpmSampler's step-by-step loop
   o.dims = c.at("hidden_dims").get<std::vector<Index>>();
   o.timeEmbeddingSize = c.at("emb_size").get<Index>();
   o.steps = c.at("steps").get<Index>();
@@ -99,8 +100,11 @@ TEST_CASE("DiffRec through its trainer reproduces the authors' loss gradients Ad
   for (const Json& c : golden.at("cases")) {
     const std::string meanType = c.at("mean_type").get<std::string>();
     INFO("case " << index++ << " (mean_type " << meanType << ", hidden_dims " << c.at("hidden_dims").dump() << ")");
-    if (meanType == "x0") checkCase<recdiff::PredictX0>(c);
-    else if (meanType == "eps") checkCase<recdiff::PredictEpsilon>(c);
-    else FAIL("unknown mean_type " << meanType);
+    for (const auto folding : {recdiff::DiffRecOptions::Folding::kAlways, recdiff::DiffRecOptions::Folding::kNever}) {
+      INFO((folding == recdiff::DiffRecOptions::Folding::kAlways ? "folded" : "step-by-step") << " reverse loop");
+      if (meanType == "x0") checkCase<recdiff::PredictX0>(c, folding);
+      else if (meanType == "eps") checkCase<recdiff::PredictEpsilon>(c, folding);
+      else FAIL("unknown mean_type " << meanType);
+    }
   }
 }

@@ -270,6 +270,9 @@ class GaussianDiffusion {
   /// Per-step coefficients in Scalar [steps]: sqrt(alphaBar_t) and sqrt(1 - alphaBar_t).
   const Array& sqrtAlphaBar() const noexcept { return sqrtAlphaBar_; }
   const Array& sqrtOneMinusAlphaBar() const noexcept { return sqrtOneMinusAlphaBar_; }
+  /// Per-step coefficients in Scalar [steps] of x0 = sqrt(1/alphaBar_t) · xt - sqrt(1/alphaBar_t - 1) · eps.
+  const Array& sqrtRecipAlphaBar() const noexcept { return sqrtRecipAlphaBar_; }
+  const Array& sqrtRecipAlphaBarMinusOne() const noexcept { return sqrtRecipAlphaBarMinusOne_; }
   /// Posterior mean coefficients in Scalar [steps] (multiplying x0 and xt).
   const Array& posteriorMeanCoef1() const noexcept { return posteriorCoef1_; }
   const Array& posteriorMeanCoef2() const noexcept { return posteriorCoef2_; }

@@ -33,6 +33,7 @@
 
 #include "../data/batching.hpp"
 #include "../data/interactions.hpp"
+#include "../denoisers/diffrec_folded_reverse.hpp"
 #include "../denoisers/diffrec_mlp.hpp"
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
@@ -62,6 +63,11 @@ struct DiffRecOptions {
   bool reweight = true;                   ///< [--reweight]
   Index samplingSteps = 0;                ///< [--sampling_steps] forward steps before inference
   bool samplingNoise = false;             ///< [--sampling_noise]
+  /// Inference through DiffRecFoldedReverse (the noiseless loop in hidden space, 6× fewer flops on
+  /// ml-1m_clean; equal in exact arithmetic): kAuto uses it whenever it applies (no --norm, no sampling
+  /// noise) and pays for itself, kNever keeps the step-by-step DdpmSampler loop. Not a checkpointed setting.
+  enum class Folding { kAuto, kAlways, kNever };
+  Folding foldedReverse = Folding::kAuto;
   // timestep sampler
   Index lossHistory = 10;                 ///< losses kept per step (the reference's history_num_per_term)
   double uniformMix = 1e-3;               ///< uniform share of the importance distribution
@@ -158,10 +164,11 @@ class DiffRec {
   void scores(const data::Interactions& input, std::span<const Index> users, Matrix& out, Rng& rng) {
     requireItems(input, "DiffRec::scores()");
     out.resize(static_cast<Index>(users.size()), items());
+    const auto folded = foldedReverse(static_cast<Index>(users.size()));
     for (std::size_t begin = 0; begin < users.size(); begin += static_cast<std::size_t>(options_.batchSize)) {
       const std::size_t n = std::min(users.size() - begin, static_cast<std::size_t>(options_.batchSize));
       data::denseRows(input, users.subspan(begin, n), rowsBuffer_);
-      scores(rowsBuffer_, batchScores_, rng);
+      scoresWith(rowsBuffer_, batchScores_, rng, folded ? &*folded : nullptr);
       out.middleRows(static_cast<Index>(begin), static_cast<Index>(n)) = batchScores_;
     }
   }
@@ -169,15 +176,8 @@ class DiffRec {
   /// Inference scores for dense input rows [batch × items] (any interaction vectors, e.g. a new user's).
   template <class Rows>
   void scores(const Eigen::MatrixBase<Rows>& rows, Matrix& out, Rng& rng) {
-    RECDIFF_REQUIRE(rows.cols() == items(), "DiffRec::scores(): rows have ", rows.cols(), " columns, expected ", items());
-    model_.setTraining(false);
-    const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
-    if (options_.samplingSteps == 0) {
-      out = rows.template cast<Scalar>();
-      reverse.run(model_, NoCondition{}, out, rng);
-    } else {
-      out = reverse.sampleFromInput(model_, NoCondition{}, rows, options_.samplingSteps, rng);
-    }
+    const auto folded = foldedReverse(rows.rows());
+    scoresWith(rows, out, rng, folded ? &*folded : nullptr);
   }
 
   /// Scores of every user of `input` [users × items].
@@ -213,6 +213,7 @@ class DiffRec {
                                 const data::Interactions& test, std::span<const Index> ks, Rng& rng,
                                 metrics::UserAverage average = metrics::UserAverage::AllUsers) {
     RECDIFF_REQUIRE(!ks.empty(), "DiffRec::evaluate(): no cut-offs");
+    requireItems(train, "DiffRec::evaluate()");
     RECDIFF_REQUIRE(valid.users() == train.users() && test.users() == train.users() && valid.items() == train.items() &&
                         test.items() == train.items(),
                     "DiffRec::evaluate(): train, valid and test must share one [users × items] shape");
@@ -222,11 +223,13 @@ class DiffRec {
     std::vector<Index> batchUsers;
     Matrix s;
     metrics::TopK<Scalar> top;
+    const auto folded = foldedReverse(users);
     for (Index first = 0; first < users; first += options_.batchSize) {
       const Index n = std::min(options_.batchSize, users - first);
       batchUsers.resize(static_cast<std::size_t>(n));
       for (Index r = 0; r < n; ++r) batchUsers[static_cast<std::size_t>(r)] = first + r;
-      scores(train, batchUsers, s, rng);
+      data::denseRows(train, batchUsers, rowsBuffer_);
+      scoresWith(rowsBuffer_, s, rng, folded ? &*folded : nullptr);
       metrics::topK(s, k, top, {.exclude = {&train.matrix()}, .users = batchUsers});
       validIds.middleRows(first, n) = top.ids;
       metrics::topK(s, k, top, {.exclude = {&train.matrix(), &valid.matrix()}, .users = batchUsers});
@@ -242,7 +245,10 @@ class DiffRec {
   std::map<std::string, std::string> hyperparameters() const {
     const auto num = [](double v) { return detail::concat(v); };
     std::string dims;
-    for (std::size_t i = 0; i < options_.dims.size(); ++i) dims += (i ? "," : "") + std::to_string(options_.dims[i]);
+    for (std::size_t i = 0; i < options_.dims.size(); ++i) {
+      if (i > 0) dims += ',';  // not `(i ? "," : "") + …`: GCC 12 warns (-Wrestrict, a known false positive) on it
+      dims += std::to_string(options_.dims[i]);
+    }
     const ScheduleSpec& s = options_.schedule;
     const auto opt = [&](const std::optional<double>& v) { return v ? num(*v) : std::string("default"); };
     return {{"items", std::to_string(items())},
@@ -349,6 +355,34 @@ class DiffRec {
   void requireItems(const data::Interactions& x, const char* who) const {
     RECDIFF_REQUIRE(x.items() == items(), who, ": the data has ", x.items(), " items but the model was built for ",
                     items());
+  }
+
+  using Folded = DiffRecFoldedReverse<Diffusion>;
+
+  /// The folded reverse loop for `rows` rows of inference, when options allow it and it pays (see Folding).
+  std::optional<Folded> foldedReverse(Index rows) {
+    using F = DiffRecOptions::Folding;
+    if (options_.foldedReverse == F::kNever || options_.normalizeInput || options_.samplingNoise) return std::nullopt;
+    if (options_.foldedReverse == F::kAuto && !Folded::worthIt(model_, rows, options_.steps)) return std::nullopt;
+    return std::optional<Folded>(std::in_place, model_, diffusion_);
+  }
+
+  /// samplingSteps forward steps from `rows`, then the reverse loop: folded when `folded` is given, else
+  /// DdpmSampler's step-by-step loop.
+  template <class Rows>
+  void scoresWith(const Eigen::MatrixBase<Rows>& rows, Matrix& out, Rng& rng, const Folded* folded) {
+    RECDIFF_REQUIRE(rows.cols() == items(), "DiffRec::scores(): rows have ", rows.cols(), " columns, expected ", items());
+    model_.setTraining(false);
+    const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
+    if (options_.samplingSteps == 0) {
+      out = rows.template cast<Scalar>();
+    } else {
+      const Eigen::ArrayXi t = Eigen::ArrayXi::Constant(rows.rows(), static_cast<int>(options_.samplingSteps - 1));
+      diffusion_.qSample(rows, t, rng, out);
+    }
+    // DiffRec runs all T reverse steps whatever the number of forward steps (its p_sample).
+    if (folded != nullptr) folded->run(out, diffusion_.steps() - 1);
+    else reverse.run(model_, NoCondition{}, out, rng);
   }
 
   /// The batcher's float rows as this model's Scalar (a no-op view for float).
