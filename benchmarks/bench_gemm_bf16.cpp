@@ -6,15 +6,16 @@
 // --benchmark_enable_random_interleaving=true --benchmark_repetitions=5 so both sides see the same load.
 // Variants: Eigen float (the baseline, nn::gemm exactly as the layers call it); oneDNN bf16 including the
 // conversion of both float operands to bf16 every call ("end to end": the weights change every step and the
-// activations are new every batch); oneDNN bf16 GEMM alone (operands already bf16); oneDNN f32 (reference).
-// The bf16 variants are skipped (SkipWithError) when the build has no oneDNN or the CPU has no avx512_bf16.
+// activations are new every batch); nn::gemm(..., GemmPrecision::kBf16), the library's path (the same plus the
+// primitive lookup per call); oneDNN bf16 GEMM alone (operands already bf16); oneDNN f32 (reference).
+// The bf16 variants are skipped (SkipWithError) when the build has no oneDNN (RECDIFF_HAS_DNNL, found by the
+// top-level CMakeLists) or the CPU has no avx512_bf16.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
-#include <recdiff/error.hpp>  // before gemm.hpp, which uses RECDIFF_ASSERT without including it
 #include <recdiff/nn/gemm.hpp>
 #include <recdiff/parallel.hpp>
 #include <recdiff/random.hpp>
@@ -23,15 +24,11 @@
 #include <omp.h>
 #endif
 
-#if defined(RECDIFF_BENCH_HAS_DNNL) && RECDIFF_BENCH_HAS_DNNL
+#if defined(RECDIFF_HAS_DNNL) && RECDIFF_HAS_DNNL
 #include <oneapi/dnnl/dnnl.hpp>
 #define BF16_BENCH_DNNL 1
 #else
 #define BF16_BENCH_DNNL 0
-#endif
-
-#if defined(__AVX512BF16__) && defined(__AVX512F__)
-#include <immintrin.h>
 #endif
 
 namespace {
@@ -102,41 +99,20 @@ void BM_EigenFloat(benchmark::State& state) {
 
 #if BF16_BENCH_DNNL
 
-/// float → bf16 with round-to-nearest-even (NaN stays NaN), the rounding of `vcvtne2ps2bf16`.
+/// float → bf16 (round to nearest even) with the library's converter, split over the threads when large.
 void toBf16(const float* src, std::uint16_t* dst, Index n) {
-  const auto body = [&](Index begin, Index count) {
-    Index i = begin;
-    const Index end = begin + count;
-#if defined(__AVX512BF16__) && defined(__AVX512F__)
-    for (; i + 32 <= end; i += 32) {
-      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
-      _mm512_storeu_si512(reinterpret_cast<void*>(dst + i), reinterpret_cast<__m512i>(v));
-    }
-#endif
-    for (; i < end; ++i) {
-      std::uint32_t bits = 0;
-      std::memcpy(&bits, src + i, sizeof bits);
-      if ((bits & 0x7fffffffU) > 0x7f800000U) {
-        dst[i] = static_cast<std::uint16_t>((bits >> 16) | 0x40U);
-      } else {
-        dst[i] = static_cast<std::uint16_t>((bits + 0x7fffU + ((bits >> 16) & 1U)) >> 16);
-      }
-    }
-  };
   const int threads = recdiff::availableThreads();
   if (threads > 1 && n >= 65536) {
     recdiff::parallelFor(threads, true, [&](Index p) {
       const Index begin = n * p / threads, end = n * (p + 1) / threads;
-      body(begin, end - begin);
+      recdiff::nn::detail::floatToBf16(src + begin, dst + begin, end - begin);
     });
   } else {
-    body(0, n);
+    recdiff::nn::detail::floatToBf16(src, dst, n);
   }
 }
 
-bool cpuHasBf16() {
-  return static_cast<int>(dnnl::get_effective_cpu_isa()) >= static_cast<int>(dnnl::cpu_isa::avx512_core_bf16);
-}
+bool cpuHasBf16() { return recdiff::nn::bf16GemmAvailable(); }
 
 /// The matmul primitive for a shape, with operand memories in the given data type.
 struct DnnlGemm {
@@ -195,6 +171,29 @@ void BM_DnnlBf16(benchmark::State& state, bool convert) {
   setCounters(state, s);
 }
 void BM_DnnlBf16WithConversion(benchmark::State& state) { BM_DnnlBf16(state, true); }
+
+/// What the library ships: nn::gemm(..., GemmPrecision::kBf16) on the float operands (conversion, oneDNN
+/// primitive lookup in its cache, matmul), exactly as nn::Linear calls it.
+void BM_NnGemmBf16(benchmark::State& state) {
+  if (!cpuHasBf16()) {
+    state.SkipWithError(recdiff::nn::bf16GemmUnavailableReason().c_str());
+    return;
+  }
+  const Shape& s = shapeOf(state);
+  setThreads(static_cast<int>(state.range(1)));
+  Operands o(s);
+  const auto mode = s.accumulate ? recdiff::nn::Accumulate::kYes : recdiff::nn::Accumulate::kNo;
+  constexpr auto bf16 = recdiff::nn::GemmPrecision::kBf16;
+  for (auto _ : state) {
+    if (s.aT && s.bT) recdiff::nn::gemm(o.c, o.a.transpose(), o.b.transpose(), mode, bf16);
+    else if (s.aT) recdiff::nn::gemm(o.c, o.a.transpose(), o.b, mode, bf16);
+    else if (s.bT) recdiff::nn::gemm(o.c, o.a, o.b.transpose(), mode, bf16);
+    else recdiff::nn::gemm(o.c, o.a, o.b, mode, bf16);
+    benchmark::DoNotOptimize(o.c.data());
+    benchmark::ClobberMemory();
+  }
+  setCounters(state, s);
+}
 void BM_DnnlBf16GemmOnly(benchmark::State& state) { BM_DnnlBf16(state, false); }
 
 void BM_DnnlF32(benchmark::State& state) {
@@ -214,10 +213,9 @@ void BM_DnnlF32(benchmark::State& state) {
 
 #else  // no oneDNN in this build
 
-void skipNoDnnl(benchmark::State& state) {
-  state.SkipWithError("built without oneDNN (install libdnnl-dev and reconfigure)");
-}
+void skipNoDnnl(benchmark::State& state) { state.SkipWithError(recdiff::nn::bf16GemmUnavailableReason().c_str()); }
 void BM_DnnlBf16WithConversion(benchmark::State& state) { skipNoDnnl(state); }
+void BM_NnGemmBf16(benchmark::State& state) { skipNoDnnl(state); }
 void BM_DnnlBf16GemmOnly(benchmark::State& state) { skipNoDnnl(state); }
 void BM_DnnlF32(benchmark::State& state) { skipNoDnnl(state); }
 
@@ -238,10 +236,12 @@ void twoThreads(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_EigenFloat)->Apply(oneThread);
 BENCHMARK(BM_DnnlBf16WithConversion)->Apply(oneThread);
+BENCHMARK(BM_NnGemmBf16)->Apply(oneThread);
 BENCHMARK(BM_DnnlBf16GemmOnly)->Apply(oneThread);
 BENCHMARK(BM_DnnlF32)->Apply(oneThread);
 BENCHMARK(BM_EigenFloat)->Apply(twoThreads);
 BENCHMARK(BM_DnnlBf16WithConversion)->Apply(twoThreads);
+BENCHMARK(BM_NnGemmBf16)->Apply(twoThreads);
 BENCHMARK(BM_DnnlBf16GemmOnly)->Apply(twoThreads);
 BENCHMARK(BM_DnnlF32)->Apply(twoThreads);
 

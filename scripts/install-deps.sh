@@ -11,6 +11,7 @@ packages=(
   libcli11-dev                   # example command lines
   libbenchmark-dev               # Google Benchmark 1.7
   libxsimd-dev                   # SIMD kernels (header-only)
+  libdnnl-dev                    # optional: oneDNN, bf16 GEMMs (nn::GemmPrecision::kBf16); the build works without
   clang-14 libomp-14-dev libclang-rt-14-dev   # the clang preset, OpenMP for clang, libFuzzer runtime
   gnuplot-nox                    # schedule and training-curve plots
   curl unzip ca-certificates     # scripts/fetch-movielens.sh (download path only)

@@ -4,6 +4,8 @@
 /// \file linear.hpp
 /// Fully connected layer y = x Wᵀ + b over a batch of rows (PyTorch's nn.Linear layout: W is [out × in]).
 
+#include <type_traits>
+
 #include <Eigen/Core>
 
 #include "../error.hpp"
@@ -74,7 +76,7 @@ class Linear {
     RECDIFF_REQUIRE(x.cols() == in_, "Linear::forward(): input has ", x.cols(), " columns, expected ", in_);
     RECDIFF_ASSERT(weight_.bound());
     y.resize(x.rows(), out_);
-    gemm(y, x, weight_().transpose());
+    gemm(y, x, weight_().transpose(), Accumulate::kNo, precision_);
     y.rowwise() += bias_().row(0);
   }
 
@@ -82,7 +84,7 @@ class Linear {
   void backward(const Matrix& dy, Matrix& dx) {
     backwardParameters(dy);
     dx.resize(dy.rows(), in_);
-    gemm(dx, dy, weight_());
+    gemm(dx, dy, weight_(), Accumulate::kNo, precision_);
   }
 
   /// Accumulates dW and db only (skips the input gradient, e.g. for a model's first layer).
@@ -90,11 +92,20 @@ class Linear {
     const Matrix& x = cachedInput();
     RECDIFF_REQUIRE(dy.rows() == x.rows() && dy.cols() == out_, "Linear::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", x.rows(), "x", out_);
-    gemm(dWeight_(), dy.transpose(), x, Accumulate::kYes);
+    gemm(dWeight_(), dy.transpose(), x, Accumulate::kYes, precision_);
     dBias_().row(0) += dy.colwise().sum();
   }
 
   void setTraining(bool) noexcept {}
+
+  /// Arithmetic of the layer's three products (forward, dx, dW); GemmPrecision::kFloat unless set. kBf16 needs
+  /// Scalar = float (std::invalid_argument otherwise) and is checked for availability at the first product.
+  void setPrecision(GemmPrecision precision) {
+    RECDIFF_REQUIRE((precision == GemmPrecision::kFloat || std::is_same_v<Scalar, float>),
+                    "Linear::setPrecision(): GemmPrecision::kBf16 needs a float layer");
+    precision_ = precision;
+  }
+  GemmPrecision precision() const noexcept { return precision_; }
 
  private:
   const Matrix& cachedInput() const { return borrowed_ != nullptr ? *borrowed_ : input_; }
@@ -104,6 +115,7 @@ class Linear {
   MappedMatrix<Scalar> weight_, bias_, dWeight_, dBias_;
   Matrix input_;
   const Matrix* borrowed_ = nullptr;
+  GemmPrecision precision_ = GemmPrecision::kFloat;
 };
 
 }  // namespace recdiff::nn
