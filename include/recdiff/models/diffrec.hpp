@@ -362,7 +362,10 @@ class DiffRec {
   /// The folded reverse loop for `rows` rows of inference, when options allow it and it pays (see Folding).
   std::optional<Folded> foldedReverse(Index rows) {
     using F = DiffRecOptions::Folding;
-    if (options_.foldedReverse == F::kNever || options_.normalizeInput || options_.samplingNoise) return std::nullopt;
+    const bool applies = !options_.normalizeInput && !options_.samplingNoise;
+    RECDIFF_REQUIRE(applies || options_.foldedReverse != F::kAlways, "DiffRec: foldedReverse = kAlways needs "
+                    "normalizeInput and samplingNoise off (the folded loop is linear and noiseless)");
+    if (options_.foldedReverse == F::kNever || !applies) return std::nullopt;
     if (options_.foldedReverse == F::kAuto && !Folded::worthIt(model_, rows, options_.steps)) return std::nullopt;
     return std::optional<Folded>(std::in_place, model_, diffusion_);
   }
