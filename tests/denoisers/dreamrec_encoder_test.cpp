@@ -4,6 +4,10 @@
 
 #include <cmath>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include <recdiff/denoisers/dreamrec_encoder.hpp>
 
 #include "support/catch.hpp"
@@ -146,6 +150,54 @@ TEST_CASE("DreamRecEncoder gradient matches central differences", "[denoisers][d
       };
       CHECK(recdiff::test::gradientError(params, loss, analytic) < 1e-6);
     }
+}
+
+TEST_CASE("DreamRecEncoder on a batch large enough to split its rows over the threads", "[denoisers][dreamrec]") {
+  // 96 histories (>= the encoder's parallel threshold of 64) of every length 0 … 4, two heads, dropout on:
+  // the naive pass, central differences, and the same h and gradients on one thread and on two.
+  recdiff::Rng rng(recdiff::test::seed());
+  const Index batch = 96;
+  Encoder::Histories seq = Encoder::Histories::Zero(batch, 4);
+  Eigen::ArrayXi lengths(batch);
+  for (Index b = 0; b < batch; ++b) {
+    lengths(b) = static_cast<int>(b % 5);
+    for (Index j = 0; j < lengths(b); ++j) seq(b, j) = static_cast<int>(rng.uniformIndex(7)) + 1;
+  }
+  Encoder enc(smallOptions(2, 0.3));
+  recdiff::nn::ParameterBuffer<double> params(enc.parameterCount());
+  recdiff::nn::ParameterBinder<double>(params).bind(enc);
+  enc.reset(rng);
+  params.values() += recdiff::test::randomMatrix<double>(params.size(), 1, rng, 0.1);
+  Matrix h;
+  enc.setTraining(false);
+  enc.forward(seq, lengths, h);
+  CHECK(recdiff::test::relativeError(h, naiveEncode(enc, seq, lengths)) < 1e-12);
+  enc.setTraining(true);
+  const Matrix w = recdiff::test::randomMatrix<double>(batch, 4, rng);
+  const auto loss = [&] {
+    enc.setRng(recdiff::Rng(5));
+    enc.forward(seq, lengths, h);
+    return (h.array() * w.array()).sum();
+  };
+  const auto analytic = [&] {
+    loss();
+    enc.backward(w);
+  };
+  CHECK(recdiff::test::gradientError(params, loss, analytic) < 1e-6);
+#if defined(_OPENMP)
+  const int saved = omp_get_max_threads();
+  Matrix hThreads[2], gThreads[2];
+  for (const int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    params.zeroGrad();
+    analytic();
+    hThreads[threads - 1] = h;
+    gThreads[threads - 1] = params.grads();
+  }
+  omp_set_num_threads(saved);
+  CHECK((hThreads[0].array() == hThreads[1].array()).all());
+  CHECK((gThreads[0].array() == gThreads[1].array()).all());
+#endif
 }
 
 TEST_CASE("DreamRecEncoder encodes an empty history as the output LayerNorm bias", "[denoisers][dreamrec]") {

@@ -41,6 +41,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "../nn/dropout.hpp"
@@ -216,26 +217,34 @@ class DreamRecEncoder {
     qk_.resize(batch, heads * dim);
     for (Index hd = 0; hd < heads; ++hd)
       qk_.middleCols(hd * dim, dim).noalias() = qOut_.middleCols(hd * d, d) * wkv.middleRows(hd * d, d);
+    // Histories are independent: rows b are split over the threads (each row's arithmetic is the same on any
+    // number of threads).
+    const bool parallel = batch >= kParallelRows;
     probs_.setZero(batch * heads, len);
-    for (Index b = 0; b < batch; ++b) {
+    parallelFor(batch, parallel, [&](Index b) {
       const Index l = lengths(b);
+      if (l == 0) return;  // no key: the context is 0 (the row is masked out below)
+      const auto keys = e_.middleRows(b * len, l);
       for (Index hd = 0; hd < heads; ++hd) {
-        Scalar* p = probs_.row(b * heads + hd).data();
-        if (l == 0) continue;  // no key: the context is 0 (the row is masked out below)
-        for (Index j = 0; j < l; ++j) p[j] = scale * qk_.row(b).segment(hd * dim, dim).dot(e_.row(b * len + j));
-        nn::softmaxRowInPlace(p, l);
+        auto p = probs_.row(b * heads + hd).head(l);
+        p.noalias() = qk_.row(b).segment(hd * dim, dim) * keys.transpose();
+        p *= scale;
+        nn::softmaxRowInPlace(p.data(), l);
       }
-    }
+    });
     attentionDropout_.forward(probs_, dropped_);
     eBar_.setZero(batch, heads * dim);
     pSum_.setZero(batch, heads);
-    for (Index b = 0; b < batch; ++b)
-      for (Index hd = 0; hd < heads; ++hd)
-        for (Index j = 0; j < lengths(b); ++j) {
-          const Scalar pj = dropped_(b * heads + hd, j);
-          eBar_.row(b).segment(hd * dim, dim) += pj * e_.row(b * len + j);
-          pSum_(b, hd) += pj;
-        }
+    parallelFor(batch, parallel, [&](Index b) {
+      const Index l = lengths(b);
+      if (l == 0) return;
+      const auto keys = e_.middleRows(b * len, l);
+      for (Index hd = 0; hd < heads; ++hd) {
+        const auto p = dropped_.row(b * heads + hd).head(l);
+        eBar_.row(b).segment(hd * dim, dim).noalias() = p * keys;
+        pSum_(b, hd) = p.sum();
+      }
+    });
     // a = context + q.
     a_ = query_;
     for (Index hd = 0; hd < heads; ++hd) {
@@ -278,32 +287,40 @@ class DreamRecEncoder {
       dBkv.row(0).segment(dim + hd * d, d).noalias() += pSum_.col(hd).transpose() * dCtx;
       gEBar_.middleCols(hd * dim, dim).noalias() = dCtx * wkv.middleRows(dim + hd * d, d);
     }
+    // Per history b (rows b of gProbs, gQk and rows b·len … of gE): split over the threads as in forward().
+    const bool parallel = batch >= kParallelRows;
     gE_.setZero(batch * len, dim);
     gProbs_.setZero(batch * heads, len);
-    for (Index b = 0; b < batch; ++b)
+    parallelFor(batch, parallel, [&](Index b) {
+      const Index l = lengths_(b);
+      if (l == 0) return;
+      const auto keys = e_.middleRows(b * len, l);
+      auto gKeys = gE_.middleRows(b * len, l);
       for (Index hd = 0; hd < heads; ++hd) {
         const Scalar vb = gA_.row(b).segment(hd * d, d).dot(bkv.row(0).segment(dim + hd * d, d));
-        for (Index j = 0; j < lengths_(b); ++j) {
-          gProbs_(b * heads + hd, j) = gEBar_.row(b).segment(hd * dim, dim).dot(e_.row(b * len + j)) + vb;
-          gE_.row(b * len + j) += dropped_(b * heads + hd, j) * gEBar_.row(b).segment(hd * dim, dim);
-        }
+        const auto gBar = gEBar_.row(b).segment(hd * dim, dim);
+        auto gp = gProbs_.row(b * heads + hd).head(l);
+        gp.noalias() = gBar * keys.transpose();
+        gp.array() += vb;
+        gKeys.noalias() += dropped_.row(b * heads + hd).head(l).transpose() * gBar;
       }
+    });
     attentionDropout_.backward(gProbs_, gProbs_);
     const Scalar scale = Scalar(1) / std::sqrt(static_cast<Scalar>(dim));
     gQk_.setZero(batch, heads * dim);
-    for (Index b = 0; b < batch; ++b) {
+    parallelFor(batch, parallel, [&](Index b) {
       const Index l = lengths_(b);
+      if (l == 0) return;
+      const auto keys = e_.middleRows(b * len, l);
+      auto gKeys = gE_.middleRows(b * len, l);
       for (Index hd = 0; hd < heads; ++hd) {
-        if (l == 0) continue;
-        Scalar* g = gProbs_.row(b * heads + hd).data();
-        nn::softmaxRowBackward(probs_.row(b * heads + hd).data(), g, g, l);
-        for (Index j = 0; j < l; ++j) {
-          const Scalar s = scale * g[j];
-          gQk_.row(b).segment(hd * dim, dim) += s * e_.row(b * len + j);
-          gE_.row(b * len + j) += s * qk_.row(b).segment(hd * dim, dim);
-        }
+        auto g = gProbs_.row(b * heads + hd).head(l);
+        nn::softmaxRowBackward(probs_.row(b * heads + hd).data(), g.data(), g.data(), l);
+        g *= scale;
+        gQk_.row(b).segment(hd * dim, dim).noalias() += g * keys;
+        gKeys.noalias() += g.transpose() * qk_.row(b).segment(hd * dim, dim);
       }
-    }
+    });
     // qk_h = Q_h W_k,h:  dQ_h = dqk_h W_k,hᵀ,  dW_k,h += Q_hᵀ dqk_h  (b_k has no gradient: it cancels).
     gQ_.resize(batch, dim);
     for (Index hd = 0; hd < heads; ++hd) {
@@ -334,6 +351,9 @@ class DreamRecEncoder {
                     o.dropout);
     return o;
   }
+
+  /// Batches of at least this many histories split their per-history loops over the OpenMP threads.
+  static constexpr Index kParallelRows = 64;
 
   DreamRecEncoderOptions options_;
   nn::Embedding<Scalar> items_, positions_;
