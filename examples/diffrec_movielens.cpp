@@ -67,6 +67,7 @@ struct Config {
   Index svdDims = 64;
   std::string data;
   std::string meanType = "x0";
+  std::string precision = "float";  // GEMM arithmetic of training: float | bf16 (docs/bf16.md)
   recdiff::DiffRecOptions model;
   int epochs = 1000;
   int evalEvery = 5;
@@ -364,6 +365,7 @@ int finishRun(const Config& c, const PreparedData& d, const TrainOutcome& o, con
   j["preset"] = c.preset;
   j["seed"] = c.seed;
   j["threads"] = c.threads;
+  j["precision"] = c.precision;
   nlohmann::json hp = m.hyperparameters;
   hp["epochs"] = c.epochs;
   hp["eval_every"] = c.evalEvery;
@@ -588,6 +590,10 @@ int main(int argc, char** argv) {
   app.add_option("--report", c.report, "JSON report (metrics keyed like test.recall@20, timings, peak memory)");
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular and EASE rows");
   app.add_flag("--no-progress", noProgress, "no progress bar");
+  app.add_option("--precision", c.precision,
+                 "GEMM arithmetic of training: float, or bf16 (bf16 operands, fp32 sums; needs oneDNN and "
+                 "AVX512-BF16; DiffRec/T-DiffRec only; inference stays float)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
     applyPreset(c);
@@ -659,6 +665,13 @@ int main(int argc, char** argv) {
     if (!(c.time.wMin > 0.0 && c.time.wMax >= c.time.wMin))
       throw CLI::ValidationError("--w-min/--w-max", "need 0 < w-min <= w-max");
     if (c.meanType != "x0" && c.meanType != "eps") throw CLI::ValidationError("--mean-type", "x0 or eps, got " + c.meanType);
+    if (c.precision != "float" && c.precision != "bf16")
+      throw CLI::ValidationError("--precision", "float or bf16, got " + c.precision);
+    if (c.precision == "bf16" && (c.modelName == "ldiffrec" || c.modelName == "ltdiffrec"))
+      throw CLI::ValidationError("--precision", "bf16 is implemented for diffrec and tdiffrec only");
+    if (c.precision == "bf16" && !recdiff::nn::bf16GemmAvailable())
+      throw CLI::ValidationError("--precision", "bf16 is unavailable: " + recdiff::nn::bf16GemmUnavailableReason());
+    c.model.trainingPrecision = c.precision == "bf16" ? recdiff::nn::GemmPrecision::kBf16 : recdiff::nn::GemmPrecision::kFloat;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -25,7 +25,9 @@
 #include <cstdint>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,6 +56,11 @@ struct DiffRecMlpOptions {
   /// Compute the sinusoid in float32 as the reference does (`timestep_embedding` works in float32). Either
   /// way a double model matches the reference to ~5e-8 absolute; off computes the sinusoid exactly.
   bool float32TimeEmbedding = false;
+  /// Arithmetic of the products of training passes (forward in training mode, and backward): kBf16 rounds
+  /// both operands of every GEMM to bfloat16 and accumulates in fp32 (nn/gemm.hpp, docs/bf16.md). Inference
+  /// (evaluation mode) always computes in Scalar. kBf16 needs Scalar = float, oneDNN and AVX512-BF16; the
+  /// constructor throws otherwise. Not a checkpointed setting.
+  nn::GemmPrecision trainingPrecision = nn::GemmPrecision::kFloat;
 };
 
 /// DiffRec's MLP denoiser; satisfies the Denoiser concept (concepts.hpp) with Condition = NoCondition.
@@ -74,6 +81,12 @@ class DiffRecMlp {
                     options.timeEmbeddingSize);
     RECDIFF_REQUIRE(!options.dims.empty(), "DiffRecMlp: dims must name at least one hidden width");
     for (const Index d : options.dims) RECDIFF_REQUIRE(d > 0, "DiffRecMlp: hidden widths must be positive, got ", d);
+    if (options.trainingPrecision == nn::GemmPrecision::kBf16) {
+      RECDIFF_REQUIRE((std::is_same_v<Scalar, float>), "DiffRecMlp: trainingPrecision kBf16 needs DiffRecMlp<float>");
+      if (!nn::bf16GemmAvailable())
+        throw std::runtime_error("DiffRecMlp: trainingPrecision kBf16 is unavailable: " +
+                                 nn::bf16GemmUnavailableReason());
+    }
     const Index emb = options.timeEmbeddingSize;
     // out_dims = dims + [items]; in_dims = reverse(out_dims); chain = [items + emb] + in_dims[1:] + out_dims[1:].
     std::vector<Index> outDims = options.dims;
@@ -183,6 +196,9 @@ class DiffRecMlp {
     RECDIFF_REQUIRE(xt.cols() == items, "DiffRecMlp::forward(): xt has ", xt.cols(), " columns, expected ", items);
     RECDIFF_REQUIRE(t.size() == batch, "DiffRecMlp::forward(): xt has ", batch, " rows but t has ", t.size(),
                     " entries");
+    const nn::GemmPrecision precision = training() ? options_.trainingPrecision : nn::GemmPrecision::kFloat;
+    embLayer_[0].setPrecision(precision);  // (a loop over allLayers() would allocate its vector every batch)
+    for (auto& l : layers_) l.setPrecision(precision);
     TimeEmbeddingOptions embOptions = diffRecTimeEmbedding();
     embOptions.float32Arithmetic = options_.float32TimeEmbedding;
     sinusoidalTimestepEmbedding(t, emb, sinusoid_, embOptions);
@@ -239,11 +255,11 @@ class DiffRecMlp {
     first.backwardParameters(*g);
     // The time-embedding part of dL/dh0, then the embedding layer's parameters.
     dTimeEmb_.resize(batch, emb);
-    nn::gemm(dTimeEmb_, *g, first.weight().rightCols(emb));
+    nn::gemm(dTimeEmb_, *g, first.weight().rightCols(emb), nn::Accumulate::kNo, first.precision());
     embLayer_[0].backwardParameters(dTimeEmb_);
     if (dXt == nullptr) return;
     dXt->resize(batch, items);
-    nn::gemm(*dXt, *g, first.weight().leftCols(items));
+    nn::gemm(*dXt, *g, first.weight().leftCols(items), nn::Accumulate::kNo, first.precision());
     if (masked_) dXt->array() *= dropout_.mask().array();
     if (options_.normalizeInput) {
       // y = x / n: dx = (dy − y (y·dy)) / n where ||x|| > 1e-12, else dy / 1e-12.

@@ -75,6 +75,9 @@ struct DiffRecOptions {
   double learningRate = 1e-3;             ///< [--lr]
   double weightDecay = 0.0;               ///< [--weight_decay] (AdamW, decoupled)
   Index batchSize = 400;                  ///< [--batch_size]
+  /// GEMM arithmetic of training (DiffRecMlpOptions::trainingPrecision): kBf16 = bf16 operands, fp32
+  /// accumulation (docs/bf16.md); inference stays float. Not a checkpointed setting.
+  nn::GemmPrecision trainingPrecision = nn::GemmPrecision::kFloat;
 
   /// linear-var(0.005, 0.005, 0.01) with beta_0 fixed to 1e-5: DiffRec's ml-1m_clean schedule.
   static ScheduleSpec defaultSchedule() {
@@ -349,6 +352,7 @@ class DiffRec {
     m.timeEmbeddingSize = o.timeEmbeddingSize;
     m.dropout = o.dropout;
     m.normalizeInput = o.normalizeInput;
+    m.trainingPrecision = o.trainingPrecision;
     return m;
   }
 
