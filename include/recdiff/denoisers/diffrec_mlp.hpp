@@ -35,6 +35,7 @@
 
 #include "../concepts.hpp"
 #include "../error.hpp"
+#include "../io/hyperparameters.hpp"
 #include "../nn/dropout.hpp"
 #include "../nn/gemm.hpp"
 #include "../nn/init.hpp"
@@ -151,27 +152,13 @@ class DiffRecMlp {
 
   /// Inverse of hyperparameters(); throws std::invalid_argument on a missing or malformed entry.
   static Options optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
-    const auto get = [&h](const char* key) -> const std::string& {
-      const auto it = h.find(key);
-      RECDIFF_REQUIRE(it != h.end(), "DiffRecMlp::optionsFromHyperparameters(): missing '", key, "'");
-      return it->second;
-    };
+    const io::HyperparameterReader r(h, "DiffRecMlp::optionsFromHyperparameters()");
     Options o;
-    try {
-      o.items = std::stol(get("items"));
-      o.timeEmbeddingSize = std::stol(get("emb_size"));
-      o.dropout = std::stod(get("dropout"));
-      o.normalizeInput = get("norm") == "1";
-      o.dims.clear();
-      std::stringstream dims(get("dims"));
-      for (std::string part; std::getline(dims, part, ',');) o.dims.push_back(std::stol(part));
-    } catch (const std::logic_error& e) {
-      if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr &&
-          std::string(e.what()).find("DiffRecMlp") != std::string::npos)
-        throw;
-      throw std::invalid_argument(std::string("DiffRecMlp::optionsFromHyperparameters(): malformed value (") +
-                                  e.what() + ")");
-    }
+    o.items = r.count("items");
+    o.timeEmbeddingSize = r.count("emb_size");
+    o.dropout = r.number("dropout");
+    o.normalizeInput = r.flag("norm");
+    o.dims = r.indexList("dims");
     return o;
   }
   Index items() const noexcept { return options_.items; }

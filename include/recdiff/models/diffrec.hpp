@@ -38,6 +38,7 @@
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
 #include "../io/checkpoint.hpp"
+#include "../io/hyperparameters.hpp"
 #include "../metrics/metric_table.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
@@ -291,48 +292,28 @@ class DiffRec {
   /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
   /// missing or malformed entry.
   static std::pair<DiffRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
-    const auto get = [&h](const char* key) -> const std::string& {
-      const auto it = h.find(key);
-      RECDIFF_REQUIRE(it != h.end(), "DiffRec::optionsFromHyperparameters(): no '", key, "' entry");
-      return it->second;
-    };
-    const auto number = [&](const char* key) {
-      try {
-        std::size_t used = 0;
-        const double v = std::stod(get(key), &used);
-        if (used == get(key).size()) return v;
-      } catch (const std::exception&) {
-      }
-      throw std::invalid_argument(detail::concat("DiffRec::optionsFromHyperparameters(): '", key, "' = '", get(key),
-                                                 "' is not a number"));
-    };
-    const auto optional = [&](const char* key) -> std::optional<double> {
-      if (get(key) == "default") return std::nullopt;
-      return number(key);
-    };
+    const io::HyperparameterReader r(h, "DiffRec::optionsFromHyperparameters()");
     DiffRecOptions o;
-    o.dims.clear();
-    std::stringstream dims(get("dims"));
-    for (std::string part; std::getline(dims, part, ',');) o.dims.push_back(std::stol(part));
-    o.timeEmbeddingSize = static_cast<Index>(number("emb_size"));
-    o.normalizeInput = get("norm") == "1";
-    o.dropout = number("dropout");
+    o.dims = r.indexList("dims");
+    o.timeEmbeddingSize = r.count("emb_size");
+    o.normalizeInput = r.flag("norm");
+    o.dropout = r.number("dropout");
     o.schedule = ScheduleSpec{};
-    o.schedule.name = get("noise_schedule");
-    o.schedule.noiseScale = optional("noise_scale");
-    o.schedule.noiseMin = optional("noise_min");
-    o.schedule.noiseMax = optional("noise_max");
-    o.schedule.firstBeta = optional("first_beta");
-    o.steps = static_cast<Index>(number("steps"));
-    o.reweight = get("reweight") == "1";
-    o.samplingSteps = static_cast<Index>(number("sampling_steps"));
-    o.samplingNoise = get("sampling_noise") == "1";
-    o.learningRate = number("lr");
-    o.weightDecay = number("weight_decay");
-    o.batchSize = static_cast<Index>(number("batch_size"));
-    o.lossHistory = static_cast<Index>(number("loss_history"));
-    o.uniformMix = number("uniform_mix");
-    return {o, static_cast<Index>(number("items"))};
+    o.schedule.name = r.text("noise_schedule");
+    o.schedule.noiseScale = r.optionalNumber("noise_scale");
+    o.schedule.noiseMin = r.optionalNumber("noise_min");
+    o.schedule.noiseMax = r.optionalNumber("noise_max");
+    o.schedule.firstBeta = r.optionalNumber("first_beta");
+    o.steps = r.count("steps");
+    o.reweight = r.flag("reweight");
+    o.samplingSteps = r.count("sampling_steps");
+    o.samplingNoise = r.flag("sampling_noise");
+    o.learningRate = r.number("lr");
+    o.weightDecay = r.number("weight_decay");
+    o.batchSize = r.count("batch_size");
+    o.lossHistory = r.count("loss_history");
+    o.uniformMix = r.number("uniform_mix");
+    return {o, r.count("items")};
   }
 
  private:
