@@ -8,8 +8,15 @@
 //   cmake --build build/bench --target bench_diffurec -j2 && build/bench/benchmarks/bench_diffurec
 // The authors' figures on this machine (PyTorch CPU, 2 threads): 212 samples/s and 25 users/s (H 128, 4 blocks),
 // 852 samples/s and 106 users/s (H 64, 2 blocks).
+// Rates per wall second (samples/s, users/s, GFLOP/s) need a quiet machine; the "/cpu-s" counters divide by the
+// CPU time of the whole process (every thread) over the timed loop, and "cpu/wall" is that CPU time over the
+// wall time (≈ threads when they scale and do not wait; < 1 when other processes took the cores).
 
 #include <benchmark/benchmark.h>
+
+#include <ctime>
+
+#include <string>
 
 #include <Eigen/Core>
 
@@ -42,6 +49,25 @@ recdiff::data::IdMatrix randomHistories(Index rows, recdiff::Rng& rng) {
   return h;
 }
 
+double processCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+double wallSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+/// Per-CPU-second counters of a timed loop that did `work` units and `flops` FLOPs.
+void setCpuCounters(benchmark::State& state, const char* unit, double work, double flops, double cpu, double wall) {
+  state.counters[std::string(unit) + "/cpu-s"] = work / cpu;
+  state.counters["GFLOP/cpu-s"] = flops * 1e-9 / cpu;
+  state.counters["cpu/wall"] = cpu / wall;
+}
+
 recdiff::DiffuRecOptions options(Index h, Index blocks) {
   recdiff::DiffuRecOptions o;
   o.hidden = h;
@@ -61,12 +87,16 @@ void BM_DiffuRecTrainStep(benchmark::State& state) {
   model.approximator().setTraining(true);
   model.approximator().setRng(rng.fork(1));
   model.step(history, targets, rng);  // warm-up: buffers are allocated on the first call
+  const double cpu0 = processCpuSeconds(), wall0 = wallSeconds();
   for (auto _ : state) {
     const float loss = model.step(history, targets, rng);
     model.optimizer().step(model.approximator().parameters());
     benchmark::DoNotOptimize(loss);
   }
+  const double cpu = processCpuSeconds() - cpu0, wall = wallSeconds() - wall0;
   const double flops = recdiff::diffuRecFlops(options(h, blocks), kItems).trainPerSample * static_cast<double>(kBatch);
+  const auto iterations = static_cast<double>(state.iterations());
+  setCpuCounters(state, "samples", iterations * static_cast<double>(kBatch), iterations * flops, cpu, wall);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
   state.counters["samples/s"] = benchmark::Counter(static_cast<double>(kBatch * state.iterations()), benchmark::Counter::kIsRate);
 }
@@ -79,11 +109,15 @@ void BM_DiffuRecInference(benchmark::State& state) {
   const recdiff::data::IdMatrix history = randomHistories(kInferenceBatch, rng);
   recdiff::RowMatrix<float> scores;
   model.scores(history, scores, rng);  // warm-up
+  const double cpu0 = processCpuSeconds(), wall0 = wallSeconds();
   for (auto _ : state) {
     model.scores(history, scores, rng);
     benchmark::DoNotOptimize(scores.data());
   }
+  const double cpu = processCpuSeconds() - cpu0, wall = wallSeconds() - wall0;
   const double flops = recdiff::diffuRecFlops(options(h, blocks), kItems).inferencePerUser * static_cast<double>(kInferenceBatch);
+  const auto iterations = static_cast<double>(state.iterations());
+  setCpuCounters(state, "users", iterations * static_cast<double>(kInferenceBatch), iterations * flops, cpu, wall);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
   state.counters["users/s"] = benchmark::Counter(static_cast<double>(kInferenceBatch * state.iterations()), benchmark::Counter::kIsRate);
 }

@@ -255,7 +255,6 @@ class DiffuRecApproximator {
       sValid_ = reverseActive_ && !training_;
       sPositions_ = len;
     }
-    hidden_[0] = s_;
     // z = x_t + MLP(sinusoid(t')).
     TimeEmbeddingOptions timeOptions;
     timeOptions.timeScale = options_.rescaleTimesteps ? 1000.0 / static_cast<double>(options_.steps) : 1.0;
@@ -263,12 +262,13 @@ class DiffuRecApproximator {
     else sinusoidalTimestepEmbedding(t, h, sinusoid_, timeOptions);
     timeMlp_.forward(sinusoid_, z_);
     z_ += xt;
-    // h0 = S + Λ ⊙ z.
+    // h0 = S + Λ ⊙ z (one pass per sequence).
     lambda_.resize(n, h);
     lambda_.array() = static_cast<Scalar>(options_.lambda) * (lambdaNoise.array() + Scalar(1));
+    hidden_[0].resize(n, h);
     for (Index b = 0; b < batch; ++b)
-      hidden_[0].middleRows(b * len, len).array() +=
-          lambda_.middleRows(b * len, len).array().rowwise() * z_.row(b).array();
+      hidden_[0].middleRows(b * len, len).array() =
+          s_.middleRows(b * len, len).array() + lambda_.middleRows(b * len, len).array().rowwise() * z_.row(b).array();
     // Blocks.
     valid_ = seq > 0;
     const bool padded = !valid_.all();
@@ -299,29 +299,34 @@ class DiffuRecApproximator {
                     dOut.rows(), "x", dOut.cols(), ", expected ", batch, "x", h);
     outputNorm_.backward(dOut, gLast_);
     outputDropout_.backward(gLast_, gLast_);
+    // The last block takes dL/d(last rows) = gLast_; gA_ and gB_ alternate as the [n × H] gradients below it
+    // (their sizes never change, so nothing is reallocated per batch).
+    const Matrix* g = &gLast_;
     if (blocks_.empty()) {
       gA_.setZero(n, h);
       for (Index b = 0; b < batch; ++b) gA_.row(b * len + len - 1) = gLast_.row(b);
-    } else {
-      gA_ = gLast_;  // the last block takes dL/d(last rows)
+      g = &gA_;
     }
     for (std::size_t k = blocks_.size(); k-- > 0;) {
-      blocks_[k].backward(gA_, gB_);
-      gA_.swap(gB_);
+      Matrix& out = g == &gA_ ? gB_ : gA_;
+      blocks_[k].backward(*g, out);
+      g = &out;
     }
+    const Matrix& dH0 = *g;
+    Matrix& gS = g == &gA_ ? gB_ : gA_;
     // h0 = S + Λ ⊙ z:  dz_b = Σ_i Λ_bi ⊙ dh0_bi.
     gZ_.resize(batch, h);
     for (Index b = 0; b < batch; ++b)
-      gZ_.row(b) = (lambda_.middleRows(b * len, len).array() * gA_.middleRows(b * len, len).array())
+      gZ_.row(b) = (lambda_.middleRows(b * len, len).array() * dH0.middleRows(b * len, len).array())
                        .colwise()
                        .sum()
                        .matrix();
     if (dXt != nullptr) *dXt = gZ_;
     timeMlp_.backward(gZ_, gSinusoid_);  // the sinusoid has no parameters; its gradient is dropped
-    inputNorm_.backward(gA_, gB_);
-    if (options_.learnedPositions) positions_.backward(gB_);
-    embeddingDropout_.backward(gB_, gB_);
-    items_.backward(gB_);
+    inputNorm_.backward(dH0, gS);
+    if (options_.learnedPositions) positions_.backward(gS);
+    embeddingDropout_.backward(gS, gS);
+    items_.backward(gS);
   }
 
   /// One training loss evaluation with gradients (the reference's DiffuRec.forward + loss_diffu_ce):

@@ -44,6 +44,7 @@
 #include "../io/checkpoint.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
+#include "../nn/gemm.hpp"
 #include "../optim/optimizer.hpp"
 #include "../random.hpp"
 #include "../schedules/make_schedule.hpp"
@@ -240,7 +241,7 @@ class DiffuRec {
   void scores(const Eigen::DenseBase<History>& history, Matrix& out, Rng& rng) {
     representations(history, x0_, rng);
     out.resize(x0_.rows(), columns());
-    out.noalias() = x0_ * model_.itemEmbedding().weight().transpose();
+    nn::gemm(out, x0_, model_.itemEmbedding().weight().transpose());
   }
 
   /// The top-k items (ids and scores, best first) for histories [batch × len]; the padding item is never

@@ -18,7 +18,9 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
+#include "gemm.hpp"
 #include "softmax.hpp"
 
 namespace recdiff::nn {
@@ -45,11 +47,11 @@ class ItemCrossEntropy {
     table_ = table;
     labels_ = labels;
     probs_.resize(x.rows(), table.rows());
-    probs_.noalias() = input_ * table_.transpose();
-    double total = 0.0;
+    gemm(probs_, input_, table_.transpose());
     const Index n = x.rows(), items = table.rows();
     losses_.resize(n);
-    for (Index b = 0; b < n; ++b) {
+    // Rows are independent: split over the threads; the mean is summed in row order afterwards.
+    parallelFor(n, n > 1 && n * items > 65536, [&](Index b) {
       Scalar* row = probs_.row(b).data();
       Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> r(row, items);
       const Scalar m = r.maxCoeff();
@@ -57,9 +59,10 @@ class ItemCrossEntropy {
       r = (r - m).exp();
       const Scalar sum = r.sum();
       losses_(b) = std::log(sum) + m - target;
-      total += static_cast<double>(losses_(b));
       r /= sum;
-    }
+    });
+    double total = 0.0;
+    for (Index b = 0; b < n; ++b) total += static_cast<double>(losses_(b));
     return static_cast<Scalar>(total / static_cast<double>(n));
   }
 
@@ -87,12 +90,12 @@ class ItemCrossEntropy {
     grad_ *= scale / static_cast<Scalar>(n);
     if (rowWeights != nullptr) grad_.array().colwise() *= *rowWeights;
     dx.resize(n, input_.cols());
-    dx.noalias() = grad_ * table_;
+    gemm(dx, grad_, table_);
     auto& dt = const_cast<Eigen::MatrixBase<GradDerived>&>(dTable);
     RECDIFF_REQUIRE(dt.rows() == table_.rows() && dt.cols() == table_.cols(),
                     "ItemCrossEntropy::backward(): dTable is ", dt.rows(), "x", dt.cols(), ", expected ",
                     table_.rows(), "x", table_.cols());
-    dt.noalias() += grad_.transpose() * input_;
+    gemm(dt, grad_.transpose(), input_, Accumulate::kYes);
   }
 
  private:

@@ -6,7 +6,9 @@
 ///   y = Dropout(f(x W1ᵀ + b1)) W2ᵀ + b2,   W1 [hidden × dim], W2 [dim × hidden],
 /// with f the tanh-approximated GELU (BERT, DiffuRec), the exact GELU, ReLU or SiLU. The same shape with SiLU
 /// and no dropout is DiffuRec's time-embedding MLP. Bias and activation are fused into one pass over the
-/// hidden matrix; the two products are row-batched GEMMs.
+/// hidden matrix; the two products are row-batched GEMMs (nn::gemm: rows split over the threads, each product
+/// added onto its bias so that no pass zeroes the destination). The hidden dropout is applied in place: the
+/// undropped activation is not kept (backward needs the dropped one and the pre-activation).
 ///
 /// Parameters in the bound slice (PyTorch's nn.Linear layout, first layer then second): W1, b1, W2, b2.
 /// reset(rng) draws Xavier-normal weights and zero biases; the references override as they need.
@@ -24,7 +26,9 @@
 #include "../error.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
+#include "../parallel.hpp"
 #include "dropout.hpp"
+#include "gemm.hpp"
 #include "parameters.hpp"
 
 namespace recdiff::nn {
@@ -188,22 +192,21 @@ class FeedForward {
     const Matrix& x = borrowed_ != nullptr ? *borrowed_ : input_;
     RECDIFF_REQUIRE(dy.rows() == x.rows() && dy.cols() == dim_, "FeedForward::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", x.rows(), "x", dim_);
-    const Matrix& act = dropActive_ ? dropped_ : act_;
-    dW2_().noalias() += dy.transpose() * act;
+    // act_ holds the (dropped) activation. dW2ᵀ += actᵀ dy splits dW2's columns over the threads, so each
+    // thread packs only its columns of the large act_ (dW2 has few rows).
+    gemm(dW2_().transpose(), act_.transpose(), dy, Accumulate::kYes);
     dB2_().row(0) += dy.colwise().sum();
     dAct_.resize(dy.rows(), hidden_);
-    dAct_.noalias() = dy * w2_();
+    gemm(dAct_, dy, w2_());
     if (dropActive_) dropout_.backward(dAct_, dAct_);
     const Index n = dy.rows();
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (n * hidden_ > 65536)
-#endif
-    for (Index i = 0; i < n; ++i)
+    parallelFor(n, n * hidden_ > 65536, [&](Index i) {
       detail::activationBackward(activation_, pre_.row(i).data(), dAct_.row(i).data(), hidden_);
-    dW1_().noalias() += dAct_.transpose() * x;
+    });
+    gemm(dW1_(), dAct_.transpose(), x, Accumulate::kYes);
     dB1_().row(0) += dAct_.colwise().sum();
     dx.resize(n, dim_);
-    dx.noalias() = dAct_ * w1_();
+    gemm(dx, dAct_, w1_());
   }
 
  private:
@@ -213,24 +216,16 @@ class FeedForward {
     const Index n = x.rows();
     pre_.resize(n, hidden_);
     act_.resize(n, hidden_);
-    pre_.noalias() = x * w1_().transpose();
-    const auto b1 = b1_().row(0);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (n * hidden_ > 65536)
-#endif
-    for (Index i = 0; i < n; ++i) {
-      pre_.row(i) += b1;
+    pre_.rowwise() = b1_().row(0);
+    gemm(pre_, x, w1_().transpose(), Accumulate::kYes);
+    parallelFor(n, n * hidden_ > 65536, [&](Index i) {
       detail::activationForward(activation_, pre_.row(i).data(), act_.row(i).data(), hidden_);
-    }
+    });
     dropActive_ = training_ && dropout_.probability() > 0.0;
-    const Matrix* a = &act_;
-    if (dropActive_) {
-      dropout_.forward(act_, dropped_);
-      a = &dropped_;
-    }
+    if (dropActive_) dropout_.forward(act_, act_);
     y.resize(n, dim_);
-    y.noalias() = *a * w2_().transpose();
-    y.rowwise() += b2_().row(0);
+    y.rowwise() = b2_().row(0);
+    gemm(y, act_, w2_().transpose(), Accumulate::kYes);
   }
 
   Index dim_, hidden_;
@@ -239,7 +234,7 @@ class FeedForward {
   bool training_ = true;
   bool dropActive_ = false;
   MappedMatrix<Scalar> w1_, b1_, w2_, b2_, dW1_, dB1_, dW2_, dB2_;
-  Matrix input_, pre_, act_, dropped_, dAct_;
+  Matrix input_, pre_, act_, dAct_;  // act_: the activation after the hidden dropout
   const Matrix* borrowed_ = nullptr;
 };
 

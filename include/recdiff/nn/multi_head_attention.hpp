@@ -21,7 +21,9 @@
 ///
 /// Parameters in the bound slice: W_qkv [3·dim × dim] (the rows of W_q, then W_k, then W_v, each PyTorch's
 /// [out × in]), b_qkv [3·dim], W_o [dim × dim], b_o [dim]. The fused projection is one GEMM over all rows;
-/// the per-head products are GEMMs on strided blocks, parallel over sequences.
+/// the per-head products are GEMMs on strided blocks, parallel over sequences. The projections go through
+/// nn::gemm (output rows split over the threads; the bias is written first and the product added to it, so no
+/// pass zeroes the destination); the softmax of a row without causal masking is one vectorised pass.
 ///
 /// Usage:
 ///   nn::MultiHeadAttention<float> att({.dim = 128, .heads = 4, .sequenceLength = 50});
@@ -39,13 +41,11 @@
 #include "../error.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
+#include "../parallel.hpp"
 #include "dropout.hpp"
+#include "gemm.hpp"
 #include "parameters.hpp"
 #include "softmax.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 namespace recdiff::nn {
 
@@ -184,10 +184,10 @@ class MultiHeadAttention {
                     dy.cols(), ", expected ", n, "x", dim);
     const Index batch = n / len, d = headDim_;
     // Output projection.
-    dWO_().noalias() += dy.transpose() * context_;
+    gemm(dWO_(), dy.transpose(), context_, Accumulate::kYes);
     dBO_().row(0) += dy.colwise().sum();
     dContext_.resize(n, dim);
-    dContext_.noalias() = dy * wO_();
+    gemm(dContext_, dy, wO_());
     // Attention core, per sequence and head.
     dQkv_.resize(n, 3 * dim);
     const Matrix& p = dropActive_ ? dropped_ : probs_;
@@ -196,10 +196,8 @@ class MultiHeadAttention {
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
     ensureScratch();
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
-#endif
-    for (Index b = 0; b < batch; ++b) {
+    const bool parallel = batch > 1 && n * dim > 32768;
+    parallelFor(batch, parallel, [&](Index b) {
       Matrix& dP = scratch_[threadIndex()];
       dP.resize(len, len);
       for (Index h = 0; h < heads; ++h) {
@@ -225,13 +223,10 @@ class MultiHeadAttention {
           dk.noalias() = dP.transpose() * q;
         }
       }
-    }
+    });
     if (dropActive_) {
       dropout_.backward(dProbs_, dProbs_);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
-#endif
-      for (Index b = 0; b < batch; ++b) {
+      parallelFor(batch, parallel, [&](Index b) {
         Matrix& dP = scratch_[threadIndex()];
         for (Index h = 0; h < heads; ++h) {
           const Scalar* base = qkv_.data() + b * len * 3 * dim + h * d;
@@ -246,13 +241,13 @@ class MultiHeadAttention {
           dq.noalias() = dP * k;
           dk.noalias() = dP.transpose() * q;
         }
-      }
+      });
     }
     // Input projection.
-    dWQkv_().noalias() += dQkv_.transpose() * x;
+    gemm(dWQkv_(), dQkv_.transpose(), x, Accumulate::kYes);
     dBQkv_().row(0) += dQkv_.colwise().sum();
     dx.resize(n, dim);
-    dx.noalias() = dQkv_ * wQkv_();
+    gemm(dx, dQkv_, wQkv_());
   }
 
  private:
@@ -290,11 +285,96 @@ class MultiHeadAttention {
     }
   }
 
+  /// Per-sequence key masks for attentionSoftmax() (key-padding mode): keyKeep_ 1 / 0 and keyBias_ 0 / −∞ per
+  /// key, anyKey_ whether a sequence has a visible key.
+  void prepareKeyMask(Index batch, bool keyMask) {
+    if (!keyMask) return;
+    const Index len = options_.sequenceLength;
+    keyKeep_.resize(batch, len);
+    keyBias_.resize(batch, len);
+    anyKey_.resize(batch);
+    for (Index b = 0; b < batch; ++b) {
+      for (Index j = 0; j < len; ++j) {
+        keyKeep_(b, j) = mask_(b, j) ? Scalar(1) : Scalar(0);
+        keyBias_(b, j) = mask_(b, j) ? Scalar(0) : -std::numeric_limits<Scalar>::infinity();
+      }
+      anyKey_(b) = mask_.row(b).any();
+    }
+  }
+
+  /// Softmax of `rows` contiguous score rows of sequence b (seqLen entries each), in place, without causal
+  /// masking; row i belongs to query query0 + i·queryStep (for the query-row mask). The exponentials run over
+  /// the whole block in one vectorised pass (per row, the last seqLen mod 16 entries of every row would be
+  /// scalar libm calls); maxima, masks and sums are per row as in attentionSoftmax().
+  void softmaxBlock(Scalar* block, Index rows, Index b, Index query0, Index queryStep, Scalar scale,
+                    bool keyMask) const {
+    const Index len = options_.sequenceLength;
+    using Row = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+    using ConstRow = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+    Row all(block, rows * len);
+    if (keyMask) {
+      // Key padding (never together with blanked query rows: that is the other PaddingMask).
+      if (!anyKey_(b)) {
+        all.setZero();
+        return;
+      }
+      const ConstRow keep(keyKeep_.row(b).data(), len), bias(keyBias_.row(b).data(), len);
+      for (Index i = 0; i < rows; ++i) {
+        Row r(block + i * len, len);
+        const Scalar m = (r + bias).maxCoeff();
+        r = (r - m).min(Scalar(0)) * scale;
+      }
+      all = all.exp();
+      for (Index i = 0; i < rows; ++i) {
+        Row r(block + i * len, len);
+        r *= keep;
+        r *= Scalar(1) / r.sum();
+      }
+      return;
+    }
+    for (Index i = 0; i < rows; ++i) {
+      Row r(block + i * len, len);
+      if (queryRowBlanked(b, query0 + i * queryStep)) {
+        r.setZero();
+        continue;
+      }
+      const Scalar m = r.maxCoeff();
+      r = (r - m) * scale;
+    }
+    all = all.exp();
+    for (Index i = 0; i < rows; ++i) {
+      Row r(block + i * len, len);
+      if (queryRowBlanked(b, query0 + i * queryStep)) r.setConstant(Scalar(1) / static_cast<Scalar>(len));
+      else r *= Scalar(1) / r.sum();
+    }
+  }
+
   /// Softmax of one score row of sequence b, in place, vectorised: entries j ≥ visible (causal) and padded
-  /// keys (keyMask) get probability exactly 0; a row with no visible key becomes all zeros.
+  /// keys (keyMask; prepareKeyMask() first) get probability exactly 0; a row with no visible key becomes all
+  /// zeros. Without causal masking it is one vectorised pass: the masked maximum as max(r + keyBias), then
+  /// exp(min(r − m, 0)·scale) ⊙ keyKeep (the min keeps a masked score above m from overflowing; visible
+  /// scores are ≤ m, so their values are those of the plain formula).
   void attentionSoftmax(Scalar* row, Index b, Index visible, Scalar scale, bool keyMask) const {
     const Index len = options_.sequenceLength;
     Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> r(row, len);
+    if (visible == len) {
+      if (!keyMask) {
+        const Scalar m = r.maxCoeff();
+        r = ((r - m) * scale).exp();
+        r *= Scalar(1) / r.sum();
+        return;
+      }
+      if (!anyKey_(b)) {
+        r.setZero();
+        return;
+      }
+      using ConstRow = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+      const ConstRow keep(keyKeep_.row(b).data(), len), bias(keyBias_.row(b).data(), len);
+      const Scalar m = (r + bias).maxCoeff();
+      r = ((r - m).min(Scalar(0)) * scale).exp() * keep;
+      r *= Scalar(1) / r.sum();
+      return;
+    }
     Scalar m = -std::numeric_limits<Scalar>::infinity();
     bool any = false;
     for (Index j = 0; j < visible; ++j)
@@ -320,40 +400,40 @@ class MultiHeadAttention {
     const Index batch = n / len, d = headDim_;
     // K and V of every row; Q of the last rows only.
     kv_.resize(n, 2 * dim);
-    kv_.noalias() = x * wQkv_().middleRows(dim, 2 * dim).transpose();
-    kv_.rowwise() += bQkv_().row(0).segment(dim, 2 * dim);
+    kv_.rowwise() = bQkv_().row(0).segment(dim, 2 * dim);
+    gemm(kv_, x, wQkv_().middleRows(dim, 2 * dim).transpose(), Accumulate::kYes);
     lastX_.resize(batch, dim);
     for (Index b = 0; b < batch; ++b) lastX_.row(b) = x.row(b * len + len - 1);
     q_.resize(batch, dim);
-    q_.noalias() = lastX_ * wQkv_().topRows(dim).transpose();
-    q_.rowwise() += bQkv_().row(0).head(dim);
+    q_.rowwise() = bQkv_().row(0).head(dim);
+    gemm(q_, lastX_, wQkv_().topRows(dim).transpose(), Accumulate::kYes);
     probs_.resize(batch * heads, len);
     context_.resize(batch, dim);
     const Scalar scale = static_cast<Scalar>(scale_);
     const bool keyMask = hasMask_ && options_.paddingMask == PaddingMask::kKeys;
+    prepareKeyMask(batch, keyMask);
+    const bool parallel = batch > 1 && n * dim > 32768;
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
-    for (Index b = 0; b < batch; ++b)
+    parallelFor(batch, parallel, [&](Index b) {
       for (Index h = 0; h < heads; ++h) {
         ConstBlock k(kv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
-        Scalar* row = probs_.row(b * heads + h).data();
-        if (queryRowBlanked(b, len - 1)) {
-          std::fill(row, row + len, Scalar(1) / static_cast<Scalar>(len));
-          continue;
-        }
         probs_.row(b * heads + h).noalias() = q_.row(b).segment(h * d, d) * k.transpose();
-        attentionSoftmax(row, b, len, scale, keyMask);
       }
+      // The heads' rows of sequence b are contiguous; all of them belong to the last query.
+      softmaxBlock(probs_.row(b * heads).data(), heads, b, len - 1, 0, scale, keyMask);
+    });
     dropActive_ = training_ && dropout_.probability() > 0.0;
     if (dropActive_) dropout_.forward(probs_, dropped_);
     const Matrix& p = dropActive_ ? dropped_ : probs_;
-    for (Index b = 0; b < batch; ++b)
+    parallelFor(batch, parallel, [&](Index b) {
       for (Index h = 0; h < heads; ++h) {
         ConstBlock v(kv_.data() + b * len * 2 * dim + dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
         context_.row(b).segment(h * d, d).noalias() = p.row(b * heads + h) * v;
       }
+    });
     y.resize(batch, dim);
-    y.noalias() = context_ * wO_().transpose();
-    y.rowwise() += bO_().row(0);
+    y.rowwise() = bO_().row(0);
+    gemm(y, context_, wO_().transpose(), Accumulate::kYes);
   }
 
   /// Backward in last-query mode: dy [batch × dim], dx [batch·seqLen × dim].
@@ -362,17 +442,18 @@ class MultiHeadAttention {
     const Index batch = n / len, d = headDim_;
     RECDIFF_REQUIRE(dy.rows() == batch && dy.cols() == dim, "MultiHeadAttention::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", batch, "x", dim, " (last-query mode)");
-    dWO_().noalias() += dy.transpose() * context_;
+    gemm(dWO_(), dy.transpose(), context_, Accumulate::kYes);
     dBO_().row(0) += dy.colwise().sum();
     dContext_.resize(batch, dim);
-    dContext_.noalias() = dy * wO_();
+    gemm(dContext_, dy, wO_());
     const Matrix& p = dropActive_ ? dropped_ : probs_;
     dKv_.resize(n, 2 * dim);
     dQ_.resize(batch, dim);
     dProbs_.resize(batch * heads, len);
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
-    for (Index b = 0; b < batch; ++b)
+    const bool parallel = batch > 1 && n * dim > 32768;
+    parallelFor(batch, parallel, [&](Index b) {
       for (Index h = 0; h < heads; ++h) {
         ConstBlock v(kv_.data() + b * len * 2 * dim + dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
         Block dv(dKv_.data() + b * len * 2 * dim + dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
@@ -380,9 +461,10 @@ class MultiHeadAttention {
         dv.noalias() = p.row(b * heads + h).transpose() * dO;
         dProbs_.row(b * heads + h).noalias() = dO * v.transpose();
       }
+    });
     if (dropActive_) dropout_.backward(dProbs_, dProbs_);
     const Scalar scale = static_cast<Scalar>(scale_);
-    for (Index b = 0; b < batch; ++b)
+    parallelFor(batch, parallel, [&](Index b) {
       for (Index h = 0; h < heads; ++h) {
         ConstBlock k(kv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
         Block dk(dKv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
@@ -396,14 +478,15 @@ class MultiHeadAttention {
         dQ_.row(b).segment(h * d, d).noalias() = dS * k;
         dk.noalias() = dS.transpose() * q_.row(b).segment(h * d, d);
       }
-    dWQkv_().middleRows(dim, 2 * dim).noalias() += dKv_.transpose() * x;
-    dWQkv_().topRows(dim).noalias() += dQ_.transpose() * lastX_;
+    });
+    gemm(dWQkv_().middleRows(dim, 2 * dim), dKv_.transpose(), x, Accumulate::kYes);
+    gemm(dWQkv_().topRows(dim), dQ_.transpose(), lastX_, Accumulate::kYes);
     dBQkv_().row(0).segment(dim, 2 * dim) += dKv_.colwise().sum();
     dBQkv_().row(0).head(dim) += dQ_.colwise().sum();
     dx.resize(n, dim);
-    dx.noalias() = dKv_ * wQkv_().middleRows(dim, 2 * dim);
+    gemm(dx, dKv_, wQkv_().middleRows(dim, 2 * dim));
     dQx_.resize(batch, dim);
-    dQx_.noalias() = dQ_ * wQkv_().topRows(dim);
+    gemm(dQx_, dQ_, wQkv_().topRows(dim));
     for (Index b = 0; b < batch; ++b) dx.row(b * len + len - 1) += dQx_.row(b);
   }
 
@@ -421,20 +504,19 @@ class MultiHeadAttention {
       return;
     }
     qkv_.resize(n, 3 * dim);
-    qkv_.noalias() = x * wQkv_().transpose();
-    qkv_.rowwise() += bQkv_().row(0);
+    qkv_.rowwise() = bQkv_().row(0);
+    gemm(qkv_, x, wQkv_().transpose(), Accumulate::kYes);
     probs_.resize(batch * heads * len, len);
     context_.resize(n, dim);
     const Scalar scale = static_cast<Scalar>(scale_);
     const bool keyMask = hasMask_ && options_.paddingMask == PaddingMask::kKeys;
+    prepareKeyMask(batch, keyMask);
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
     dropActive_ = training_ && dropout_.probability() > 0.0;
     const bool drop = dropActive_;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
-#endif
-    for (Index b = 0; b < batch; ++b) {
+    const bool parallel = batch > 1 && n * dim > 32768;
+    parallelFor(batch, parallel, [&](Index b) {
       for (Index h = 0; h < heads; ++h) {
         const Scalar* base = qkv_.data() + b * len * 3 * dim + h * d;
         ConstBlock q(base, len, d, Eigen::OuterStride<>(3 * dim));
@@ -442,13 +524,17 @@ class MultiHeadAttention {
         const Index r0 = (b * heads + h) * len;
         auto s = probs_.middleRows(r0, len);
         s.noalias() = q * k.transpose();
-        for (Index i = 0; i < len; ++i) {
-          Scalar* row = probs_.row(r0 + i).data();
-          if (queryRowBlanked(b, i)) {
-            std::fill(row, row + len, Scalar(1) / static_cast<Scalar>(len));
-            continue;
+        if (!options_.causal) {
+          softmaxBlock(probs_.row(r0).data(), len, b, 0, 1, scale, keyMask);
+        } else {
+          for (Index i = 0; i < len; ++i) {
+            Scalar* row = probs_.row(r0 + i).data();
+            if (queryRowBlanked(b, i)) {
+              std::fill(row, row + len, Scalar(1) / static_cast<Scalar>(len));
+              continue;
+            }
+            attentionSoftmax(row, b, i + 1, scale, keyMask);
           }
-          attentionSoftmax(row, b, options_.causal ? i + 1 : len, scale, keyMask);
         }
         if (!drop) {
           ConstBlock v(base + 2 * dim, len, d, Eigen::OuterStride<>(3 * dim));
@@ -456,22 +542,20 @@ class MultiHeadAttention {
           o.noalias() = probs_.middleRows(r0, len) * v;
         }
       }
-    }
+    });
     if (drop) {
       dropout_.forward(probs_, dropped_);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (batch > 1 && n * dim > 32768)
-#endif
-      for (Index b = 0; b < batch; ++b)
+      parallelFor(batch, parallel, [&](Index b) {
         for (Index h = 0; h < heads; ++h) {
           ConstBlock v(qkv_.data() + b * len * 3 * dim + 2 * dim + h * d, len, d, Eigen::OuterStride<>(3 * dim));
           Block o(context_.data() + b * len * dim + h * d, len, d, Eigen::OuterStride<>(dim));
           o.noalias() = dropped_.middleRows((b * heads + h) * len, len) * v;
         }
+      });
     }
     y.resize(n, dim);
-    y.noalias() = context_ * wO_().transpose();
-    y.rowwise() += bO_().row(0);
+    y.rowwise() = bO_().row(0);
+    gemm(y, context_, wO_().transpose(), Accumulate::kYes);
   }
 
   MultiHeadAttentionOptions options_;
@@ -483,6 +567,8 @@ class MultiHeadAttention {
   MappedMatrix<Scalar> wQkv_, bQkv_, wO_, bO_, dWQkv_, dBQkv_, dWO_, dBO_;
   PositionMask mask_;
   bool hasMask_ = false;
+  Matrix keyKeep_, keyBias_;                 // prepareKeyMask()
+  Eigen::Array<bool, Eigen::Dynamic, 1> anyKey_;
   Matrix input_, qkv_, probs_, dropped_, context_, dContext_, dQkv_, dProbs_;
   Matrix kv_, q_, lastX_, dKv_, dQ_, dQx_;  // last-query mode
   bool lastOnly_ = false;

@@ -29,6 +29,7 @@
 #include "../types.hpp"
 #include "dropout.hpp"
 #include "feed_forward.hpp"
+#include "gemm.hpp"
 #include "layer_norm.hpp"
 #include "multi_head_attention.hpp"
 #include "parameters.hpp"
@@ -176,11 +177,14 @@ class TransformerBlock {
       ffn_.backward(gBranch_, gTmp_);
       norm2_.backward(gTmp_, gTmp2_);
       gH_ = *g + gTmp2_;
-      // h = x + D1(Attn(LN1(x)))
+      // h = x + D1(Attn(LN1(x))); in last-row mode these gradients cover every position while the ones
+      // above cover the last rows only: separate buffers, so that neither is reallocated at every step.
       branchGrad(drop1_, gH_, gBranch_);
-      attention_.backward(gBranch_, gTmp_);
-      norm1_.backward(gTmp_, gTmp2_);
-      addResidual(gH_, gTmp2_, dx);
+      Matrix& gA = lastOnly_ ? gAll_ : gTmp_;
+      Matrix& gB = lastOnly_ ? gAll2_ : gTmp2_;
+      attention_.backward(gBranch_, gA);
+      norm1_.backward(gA, gB);
+      addResidual(gH_, gB, dx);
     } else {
       // y = LN2(h + D2(FFN(h)))
       norm2_.backward(*g, gZ_);
@@ -196,10 +200,13 @@ class TransformerBlock {
   }
 
  private:
-  /// out = base + Drop(branch).
+  /// out = base + Drop(branch); the sum in row blocks split over the threads when large.
   static void residual(Dropout<Scalar>& drop, const Matrix& base, Matrix& branch, Matrix& out) {
     drop.forward(branch, branch);  // identity in evaluation mode or with p = 0
-    out = base + branch;
+    out.resize(base.rows(), base.cols());
+    forEachRowBlock(base.rows(), base.cols(), [&](Index begin, Index count) {
+      out.middleRows(begin, count) = base.middleRows(begin, count) + branch.middleRows(begin, count);
+    });
   }
   static void branchGrad(Dropout<Scalar>& drop, const Matrix& g, Matrix& out) { drop.backward(g, out); }
 
@@ -221,6 +228,7 @@ class TransformerBlock {
   Dropout<Scalar> drop1_, drop2_, dropOut_;
   Matrix a_, u_, h_, b_, v_, z_;
   Matrix gOut_, gBranch_, gTmp_, gTmp2_, gH_, gZ_;
+  Matrix gAll_, gAll2_;  // last-row mode: the every-position gradients of the attention sublayer
   Matrix xLast_;
   bool lastOnly_ = false;
 };
