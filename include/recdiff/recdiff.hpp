@@ -39,15 +39,18 @@
 #include "nn/cross_entropy.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/adam_update.hpp"
+#include "optim/fused_adam_update.hpp"
 #include "optim/sgd_update.hpp"
 #include "optim/clip_grad_norm.hpp"
 #include "optim/decay/no_decay.hpp"
 #include "optim/decay/step_decay.hpp"
 #include "io/checkpoint.hpp"
+#include "io/hyperparameters.hpp"
 
 // denoisers and models
 #include "denoisers/time_embedding.hpp"
 #include "denoisers/diffrec_mlp.hpp"
+#include "denoisers/diffrec_folded_reverse.hpp"
 #include "denoisers/diffurec_approximator.hpp"
 #include "denoisers/dreamrec_encoder.hpp"
 #include "denoisers/dreamrec_denoiser.hpp"
