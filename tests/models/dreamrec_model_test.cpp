@@ -4,6 +4,10 @@
 
 #include <filesystem>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include <recdiff/models/dreamrec.hpp>
 
 #include "support/catch.hpp"
@@ -170,6 +174,49 @@ TEST_CASE("DreamRec is deterministic for a seed and round-trips through a checkp
   CHECK((sw - sb).norm() > 0.0f);
   auto top = c.recommend(hist, lengths, 3, s3);
   CHECK((top.ids.array() > 0).all());  // never the padding column
+}
+
+TEST_CASE("DreamRec training steps and scores do not depend on the thread count", "[models][dreamrec]") {
+  // Large enough for every split: 300 histories (score blocks of 64 rows, > 4 MFLOP; inference tiles) and
+  // training batches of 128 (encoder rows); AdamW over 40k parameters runs in chunks.
+  recdiff::Rng rng(recdiff::test::seed());
+  const int items = 600;
+  const auto full = cyclicSequences(300, 12, items, rng);
+  const auto split = recdiff::data::leaveLastOut(full);
+  const auto train = recdiff::data::prefixSamples(split.train);
+  recdiff::DreamRecOptions o;
+  o.hidden = 16;
+  o.maxLength = 6;
+  o.steps = 20;
+  o.batchSize = 128;
+  Histories hist = Histories::Zero(300, 6);
+  Eigen::ArrayXi lengths(300);
+  for (Index b = 0; b < 300; ++b) {
+    lengths(b) = static_cast<int>(b % 7);
+    for (Index j = 0; j < lengths(b); ++j) hist(b, j) = static_cast<int>(rng.uniformIndex(items)) + 1;
+  }
+#if defined(_OPENMP)
+  const int saved = omp_get_max_threads();
+#endif
+  RowMatrix<float> params[2], scores[2];
+  for (const int threads : {1, 2}) {
+#if defined(_OPENMP)
+    omp_set_num_threads(threads);
+#endif
+    recdiff::DreamRec<float> model(o, items, 3);
+    recdiff::Rng r(11);
+    model.trainEpoch(split.train, train, r, 6);
+    params[threads - 1] = model.parameters().values();
+    recdiff::Rng s(12);
+    model.scores(hist, lengths, scores[threads - 1], s);
+  }
+#if defined(_OPENMP)
+  omp_set_num_threads(saved);
+#endif
+  CHECK(scores[0].rows() == 300);
+  CHECK(scores[0].cols() == items + 1);
+  CHECK((params[0].array() == params[1].array()).all());
+  CHECK((scores[0].array() == scores[1].array()).all());
 }
 
 TEST_CASE("DreamRec rejects bad options", "[models][dreamrec]") {

@@ -279,11 +279,14 @@ class DreamRecDenoiser {
     out.swap(scratch);
   }
 
+  /// Rows per tile of sampleGuided().
+  static constexpr Index kGuidedTile = 256;
+
   /// The whole guided reverse process from x_T ~ N(0, I) for histories h [batch × H]:
   /// x_{t−1} = c1_t·x̂0 + c2_t·x_t + σ_t·z, x̂0 guided with weight w, for t = T−1 … 0. It draws the same
   /// normals from rng as DdpmSampler(diffusion, {.guidance = w}).sampleFromNoise(*this, h, batch, H, rng)
-  /// and gives its result up to rounding; it runs the rows in tiles of at most 256 that stay in cache over all
-  /// T steps, in parallel over tiles (OpenMP).
+  /// and gives its result up to rounding; it runs the rows in tiles of kGuidedTile that stay in cache over all
+  /// T steps, in parallel over tiles (OpenMP); the result does not depend on the thread count.
   /// \tparam Diffusion a GaussianDiffusion with this Scalar (its reverseStd() decides the variance).
   template <class Diffusion>
   void sampleGuided(const Diffusion& diffusion, const Matrix& h, double guidance, Rng& rng, Matrix& x) {
@@ -302,7 +305,9 @@ class DreamRecDenoiser {
 #else
     const Index threads = 1;
 #endif
-    const Index tile = std::max<Index>(1, std::min<Index>(256, (batch + threads - 1) / threads));
+    // Tiles of a fixed size (not one per thread): a tile's arithmetic then does not depend on the thread count
+    // (the GEMM of a block of other height may round differently), so neither does the result.
+    const Index tile = std::max<Index>(1, std::min<Index>(kGuidedTile, batch));
     const Index tiles = (batch + tile - 1) / tile;
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1) if (tiles > 1 && threads > 1)

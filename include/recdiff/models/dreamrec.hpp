@@ -12,7 +12,7 @@
 ///               `linear` (linspace(betaStart, betaEnd)), `cosine` (clipped to [1e-4, 0.9999]) or `sqrt`
 ///   training    x0 = E[target], t ~ U{0 … T−1}, x_t = q(x0, t), h replaced by n with probability p,
 ///               L = mean((f(x_t, h, t) − x0)²) (gradient into E through the target, x_t and the history),
-///               AdamW(lr, weightDecay)
+///               AdamW(lr, weightDecay) (optim::FusedAdamW: one fused SIMD pass)
 ///   inference   x_T ~ N(0, I), T guided steps x̂0 = (1 + w) f(x_t, h, t) − w f(x_t, n, t) with the
 ///               fixed-small variance (DreamRecDenoiser::sampleGuided, batched over all histories),
 ///               scores x_0 · Eᵀ [batch × (items + 1)], column 0 = padding
@@ -46,7 +46,9 @@
 #include "../io/checkpoint.hpp"
 #include "../metrics/topk.hpp"
 #include "../nn/cross_entropy.hpp"
+#include "../optim/fused_adam_update.hpp"
 #include "../optim/optimizer.hpp"
+#include "../parallel.hpp"
 #include "../random.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "next_item_evaluation.hpp"
@@ -122,7 +124,7 @@ class DreamRec {
   using Diffusion = GaussianDiffusion<AnySchedule, PredictX0, FixedSmallVariance, Scalar>;
   using Encoder = DreamRecEncoder<Scalar>;
   using Denoiser = DreamRecDenoiser<Scalar>;
-  using Optimizer = optim::AdamW;
+  using Optimizer = optim::FusedAdamW;  ///< torch.optim.AdamW through the fused SIMD kernel
   using Histories = typename Encoder::Histories;
 
   /// Builds the model for items 1 … items; parameters are initialised from Rng(seed) as the reference does.
@@ -279,12 +281,21 @@ class DreamRec {
     rng = rng.fork(2);  // advance: the next call draws fresh numbers
   }
 
-  /// Scores x_0 · Eᵀ [batch × (items + 1)]; column 0 is the padding item.
+  /// Scores x_0 · Eᵀ [batch × (items + 1)]; column 0 is the padding item. The product runs in blocks of
+  /// kScoreRows rows over the OpenMP threads; a block's arithmetic does not depend on the thread count.
   void scores(const Histories& history, const Eigen::ArrayXi& lengths, Matrix& out, Rng& rng,
               std::optional<double> guidance = std::nullopt) {
     generate(history, lengths, x_, rng, guidance);
-    out.resize(x_.rows(), columns());
-    out.noalias() = x_ * encoder_.itemEmbedding().weight().transpose();
+    const Index rows = x_.rows();
+    out.resize(rows, columns());
+    const auto table = encoder_.itemEmbedding().weight();
+    const Index blocks = (rows + kScoreRows - 1) / kScoreRows;
+    const double flops = 2.0 * static_cast<double>(rows) * static_cast<double>(columns()) *
+                         static_cast<double>(options_.hidden);
+    parallelFor(blocks, flops > 4.0e6, [&](Index k) {
+      const Index r0 = k * kScoreRows, n = std::min(kScoreRows, rows - r0);
+      out.middleRows(r0, n).noalias() = x_.middleRows(r0, n) * table.transpose();
+    });
   }
 
   /// The top-k items (ids and scores, best first); the padding item is never returned, nor the items of
@@ -410,6 +421,9 @@ class DreamRec {
     RECDIFF_REQUIRE(std::isfinite(o.guidance), "DreamRec: guidance must be finite, got ", o.guidance);
     return o;
   }
+
+  /// Rows per block of the score product.
+  static constexpr Index kScoreRows = 64;
 
   DreamRecOptions options_;
   Diffusion diffusion_;
