@@ -5,7 +5,10 @@
 //                            against the item table; items/s = users/s. Arg 0: the fast path
 //                            (DreamRecDenoiser::sampleGuided), arg 1: the generic DdpmSampler with the guidance hook
 //                            (two denoiser passes per step), for the gain of the precomputed terms.
-// Threads follow OMP_NUM_THREADS.
+// Threads follow OMP_NUM_THREADS. Eigen's own GEMM threading is off (Eigen::setNbThreads(1)), as in
+// examples/dreamrec_movielens: DreamRec's products are small (≤ 256 × 192 × 128), Eigen's threads spin-wait for
+// each other at every depth block, and a step spent 14× its CPU time when a core was busy elsewhere; the threads
+// come from the library's own splits (inference tiles, encoder rows, AdamW chunks, dropout chunks).
 #include <benchmark/benchmark.h>
 
 #include <recdiff/models/dreamrec.hpp>
@@ -68,4 +71,11 @@ void BM_DreamRecGuidedSample(benchmark::State& state) {
 
 BENCHMARK(BM_DreamRecTrainStep)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_DreamRecGuidedSample)->Args({512, 0})->Args({6040, 0})->Args({512, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  Eigen::setNbThreads(1);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -389,6 +389,10 @@ int main(int argc, char** argv) {
   }
 #if defined(_OPENMP)
   if (c.threads > 0) omp_set_num_threads(c.threads);
+  // The threads come from the library's own splits (inference tiles, score blocks, encoder rows, AdamW and
+  // dropout chunks). Eigen's GEMM threading is off: DreamRec's products are small, Eigen's threads spin-wait for
+  // each other at every depth block, and under load a training step spent 14x its CPU time (bench_dreamrec).
+  Eigen::setNbThreads(1);
 #endif
   try {
     return run(c);
