@@ -36,6 +36,7 @@ void BM_DreamRecTrainStep(benchmark::State& state) {
   for (recdiff::Index i = 0; i < batch; ++i) targets(i) = static_cast<int>(rng.uniformIndex(kItems)) + 1;
   model.encoder().setRng(rng.fork(1));
   for (auto _ : state) {
+    const recdiff::ScopedThreadLimit threads(o.trainingThreads);  // as DreamRec::trainEpoch runs a step
     const float loss = model.step(history, lengths, targets, rng);
     model.optimizer().step(model.parameters());
     benchmark::DoNotOptimize(loss);

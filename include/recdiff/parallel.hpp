@@ -48,6 +48,34 @@ void parallelFor(Index n, bool worthIt, F&& body) {
   for (Index i = 0; i < n; ++i) body(i);
 }
 
+/// Caps the threads of the parallel regions this thread starts while the object lives (omp_set_num_threads),
+/// and restores the previous setting afterwards; a limit <= 0, or above the current setting, changes nothing.
+/// For work whose parallel regions are too small to pay for their fork and join.
+class ScopedThreadLimit {
+ public:
+  explicit ScopedThreadLimit(int limit) noexcept {
+#if RECDIFF_HAS_OPENMP
+    const int current = omp_get_max_threads();
+    if (limit > 0 && limit < current) {
+      previous_ = current;
+      omp_set_num_threads(limit);
+    }
+#else
+    (void)limit;
+#endif
+  }
+  ~ScopedThreadLimit() {
+#if RECDIFF_HAS_OPENMP
+    if (previous_ > 0) omp_set_num_threads(previous_);
+#endif
+  }
+  ScopedThreadLimit(const ScopedThreadLimit&) = delete;
+  ScopedThreadLimit& operator=(const ScopedThreadLimit&) = delete;
+
+ private:
+  int previous_ = 0;  // 0: nothing to restore
+};
+
 }  // namespace recdiff
 
 #endif  // RECDIFF_PARALLEL_HPP

@@ -189,6 +189,7 @@ TEST_CASE("DreamRec training steps and scores do not depend on the thread count"
   o.maxLength = 6;
   o.steps = 20;
   o.batchSize = 128;
+  o.trainingThreads = 0;  // training on every thread too (the default runs it on one)
   Histories hist = Histories::Zero(300, 6);
   Eigen::ArrayXi lengths(300);
   for (Index b = 0; b < 300; ++b) {
