@@ -100,7 +100,7 @@ class AdamFamilyUpdate {
   /// Forgets the moments (the next step starts afresh).
   void reset() { state_ = {}; }
 
- private:
+ protected:  // FusedAdamFamilyUpdate (fused_adam_update.hpp) reuses the options and the moments
   template <class Scalar>
   struct Moments {
     ColVector<Scalar> m, v;

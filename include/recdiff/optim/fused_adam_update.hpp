@@ -29,61 +29,35 @@ namespace recdiff::optim {
 /// The Adam update rule through simd::adamUpdate, as a policy of Optimizer (optimizer.hpp). Owns the first and
 /// second moments, sized on the first step. \tparam Decoupled false: L2 (Adam); true: decoupled decay (AdamW).
 template <bool Decoupled>
-class FusedAdamFamilyUpdate {
+class FusedAdamFamilyUpdate : public AdamFamilyUpdate<Decoupled> {
+  using Base = AdamFamilyUpdate<Decoupled>;
+
  public:
   using Options = AdamOptions;
+  using Base::Base;  // the same options and checks; options(), moments and reset() are the base's
 
-  explicit FusedAdamFamilyUpdate(const Options& options = {}) : options_(options) {
-    // The same checks as AdamFamilyUpdate's constructor.
-    [[maybe_unused]] const AdamFamilyUpdate<Decoupled> check(options);
-  }
-
-  const Options& options() const noexcept { return options_; }
-  double baseLearningRate() const noexcept { return options_.learningRate; }
-
-  /// One step k (1-based) with learning rate lr. params, grads: [n].
+  /// One step k (1-based) with learning rate lr. params, grads: [n]. Hides Base::apply.
   template <class Scalar>
   void apply(Eigen::Ref<ColVector<Scalar>> params, const Eigen::Ref<const ColVector<Scalar>>& grads, double lr,
              std::int64_t k) {
     RECDIFF_REQUIRE(grads.size() == params.size(), "FusedAdamUpdate: ", grads.size(), " gradients for ",
                     params.size(), " parameters");
-    auto& st = state_.template get<Scalar>();
+    auto& st = this->state_.template get<Scalar>();
     const Index n = params.size();
     if (st.m.size() != n) {
       st.m.setZero(n);
       st.v.setZero(n);
     }
+    const Options& o = this->options_;
     simd::adamUpdate(params.data(), grads.data(), st.m.data(), st.v.data(), n,
                      {.lr = lr,
-                      .beta1 = options_.beta1,
-                      .beta2 = options_.beta2,
-                      .eps = options_.epsilon,
-                      .weightDecay = options_.weightDecay,
+                      .beta1 = o.beta1,
+                      .beta2 = o.beta2,
+                      .eps = o.epsilon,
+                      .weightDecay = o.weightDecay,
                       .decoupledWeightDecay = Decoupled,
                       .step = k});
   }
-
-  /// First and second moments for Scalar (empty before the first step).
-  template <class Scalar>
-  const ColVector<Scalar>& firstMoment() const {
-    return state_.template get<Scalar>().m;
-  }
-  template <class Scalar>
-  const ColVector<Scalar>& secondMoment() const {
-    return state_.template get<Scalar>().v;
-  }
-
-  /// Forgets the moments (the next step starts afresh).
-  void reset() { state_ = {}; }
-
- private:
-  template <class Scalar>
-  struct Moments {
-    ColVector<Scalar> m, v;
-  };
-
-  Options options_;
-  detail::PerScalar<Moments> state_;
 };
 
 /// Adam with L2 weight decay (torch.optim.Adam), fused kernel.
