@@ -10,7 +10,7 @@
 ///   denoiser   DiffRecMlp (dropout 0.5 on the input row, tanh MLP, time embedding concatenated)
 ///   timesteps  LossSecondMomentSampler (uniform until every step has 10 losses, 0.001 uniform mixing)
 ///   loss       per-row MSE · (SNR(t−1) − SNR(t)) / (T p_t)         (diffusion/losses.hpp)
-///   optimizer  AdamW(lr, weightDecay)
+///   optimizer  AdamW(lr, weightDecay), the fused one-pass kernel (optim::FusedAdamW)
 ///   inference  from the clean train row (samplingSteps forward steps, 0 by default), every reverse step's
 ///              posterior mean without noise, history masked, top-K (metrics/topk.hpp).
 ///
@@ -42,6 +42,7 @@
 #include "../metrics/metric_table.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
+#include "../optim/fused_adam_update.hpp"
 #include "../optim/optimizer.hpp"
 #include "../random.hpp"
 #include "../sampling/ddpm_sampler.hpp"
@@ -109,7 +110,7 @@ class DiffRec {
   using Diffusion = GaussianDiffusion<AnySchedule, Parameterization, FixedSmallVariance, Scalar>;
   using Model = DiffRecMlp<Scalar>;
   using Sampler = LossSecondMomentSampler;
-  using Optimizer = optim::AdamW;
+  using Optimizer = optim::FusedAdamW;
   using Matrix = RowMatrix<Scalar>;
   using Trainer = DiffusionTrainer<Diffusion, Model, Sampler, Optimizer>;
   static constexpr bool kPredictEpsilon = std::is_same_v<Parameterization, PredictEpsilon>;
