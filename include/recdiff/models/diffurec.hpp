@@ -42,6 +42,7 @@
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
 #include "../io/checkpoint.hpp"
+#include "../io/hyperparameters.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
 #include "../nn/gemm.hpp"
@@ -317,47 +318,31 @@ class DiffuRec {
   /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
   /// missing or malformed entry.
   static std::pair<DiffuRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
-    const auto get = [&h](const char* key) -> const std::string& {
-      const auto it = h.find(key);
-      RECDIFF_REQUIRE(it != h.end(), "DiffuRec::optionsFromHyperparameters(): no '", key, "' entry");
-      return it->second;
-    };
-    const auto number = [&](const char* key) {
-      try {
-        std::size_t used = 0;
-        const double v = std::stod(get(key), &used);
-        if (used == get(key).size()) return v;
-      } catch (const std::exception&) {
-      }
-      throw std::invalid_argument(detail::concat("DiffuRec::optionsFromHyperparameters(): '", key, "' = '", get(key),
-                                                 "' is not a number"));
-    };
-    const auto count = [&](const char* key) { return static_cast<Index>(number(key)); };
+    const io::HyperparameterReader r(h, "DiffuRec::optionsFromHyperparameters()");
     DiffuRecOptions o;
-    o.hidden = count("hidden_size");
-    o.blocks = count("num_blocks");
-    o.heads = count("heads");
-    o.maxLength = count("max_len");
-    o.dropout = number("dropout");
-    o.embeddingDropout = number("emb_dropout");
-    o.lambda = number("lambda_uncertainty");
-    o.learnedPositions = get("learned_positions") == "1";
-    o.itemInitStd = number("item_init_std");
-    RECDIFF_REQUIRE(get("attention_mask") == "keys" || get("attention_mask") == "query_rows",
-                    "DiffuRec::optionsFromHyperparameters(): attention_mask '", get("attention_mask"), "'");
-    o.attentionMask = get("attention_mask") == "keys" ? nn::PaddingMask::kKeys : nn::PaddingMask::kQueryRows;
-    o.schedule = get("noise_schedule");
-    o.steps = count("diffusion_steps");
-    o.rescaleTimesteps = get("rescale_timesteps") == "1";
-    o.lossAwareTimesteps = get("loss_aware_timesteps") == "1";
-    o.learningRate = number("lr");
-    o.weightDecay = number("weight_decay");
-    o.batchSize = count("batch_size");
-    o.decayStep = count("decay_step");
-    o.gamma = number("gamma");
-    o.samplesPerEpoch = count("samples_per_epoch");
-    o.inferenceRuns = count("inference_runs");
-    return {o, count("items")};
+    o.hidden = r.count("hidden_size");
+    o.blocks = r.count("num_blocks");
+    o.heads = r.count("heads");
+    o.maxLength = r.count("max_len");
+    o.dropout = r.number("dropout");
+    o.embeddingDropout = r.number("emb_dropout");
+    o.lambda = r.number("lambda_uncertainty");
+    o.learnedPositions = r.flag("learned_positions");
+    o.itemInitStd = r.number("item_init_std");
+    const bool keys = r.oneOf("attention_mask", "keys", "query_rows");
+    o.attentionMask = keys ? nn::PaddingMask::kKeys : nn::PaddingMask::kQueryRows;
+    o.schedule = r.text("noise_schedule");
+    o.steps = r.count("diffusion_steps");
+    o.rescaleTimesteps = r.flag("rescale_timesteps");
+    o.lossAwareTimesteps = r.flag("loss_aware_timesteps");
+    o.learningRate = r.number("lr");
+    o.weightDecay = r.number("weight_decay");
+    o.batchSize = r.count("batch_size");
+    o.decayStep = r.count("decay_step");
+    o.gamma = r.number("gamma");
+    o.samplesPerEpoch = r.count("samples_per_epoch");
+    o.inferenceRuns = r.count("inference_runs");
+    return {o, r.count("items")};
   }
 
  private:

@@ -44,6 +44,7 @@
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
 #include "../io/checkpoint.hpp"
+#include "../io/hyperparameters.hpp"
 #include "../metrics/topk.hpp"
 #include "../nn/cross_entropy.hpp"
 #include "../optim/fused_adam_update.hpp"
@@ -372,49 +373,29 @@ class DreamRec {
   /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
   /// missing or malformed entry.
   static std::pair<DreamRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
-    const auto get = [&h](const char* key) -> const std::string& {
-      const auto it = h.find(key);
-      RECDIFF_REQUIRE(it != h.end(), "DreamRec::optionsFromHyperparameters(): no '", key, "' entry");
-      return it->second;
-    };
-    const auto number = [&](const char* key) {
-      std::size_t used = 0;
-      double v = 0.0;
-      try {
-        v = std::stod(get(key), &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      RECDIFF_REQUIRE(used > 0 && used == get(key).size(), "DreamRec::optionsFromHyperparameters(): '", key, "' = '",
-                      get(key), "' is not a number");
-      return v;
-    };
-    const auto count = [&](const char* key) { return static_cast<Index>(number(key)); };
-    const auto oneOf = [&](const char* key, const char* a, const char* b) {
-      RECDIFF_REQUIRE(get(key) == a || get(key) == b, "DreamRec::optionsFromHyperparameters(): '", key, "' = '",
-                      get(key), "' is neither ", a, " nor ", b);
-      return get(key) == a;
-    };
+    const io::HyperparameterReader r(h, "DreamRec::optionsFromHyperparameters()");
     DreamRecOptions o;
-    o.hidden = count("hidden_factor");
-    o.maxLength = count("seq_size");
-    o.heads = count("heads");
-    o.dropout = number("dropout_rate");
-    o.architecture = oneOf("diffuser_type", "mlp1", "mlp2") ? DreamRecArchitecture::kMlp1 : DreamRecArchitecture::kMlp2;
-    o.schedule = get("beta_sche");
-    o.steps = count("timesteps");
-    o.betaStart = number("beta_start");
-    o.betaEnd = number("beta_end");
-    o.guidance = number("w");
-    o.nullProbability = number("p");
-    o.learningRate = number("lr");
-    o.weightDecay = number("l2_decay");
-    o.batchSize = count("batch_size");
-    o.emptyHistory = oneOf("empty_history", "reference", "null") ? EmptyHistory::kReference : EmptyHistory::kNullVector;
-    o.detachTarget = oneOf("detach_target", "1", "0");
-    o.freezeItems = oneOf("freeze_items", "1", "0");
-    o.crossEntropyWeight = number("ce_weight");
-    return {o, count("items")};
+    o.hidden = r.count("hidden_factor");
+    o.maxLength = r.count("seq_size");
+    o.heads = r.count("heads");
+    o.dropout = r.number("dropout_rate");
+    const bool mlp1 = r.oneOf("diffuser_type", "mlp1", "mlp2");
+    o.architecture = mlp1 ? DreamRecArchitecture::kMlp1 : DreamRecArchitecture::kMlp2;
+    o.schedule = r.text("beta_sche");
+    o.steps = r.count("timesteps");
+    o.betaStart = r.number("beta_start");
+    o.betaEnd = r.number("beta_end");
+    o.guidance = r.number("w");
+    o.nullProbability = r.number("p");
+    o.learningRate = r.number("lr");
+    o.weightDecay = r.number("l2_decay");
+    o.batchSize = r.count("batch_size");
+    const bool referenceHistory = r.oneOf("empty_history", "reference", "null");
+    o.emptyHistory = referenceHistory ? EmptyHistory::kReference : EmptyHistory::kNullVector;
+    o.detachTarget = r.flag("detach_target");
+    o.freezeItems = r.flag("freeze_items");
+    o.crossEntropyWeight = r.number("ce_weight");
+    return {o, r.count("items")};
   }
 
  private:
