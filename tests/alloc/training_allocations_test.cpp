@@ -8,6 +8,7 @@
 // at large shapes its packing buffers (over EIGEN_STACK_ALLOCATION_LIMIT, 128 KiB) come from malloc, two per
 // product; docs/performance.md reports that count at ml-1m_clean's shapes.
 #include <recdiff/models/diffrec.hpp>
+#include <recdiff/sampling/ddpm_sampler.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -194,5 +195,45 @@ TEST_CASE("At ml-1m_clean shapes a DiffRec step allocates only Eigen's GEMM pack
     if (b == 0)
       WARN("allocations per step at ml-1m_clean shapes: " << n << ", all of at least "
                                                           << EIGEN_STACK_ALLOCATION_LIMIT << " bytes");
+  }
+}
+
+namespace {
+
+/// Allocations of DdpmSampler::run over `steps` reverse steps (after a warm-up run sized every buffer).
+template <class Parameterization, class Variance>
+long reverseLoopAllocations(recdiff::Index steps, bool addNoise) {
+  using Diffusion = recdiff::GaussianDiffusion<recdiff::AnySchedule, Parameterization, Variance, float>;
+  recdiff::ScheduleSpec schedule;
+  schedule.name = "cosine";
+  const Diffusion diffusion(recdiff::makeSchedule(schedule), 10);
+  recdiff::Rng rng(recdiff::test::seed());
+  recdiff::DiffRecMlpOptions mlp;
+  mlp.items = 48;
+  mlp.dims = {24, 40};
+  recdiff::DiffRecMlp<float> model(mlp, rng);
+  model.setTraining(false);
+  recdiff::DdpmOptions options;
+  options.addNoise = addNoise;
+  const recdiff::DdpmSampler sampler(diffusion, options);
+  recdiff::RowMatrix<float> x = recdiff::RowMatrix<float>::Random(8, 48);
+  sampler.run(model, recdiff::NoCondition{}, x, rng, 1);
+  return allocationsDuring([&] { sampler.run(model, recdiff::NoCondition{}, x, rng, steps - 1); });
+}
+
+}  // namespace
+
+TEST_CASE("DdpmSampler's reverse loop allocates nothing per step", "[alloc][sampling]") {
+  if (!RECDIFF_TEST_COUNT_MALLOC) {
+    WARN("skipped: malloc is not interposed in sanitizer builds");
+    return;
+  }
+  for (const bool noise : {false, true}) {
+    INFO("addNoise " << noise);
+    // Buffers allocated once per run are allowed; a per-step allocation would make 9 steps cost more than 2.
+    CHECK(reverseLoopAllocations<recdiff::PredictX0, recdiff::FixedSmallVariance>(9, noise) ==
+          reverseLoopAllocations<recdiff::PredictX0, recdiff::FixedSmallVariance>(2, noise));
+    CHECK(reverseLoopAllocations<recdiff::PredictEpsilon, recdiff::FixedLargeVariance>(9, noise) ==
+          reverseLoopAllocations<recdiff::PredictEpsilon, recdiff::FixedLargeVariance>(2, noise));
   }
 }

@@ -10,7 +10,9 @@
 #include <utility>
 
 #include "../concepts.hpp"
+#include "../diffusion/policies.hpp"
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 
@@ -87,8 +89,11 @@ class DdpmSampler {
                       " needs a denoiser with forwardUnconditional(xt, t, out) (see docs/concepts.md#denoiser)");
     }
     const auto& map = diffusion_->timestepMap();
+    // Buffers live for the whole loop: after the first step nothing here allocates (tests/alloc).
     Eigen::ArrayXi t(x.rows()), modelT(x.rows());
-    Matrix out, outUncond;
+    Matrix out, outUncond, noise, x0Hat;
+    constexpr bool kEps = std::is_same_v<typename Diffusion::ParameterizationType, PredictEpsilon>;
+    const bool noisy = options_.addNoise && !std::is_same_v<typename Diffusion::VarianceType, NoNoiseVariance>;
     for (Index step = fromStep; step >= 0; --step) {
       t.setConstant(static_cast<int>(step));
       modelT.setConstant(map(step));
@@ -100,7 +105,17 @@ class DdpmSampler {
           out = (Scalar(1) + w) * out - w * outUncond;
         }
       }
-      diffusion_->pSample(x, t, out, rng, x, options_.addNoise);
+      // diffusion_->pSample(x, t, out, rng, x, addNoise) with reused buffers: the same draws, the same values.
+      if (noisy) {
+        noise.resize(x.rows(), x.cols());
+        rng.fillNormal(noise);
+      }
+      diffusion_->pMeanVariance(x, t, out, x, nullptr, kEps ? &x0Hat : nullptr);  // element-wise: in place
+      if (noisy && step != 0) {
+        const Scalar sigma = diffusion_->reverseStd()(step);
+        parallelFor(x.rows(), x.rows() > 1 && x.size() >= (Index{1} << 15),
+                    [&](Index i) { x.row(i) += sigma * noise.row(i); });
+      }
     }
   }
 
