@@ -78,3 +78,30 @@ TEST_CASE("Linear rejects inputs of the wrong width", "[nn][linear]") {
   CHECK_THROWS_AS(layer.forward(x, y), std::invalid_argument);
   CHECK_THROWS_AS(recdiff::nn::Linear<double>(0, 2), std::invalid_argument);
 }
+
+TEST_CASE("Linear's bias gradient and bias add do not depend on the thread count", "[nn][linear]") {
+  // Wide enough for the column-block split of db (600 outputs: 3 blocks) and the row split of the bias add.
+  recdiff::Rng rng(recdiff::test::seed());
+  RowMatrix<float> x(400, 32), dy(400, 600);
+  rng.fillNormal(x);
+  rng.fillNormal(dy);
+  const auto run = [&](int threads, RowMatrix<float>& y) {
+    const recdiff::ScopedThreadLimit limit(threads);
+    recdiff::nn::ParameterBuffer<float> params(32 * 600 + 600);
+    recdiff::nn::Linear<float> layer(32, 600);
+    recdiff::nn::ParameterBinder<float> binder(params);
+    binder.bind(layer);
+    recdiff::Rng init(7);
+    init.fillNormal(params.values());
+    layer.forwardBorrowed(x, y);
+    params.zeroGrad();
+    layer.backwardParameters(dy);
+    return RowMatrix<float>(layer.biasGrad());
+  };
+  RowMatrix<float> y1, y2;
+  const RowMatrix<float> db1 = run(1, y1), db2 = run(2, y2);
+  const RowMatrix<float> serial = dy.colwise().sum();
+  CHECK(db1 == serial);  // bit for bit: each column is summed as one colwise().sum() sums it
+  CHECK(db2 == serial);
+  CHECK(y1 == y2);
+}

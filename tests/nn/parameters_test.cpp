@@ -1,6 +1,8 @@
 #include <recdiff/nn/linear.hpp>
 #include <recdiff/nn/parameters.hpp>
 
+#include <limits>
+
 #include "support/catch.hpp"
 
 namespace nn = recdiff::nn;
@@ -27,4 +29,24 @@ TEST_CASE("ParameterBuffer rejects slices outside the buffer", "[nn][parameters]
   nn::Linear<float> tooBig(4, 4);
   nn::ParameterBinder<float> binder(params);
   CHECK_THROWS_AS(binder.bind(tooBig), std::invalid_argument);
+}
+
+TEST_CASE("ParameterBuffer zeroes and checks large gradient buffers chunk by chunk", "[nn][parameters]") {
+  // 5 chunks of 65,536 and a partial one: the parallel path when two threads are available.
+  const recdiff::Index n = 5 * 65536 + 123;
+  nn::ParameterBuffer<float> params(n);
+  params.grads().setConstant(2.0f);
+  CHECK(params.gradsFinite());
+  for (const recdiff::Index at : {recdiff::Index{0}, recdiff::Index{3 * 65536 + 7}, n - 1}) {
+    INFO("bad value at " << at);
+    params.grads()(at) = std::numeric_limits<float>::quiet_NaN();
+    CHECK_FALSE(params.gradsFinite());
+    params.grads()(at) = -std::numeric_limits<float>::infinity();
+    CHECK_FALSE(params.gradsFinite());
+    params.grads()(at) = 1.0f;
+    CHECK(params.gradsFinite());
+  }
+  params.zeroGrad();
+  CHECK(params.grads().cwiseAbs().maxCoeff() == 0.0f);
+  CHECK(params.values().size() == n);
 }

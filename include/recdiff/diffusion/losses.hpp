@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 #include "policies.hpp"
 
@@ -107,7 +108,8 @@ void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, 
   out.dOut.resize(batch, dim);
   const auto& tables = diffusion.tables();
   const Scalar invDim = Scalar(1) / static_cast<Scalar>(dim), invBatch = Scalar(1) / static_cast<Scalar>(batch);
-  for (Index i = 0; i < batch; ++i) {
+  // Rows are independent: split over the OpenMP threads when the batch is large (same values either way).
+  parallelFor(batch, batch > 1 && batch * dim >= (Index{1} << 16), [&](Index i) {
     const bool likelihood = kEps && reweight && t(i) == 0;
     const auto w = static_cast<Scalar>(reweight ? reweightAt(diffusion, t(i)) : 1.0);
     auto diff = out.dOut.row(i);  // holds the difference, then becomes the gradient in place
@@ -129,7 +131,7 @@ void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, 
     diff *= scale;
     out.weighted(i) = w * perRow;
     out.loss(i) = out.weighted(i) * importanceWeights(i);
-  }
+  });
 }
 
 /// As above, returning the losses; the gradient is kept only when withGradient is true.

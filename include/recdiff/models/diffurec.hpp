@@ -184,7 +184,7 @@ class DiffuRec {
     for (Index b = 0; b < batches; ++b) {
       const data::HistoryBatch& batch = batcher.batch(b);
       const Scalar loss = step(batch.history, batch.targets, noiseRng);
-      if (!std::isfinite(static_cast<double>(loss)) || !model_.parameters().grads().allFinite()) {
+      if (!std::isfinite(static_cast<double>(loss)) || !model_.parameters().gradsFinite()) {
         result.finite = false;
         break;
       }

@@ -198,7 +198,7 @@ class DreamRec {
     for (Index b = 0; b < batches; ++b) {
       const data::HistoryBatch& batch = batcher.batch(b);
       const Scalar loss = step(batch.history, batch.lengths, batch.targets, stepRng);
-      if (!std::isfinite(static_cast<double>(loss)) || !params_.grads().allFinite()) {
+      if (!std::isfinite(static_cast<double>(loss)) || !params_.gradsFinite()) {
         result.finite = false;
         break;
       }

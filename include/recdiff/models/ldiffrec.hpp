@@ -208,7 +208,7 @@ class LDiffRec {
       rng.fillNormal(noise_);
       const double loss = lossAndGradient(xBatch_, tb.t, tb.weights, noise_, rng, lamda, currentKlWeight());
       ++updates_;
-      if (!std::isfinite(loss) || !ae_.parameters().grads().allFinite() || !model_.parameters().grads().allFinite()) {
+      if (!std::isfinite(loss) || !ae_.parameters().gradsFinite() || !model_.parameters().gradsFinite()) {
         result.finite = false;
         break;
       }

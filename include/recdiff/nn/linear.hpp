@@ -4,11 +4,13 @@
 /// \file linear.hpp
 /// Fully connected layer y = x Wᵀ + b over a batch of rows (PyTorch's nn.Linear layout: W is [out × in]).
 
+#include <algorithm>
 #include <type_traits>
 
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 #include "gemm.hpp"
 #include "parameters.hpp"
@@ -77,7 +79,8 @@ class Linear {
     RECDIFF_ASSERT(weight_.bound());
     y.resize(x.rows(), out_);
     gemm(y, x, weight_().transpose(), Accumulate::kNo, precision_);
-    y.rowwise() += bias_().row(0);
+    const auto b = bias_().row(0);
+    forEachRowBlock(y.rows(), y.cols(), [&y, &b](Index r, Index n) { y.middleRows(r, n).rowwise() += b; });
   }
 
   /// Accumulates dW, db and writes dx = dy W.  dy: [batch × out], dx resized to [batch × in].
@@ -93,7 +96,14 @@ class Linear {
     RECDIFF_REQUIRE(dy.rows() == x.rows() && dy.cols() == out_, "Linear::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", x.rows(), "x", out_);
     gemm(dWeight_(), dy.transpose(), x, Accumulate::kYes, precision_);
-    dBias_().row(0) += dy.colwise().sum();
+    // Column blocks (multiples of 256 columns, so every column is summed exactly as one colwise().sum() would):
+    // the same values on any number of threads.
+    auto db = dBias_();
+    const Index blocks = (out_ + kBiasBlock - 1) / kBiasBlock;
+    parallelFor(blocks, blocks > 1 && dy.size() >= (Index{1} << 16), [&](Index c) {
+      const Index at = c * kBiasBlock, n = std::min(kBiasBlock, out_ - at);
+      db.middleCols(at, n) += dy.middleCols(at, n).colwise().sum();
+    });
   }
 
   void setTraining(bool) noexcept {}
@@ -108,6 +118,7 @@ class Linear {
   GemmPrecision precision() const noexcept { return precision_; }
 
  private:
+  static constexpr Index kBiasBlock = 256;
   const Matrix& cachedInput() const { return borrowed_ != nullptr ? *borrowed_ : input_; }
 
   Index in_;

@@ -17,12 +17,15 @@
 ///   binder.bind(a); binder.bind(b);        // a gets [0, na), b gets [na, na + nb)
 ///   params.zeroGrad(); ... backward ...; optimizer.step(params);
 
+#include <algorithm>
+#include <atomic>
 #include <string>
 #include <vector>
 
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 
 namespace recdiff::nn {
@@ -105,7 +108,19 @@ class ParameterBuffer {
   Vector& grads() noexcept { return grads_; }
   const Vector& grads() const noexcept { return grads_; }
 
-  void zeroGrad() { grads_.setZero(); }
+  /// Sets every gradient to zero (in chunks over the OpenMP threads when the buffer is large).
+  void zeroGrad() {
+    forEachChunk(grads_.size(), [this](Index at, Index n) { grads_.segment(at, n).setZero(); });
+  }
+
+  /// True when every gradient is finite (no NaN, no ±inf); the divergence check before an optimizer step.
+  bool gradsFinite() const {
+    std::atomic<bool> finite{true};
+    forEachChunk(grads_.size(), [&](Index at, Index n) {
+      if (!grads_.segment(at, n).allFinite()) finite.store(false, std::memory_order_relaxed);
+    });
+    return finite.load();
+  }
 
   ParameterSlice<Scalar> valueSlice(Index offset, Index count) {
     RECDIFF_REQUIRE(offset >= 0 && count >= 0 && offset + count <= size(), "ParameterBuffer::valueSlice(): [", offset,
@@ -119,6 +134,17 @@ class ParameterBuffer {
   }
 
  private:
+  static constexpr Index kChunk = Index{1} << 16;
+
+  template <class F>
+  static void forEachChunk(Index n, const F& f) {
+    const Index chunks = (n + kChunk - 1) / kChunk;
+    parallelFor(chunks, chunks > 4, [&](Index c) {
+      const Index at = c * kChunk;
+      f(at, std::min(kChunk, n - at));
+    });
+  }
+
   Vector values_;
   Vector grads_;
 };

@@ -105,7 +105,7 @@ class DiffusionTrainer {
     const random::NoiseAddress at = rng.reserveNoise<Scalar>(static_cast<std::uint64_t>(x0.size()));
     StepResult result;
     result.loss = lossAndGradient(x0, tb.t, tb.weights, at, condition);
-    result.finite = std::isfinite(result.loss) && model_->parameters().grads().allFinite();
+    result.finite = std::isfinite(result.loss) && model_->parameters().gradsFinite();
     if (!result.finite) return result;
     optimizer_->step(model_->parameters());
     if constexpr (hasUpdateHook<Sampler, Scalar>) sampler_->update(tb.t, loss_.weighted);
