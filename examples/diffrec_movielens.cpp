@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cli.hpp"
 #include "common/diffrec_data.hpp"
 #include "common/run_info.hpp"
 
@@ -104,25 +105,7 @@ std::string join(const std::vector<Index>& v) {
   return s;
 }
 
-std::vector<Index> parseList(const std::string& text, const char* flag) {
-  std::vector<Index> out;
-  std::string clean;
-  for (char ch : text)
-    if (ch != '[' && ch != ']' && ch != ' ') clean += ch;
-  std::stringstream ss(clean);
-  for (std::string part; std::getline(ss, part, ',');) {
-    try {
-      std::size_t used = 0;
-      const long v = std::stol(part, &used);
-      if (used != part.size() || v <= 0) throw std::invalid_argument(part);
-      out.push_back(v);
-    } catch (const std::exception&) {
-      throw CLI::ValidationError(flag, "expected a list of positive integers like [200,600], got '" + text + "'");
-    }
-  }
-  if (out.empty()) throw CLI::ValidationError(flag, "empty list");
-  return out;
-}
+using recdiff::examples::parseList;
 
 /// FLOPs of the DiffRec MLP's GEMMs for `rows` rows: forward only, or forward + backward without the input
 /// gradient of the first layer (what training computes).
@@ -152,23 +135,7 @@ double foldedEvalFlops(const recdiff::DiffRecOptions& o, Index items, Index rows
   return 2.0 * d * n * d + r * (2.0 * n * d + static_cast<double>(o.steps) * perStep + 2.0 * d * n);
 }
 
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
-  void show(int epoch, int epochs, double loss, double seconds, const std::string& extra) const {
-    if (!enabled_) return;
-    const int width = 30, done = epochs > 0 ? width * epoch / epochs : width;
-    std::fprintf(stderr, "\r[%s%s] epoch %d/%d loss %.4f %.2fs/epoch %s   ", std::string(done, '#').c_str(),
-                 std::string(width - done, '.').c_str(), epoch, epochs, loss, seconds, extra.c_str());
-    std::fflush(stderr);
-  }
-  void finish() const {
-    if (enabled_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool enabled_;
-};
+using recdiff::examples::ProgressBar;
 
 /// What trainWithEarlyStopping() did.
 struct TrainOutcome {
@@ -182,12 +149,7 @@ struct TrainOutcome {
   std::vector<double> epochCpuSeconds, evalCpuSeconds;  ///< CPU time of the process (all its threads)
 };
 
-/// CPU seconds used by this process so far (all threads).
-double cpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+using recdiff::examples::cpuSeconds;
 
 /// The authors' protocol for every DiffRec variant: train, evaluate every evalEvery epochs (and at the last),
 /// keep the best validation recall@20, stop after `patience` epochs without a better one, stop on divergence.
@@ -597,8 +559,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     applyPreset(c);
-    if (!dims.empty()) c.model.dims = parseList(dims, "--dims");
-    if (!ks.empty()) c.ks = parseList(ks, "--topk");
+    if (!dims.empty()) c.model.dims = parseList<Index>(dims, "--dims");
+    if (!ks.empty()) c.ks = parseList<Index>(ks, "--topk");
     if (emb) c.model.timeEmbeddingSize = *emb;
     c.model.normalizeInput = norm;
     if (!schedule.empty()) {
@@ -629,9 +591,9 @@ int main(int argc, char** argv) {
     // L-DiffRec: the authors' ml-1m_clean preset (LDiffRecOptions defaults), then the shared and L-DiffRec flags
     recdiff::LDiffRecOptions& L = c.latent;
     L = recdiff::LDiffRecOptions{};
-    if (!inDims.empty()) L.inDims = parseList(inDims, "--in-dims");
-    if (!outDims.empty() && outDims != "[]") L.outDims = parseList(outDims, "--out-dims");
-    if (!mlpDims.empty()) L.mlpDims = parseList(mlpDims, "--mlp-dims");
+    if (!inDims.empty()) L.inDims = parseList<Index>(inDims, "--in-dims");
+    if (!outDims.empty() && outDims != "[]") L.outDims = parseList<Index>(outDims, "--out-dims");
+    if (!mlpDims.empty()) L.mlpDims = parseList<Index>(mlpDims, "--mlp-dims");
     if (emb) L.timeEmbeddingSize = *emb;
     L.normalizeInput = norm;
     if (!schedule.empty()) {

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cli.hpp"
 #include "common/run_info.hpp"
 #include "common/sequence_data.hpp"
 
@@ -81,41 +82,10 @@ void applyPreset(Config& c) {
   throw CLI::ValidationError("--preset", "unknown preset '" + c.preset + "' (reference, ml-1m, ml-100k)");
 }
 
-template <class T>
-std::vector<T> parseList(const std::string& text, const char* flag) {
-  std::vector<T> out;
-  std::string clean;
-  for (char ch : text)
-    if (ch != '[' && ch != ']' && ch != ' ') clean += ch;
-  std::stringstream ss(clean);
-  for (std::string part; std::getline(ss, part, ',');) {
-    try {
-      std::size_t used = 0;
-      const double v = std::stod(part, &used);
-      if (used != part.size() || !std::isfinite(v)) throw std::invalid_argument(part);
-      out.push_back(static_cast<T>(v));
-    } catch (const std::exception&) {
-      throw CLI::ValidationError(flag, "expected a comma-separated list of numbers, got '" + text + "'");
-    }
-  }
-  if (out.empty()) throw CLI::ValidationError(flag, "empty list");
-  return out;
-}
+using recdiff::examples::parseList;
 
-/// CPU seconds used by this process so far (all threads).
-double cpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+using recdiff::examples::cpuSeconds;
 
-void showProgress(bool enabled, int epoch, int epochs, double loss, double seconds, const std::string& extra) {
-  if (!enabled) return;
-  const int width = 30, done = epochs > 0 ? width * epoch / epochs : width;
-  std::fprintf(stderr, "\r[%s%s] epoch %d/%d loss %.4f %.1fs/epoch %s   ", std::string(done, '#').c_str(),
-               std::string(width - done, '.').c_str(), epoch, epochs, loss, seconds, extra.c_str());
-  std::fflush(stderr);
-}
 
 std::string number(double v) {
   std::ostringstream s;
@@ -151,7 +121,7 @@ int run(const Config& c) {
     log << "epoch,loss,seconds,valid_hr@20,valid_ndcg@20,eval_seconds\n";
   }
   const recdiff::Rng rng(c.seed, 0xD8EA);
-  const bool bar = c.progress && isatty(STDERR_FILENO);
+  const recdiff::examples::ProgressBar bar(c.progress);
   std::vector<double> epochSeconds, epochCpu, evalSeconds, evalCpu;
   recdiff::metrics::LabelMetrics bestValid;
   double bestHr = -1.0;
@@ -207,12 +177,12 @@ int run(const Config& c) {
       row << ",,,";
     }
     if (log) log << row.str() << '\n' << std::flush;
-    showProgress(bar, epoch, c.epochs, r.meanLoss, epochSeconds.back(), extra);
-    if (!bar && !extra.empty())
+    bar.show(epoch, c.epochs, r.meanLoss, epochSeconds.back(), extra);
+    if (!bar.enabled() && !extra.empty())
       std::cout << "epoch " << epoch << " loss " << r.meanLoss << " " << epochSeconds.back() << " s, " << extra << "\n"
                 << std::flush;
   }
-  if (bar) std::fprintf(stderr, "\n");
+  bar.finish();
   const int epochsRun = std::min(epoch, c.epochs);
   std::cout << stopReason << "\n";
   model.parameters().values() = best;

@@ -1,0 +1,80 @@
+#ifndef RECDIFF_EXAMPLES_COMMON_CLI_HPP
+#define RECDIFF_EXAMPLES_COMMON_CLI_HPP
+// Shared by the example binaries: list-valued flags ("[200,600]", "0,2,4"), the process's CPU time, and the
+// one-line epoch progress bar.
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace recdiff::examples {
+
+/// A comma-separated list (brackets and spaces ignored: "[200, 600]" reads as "200,600"). For an integral T every
+/// entry must be a whole number > 0 (layer widths, cut-offs); for a floating T any finite number. Anything else
+/// throws CLI::ValidationError naming the flag and the text.
+template <class T>
+std::vector<T> parseList(const std::string& text, const char* flag) {
+  constexpr bool kIntegral = std::is_integral_v<T>;
+  std::vector<T> out;
+  std::string clean;
+  for (const char ch : text)
+    if (ch != '[' && ch != ']' && ch != ' ') clean += ch;
+  std::stringstream ss(clean);
+  for (std::string part; std::getline(ss, part, ',');) {
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(part, &used);
+      const bool ok = used == part.size() && std::isfinite(v) && (!kIntegral || (v > 0 && std::floor(v) == v));
+      if (!ok) throw std::invalid_argument(part);
+      out.push_back(static_cast<T>(v));
+    } catch (const std::exception&) {
+      throw CLI::ValidationError(flag, std::string("expected a comma-separated list of ") +
+                                           (kIntegral ? "positive whole numbers like 200,600" : "numbers like 0,2,4") +
+                                           ", got '" + text + "'");
+    }
+  }
+  if (out.empty()) throw CLI::ValidationError(flag, "empty list");
+  return out;
+}
+
+/// CPU seconds used by this process so far (all threads).
+inline double cpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// A one-line progress bar over the epochs of a run (stderr, only when it is a terminal).
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
+  void show(int epoch, int epochs, double loss, double seconds, const std::string& extra) const {
+    if (!enabled_) return;
+    const int width = 30, done = epochs > 0 ? width * epoch / epochs : width;
+    std::fprintf(stderr, "\r[%s%s] epoch %d/%d loss %.4f %.2fs/epoch %s   ",
+                 std::string(static_cast<std::size_t>(done), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - done), '.').c_str(), epoch, epochs, loss, seconds,
+                 extra.c_str());
+    std::fflush(stderr);
+  }
+  bool enabled() const noexcept { return enabled_; }
+  void finish() const {
+    if (enabled_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool enabled_;
+};
+
+}  // namespace recdiff::examples
+
+#endif  // RECDIFF_EXAMPLES_COMMON_CLI_HPP
