@@ -237,3 +237,41 @@ TEST_CASE("DdpmSampler's reverse loop allocates nothing per step", "[alloc][samp
           reverseLoopAllocations<recdiff::PredictEpsilon, recdiff::FixedLargeVariance>(2, noise));
   }
 }
+
+TEST_CASE("A bf16 DiffRec training step allocates the same few blocks at every batch", "[alloc][diffrec][bf16]") {
+  if (!RECDIFF_TEST_COUNT_MALLOC) {
+    WARN("skipped: malloc is not interposed in sanitizer builds");
+    return;
+  }
+  if (!recdiff::nn::bf16GemmAvailable()) {
+    WARN("skipped: " << recdiff::nn::bf16GemmUnavailableReason());
+    return;
+  }
+  // Our buffers, the bf16 packing buffers and the oneDNN primitives (cached per product shape) are made by the
+  // first batch. What remains is inside oneDNN: dnnl_primitive_execute() copies its arguments into a hash map,
+  // ~5 small blocks per product. So: the same count at every later batch, and nothing that grows.
+  const auto train = blockData(64, 48);
+  recdiff::DiffRecOptions options = smallOptions();
+  options.trainingPrecision = recdiff::nn::GemmPrecision::kBf16;
+  auto model = recdiff::DiffRec<>(options, train.items(), 3);
+  recdiff::data::UserBatcher batcher(train, 8);
+  recdiff::Rng rng(recdiff::test::seed());
+  batcher.startEpoch(rng);
+  long steady = -1;
+  for (recdiff::Index b = 0; b < batcher.batches(); ++b) {
+    const auto& rows = batcher.rows(b);
+    recdiff::StepResult step;
+    const long n = allocationsDuring([&] { step = model.trainer().step(rows, recdiff::NoCondition{}, rng); });
+    const long large = gLargeAllocations.load();
+    REQUIRE(step.finite);
+    INFO("batch " << b << ": " << n << " allocations");
+    if (b == 1) {
+      steady = n;
+      WARN("allocations per bf16 step (inside oneDNN's execute): " << n);
+    }
+    if (b >= 1) {
+      CHECK(n == steady);
+      CHECK(large == 0);  // nothing sized by the data: no buffer of ours is re-made
+    }
+  }
+}

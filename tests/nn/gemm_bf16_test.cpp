@@ -233,3 +233,35 @@ TEST_CASE("kBf16 on double operands or a double Linear is refused with a clear m
   floatLayer.setPrecision(GemmPrecision::kBf16);
   CHECK(floatLayer.precision() == GemmPrecision::kBf16);
 }
+
+TEST_CASE("gemm kBf16 reuses its cached primitives correctly: new data, interleaved modes, eviction",
+          "[nn][gemm][bf16]") {
+  if (!recdiff::nn::bf16GemmAvailable()) {
+    WARN("bf16 GEMM unavailable here (" << recdiff::nn::bf16GemmUnavailableReason() << "): not tested");
+    return;
+  }
+  recdiff::Rng rng(recdiff::test::seed());
+  // The same shape with new operands and destinations each round, accumulate and overwrite interleaved, and
+  // between rounds 40 other shapes (more than the per-thread cache holds) so that entries are evicted and rebuilt.
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    for (const bool accumulate : {false, true, false}) {
+      const RowMatrix<float> a = randomMatrix(37, 65, rng), b = randomMatrix(65, 23, rng);
+      const RowMatrix<float> c0 = randomMatrix(37, 23, rng);
+      RowMatrix<float> c = c0;
+      recdiff::nn::gemm(c, a, b, accumulate ? Accumulate::kYes : Accumulate::kNo, GemmPrecision::kBf16);
+      checkBf16Product(c, c0, a, b, accumulate);
+      // The same shape, transposed operand: another layout, another primitive.
+      const RowMatrix<float> at = a.transpose();
+      RowMatrix<float> d = c0;
+      recdiff::nn::gemm(d, at.transpose(), b, accumulate ? Accumulate::kYes : Accumulate::kNo, GemmPrecision::kBf16);
+      checkBf16Product(d, c0, at.transpose(), b, accumulate);
+    }
+    for (Index k = 1; k <= 40; ++k) {
+      const RowMatrix<float> a = randomMatrix(3, k, rng), b = randomMatrix(k, 2, rng);
+      RowMatrix<float> c(3, 2);
+      recdiff::nn::gemm(c, a, b, Accumulate::kNo, GemmPrecision::kBf16);
+      checkBf16Product(c, c, a, b, false);
+    }
+  }
+}

@@ -10,6 +10,8 @@
 /// libdnnl-dev) AND oneDNN reports the avx512_core_bf16 ISA. Otherwise gemmBf16() throws std::runtime_error
 /// saying which of the two is missing. Nothing here is public API.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -117,6 +119,55 @@ inline bool bf16IsaAvailable() {
   return (isa & want) == want;  // cpu_isa values are bit masks (avx2_vnni > avx512_core_bf16 numerically)
 }
 
+/// What identifies a bf16 matmul primitive: shapes, operand layouts, destination strides, accumulation.
+struct Bf16MatmulKey {
+  Index m, k, n, cRowStride, cColStride;
+  bool aRowMajor, bRowMajor, accumulate;
+  bool operator==(const Bf16MatmulKey&) const = default;
+};
+
+/// A matmul primitive with its memory objects (data handles set per call) and a stream.
+struct Bf16Matmul {
+  Bf16MatmulKey key;
+  dnnl::matmul primitive;
+  dnnl::memory a, b, c;
+  dnnl::stream stream;
+};
+
+/// The primitive for `key`, created on first use and kept per thread (the last kBf16MatmulCacheSize shapes). Why:
+/// creating a matmul primitive descriptor selects and initialises oneDNN's brgemm kernels on every call — oneDNN's
+/// own primitive cache only skips the JIT step — which cost up to 1 ms per product at DiffRec's shapes, 20–30% of
+/// the product itself (bench_gemm_bf16: BM_NnGemmBf16 against BM_DnnlBf16WithConversion).
+inline Bf16Matmul& cachedBf16Matmul(const Bf16MatmulKey& key) {
+  constexpr std::size_t kBf16MatmulCacheSize = 32;
+  thread_local std::vector<Bf16Matmul> cache;  // most recently used last
+  for (std::size_t i = cache.size(); i-- > 0;) {
+    if (cache[i].key == key) {
+      if (i + 1 != cache.size()) std::rotate(cache.begin() + static_cast<std::ptrdiff_t>(i),
+                                             cache.begin() + static_cast<std::ptrdiff_t>(i) + 1, cache.end());
+      return cache.back();
+    }
+  }
+  using dims = dnnl::memory::dims;
+  using dt = dnnl::memory::data_type;
+  dnnl::engine& engine = bf16Engine();
+  const dnnl::memory::desc ad({key.m, key.k}, dt::bf16, key.aRowMajor ? dims{key.k, 1} : dims{1, key.m});
+  const dnnl::memory::desc bd({key.k, key.n}, dt::bf16, key.bRowMajor ? dims{key.n, 1} : dims{1, key.k});
+  const dnnl::memory::desc cd({key.m, key.n}, dt::f32, dims{key.cRowStride, key.cColStride});
+  dnnl::primitive_attr attr;
+  if (key.accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine);
+  if (cache.size() >= kBf16MatmulCacheSize) cache.erase(cache.begin());
+  cache.push_back({key, dnnl::matmul(pd), dnnl::memory(ad, engine, DNNL_MEMORY_NONE),
+                   dnnl::memory(bd, engine, DNNL_MEMORY_NONE), dnnl::memory(cd, engine, DNNL_MEMORY_NONE),
+                   dnnl::stream(engine)});
+  return cache.back();
+}
+
 #endif
 
 /// Empty when bf16 products can run here; otherwise why not (for the error message).
@@ -151,28 +202,20 @@ inline void gemmBf16(const StridedOperand& a, const StridedOperand& b, float* c,
   thread_local std::vector<std::uint16_t> aPacked, bPacked;
   const bool aRowMajor = packBf16(a, aPacked);
   const bool bRowMajor = packBf16(b, bPacked);
-  using dims = dnnl::memory::dims;
-  using dt = dnnl::memory::data_type;
   // A single row has an arbitrary row stride; give oneDNN a dense-looking one.
   if (m == 1) cRowStride = n * cColStride;
   try {
-    dnnl::engine& engine = bf16Engine();
-    const dnnl::memory::desc ad({m, k}, dt::bf16, aRowMajor ? dims{k, 1} : dims{1, m});
-    const dnnl::memory::desc bd({k, n}, dt::bf16, bRowMajor ? dims{n, 1} : dims{1, k});
-    const dnnl::memory::desc cd({m, n}, dt::f32, dims{cRowStride, cColStride});
-    dnnl::primitive_attr attr;
-    if (accumulate) {
-      dnnl::post_ops ops;
-      ops.append_sum(1.0f);
-      attr.set_post_ops(ops);
-    }
-    // The primitive comes from oneDNN's primitive cache after the first call with a shape.
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine);
-    const dnnl::matmul matmul(pd);
-    dnnl::memory am(ad, engine, aPacked.data()), bm(bd, engine, bPacked.data()), cm(cd, engine, c);
-    dnnl::stream stream(engine);
-    matmul.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-    stream.wait();
+    const Bf16MatmulKey key{m, k, n, cRowStride, cColStride, aRowMajor, bRowMajor, accumulate};
+    Bf16Matmul& mm = cachedBf16Matmul(key);
+    mm.a.set_data_handle(aPacked.data());
+    mm.b.set_data_handle(bPacked.data());
+    mm.c.set_data_handle(c);
+    // The C API with a fixed argument array: the C++ execute() builds an unordered_map (heap) on every call.
+    const dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, mm.a.get()}, {DNNL_ARG_WEIGHTS, mm.b.get()},
+                                     {DNNL_ARG_DST, mm.c.get()}};
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(mm.primitive.get(), mm.stream.get(), 3, args),
+                            "could not execute a matmul primitive");
+    mm.stream.wait();
   } catch (const dnnl::error& e) {
     throw std::runtime_error(::recdiff::detail::concat("nn::gemm(): oneDNN bf16 matmul of [", m, "x", k, "]·[", k,
                                                        "x", n, "] failed: ", e.what()));
