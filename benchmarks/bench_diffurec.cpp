@@ -30,6 +30,8 @@ namespace {
 
 using recdiff::Index;
 
+using Precision = recdiff::nn::GemmPrecision;
+
 constexpr Index kItems = 3706, kLen = 50, kBatch = 512, kInferenceBatch = 128;
 
 void setThreads(int threads) {
@@ -68,18 +70,29 @@ void setCpuCounters(benchmark::State& state, const char* unit, double work, doub
   state.counters["cpu/wall"] = cpu / wall;
 }
 
-recdiff::DiffuRecOptions options(Index h, Index blocks) {
+recdiff::DiffuRecOptions options(Index h, Index blocks, Precision precision = Precision::kFloat) {
   recdiff::DiffuRecOptions o;
   o.hidden = h;
   o.blocks = blocks;
   o.batchSize = kBatch;
+  o.trainingPrecision = precision;
+  o.inferencePrecision = precision;
   return o;
 }
 
-void BM_DiffuRecTrainStep(benchmark::State& state) {
+/// False (and the benchmark skipped with the reason) when bf16 products cannot run here.
+bool precisionAvailable(benchmark::State& state, Precision precision) {
+  if (precision == Precision::kFloat || recdiff::nn::bf16GemmAvailable()) return true;
+  state.SkipWithError(("bf16 unavailable: " + recdiff::nn::bf16GemmUnavailableReason()).c_str());
+  return false;
+}
+
+template <Precision kPrecision>
+void BM_DiffuRecTrainStepAt(benchmark::State& state) {
+  if (!precisionAvailable(state, kPrecision)) return;
   const Index h = state.range(0), blocks = state.range(1);
   setThreads(static_cast<int>(state.range(2)));
-  recdiff::DiffuRec<float> model(options(h, blocks), kItems, 1);
+  recdiff::DiffuRec<float> model(options(h, blocks, kPrecision), kItems, 1);
   recdiff::Rng rng(7);
   const recdiff::data::IdMatrix history = randomHistories(kBatch, rng);
   Eigen::ArrayXi targets(kBatch);
@@ -94,17 +107,19 @@ void BM_DiffuRecTrainStep(benchmark::State& state) {
     benchmark::DoNotOptimize(loss);
   }
   const double cpu = processCpuSeconds() - cpu0, wall = wallSeconds() - wall0;
-  const double flops = recdiff::diffuRecFlops(options(h, blocks), kItems).trainPerSample * static_cast<double>(kBatch);
+  const double flops = recdiff::diffuRecFlops(options(h, blocks, kPrecision), kItems).trainPerSample * static_cast<double>(kBatch);
   const auto iterations = static_cast<double>(state.iterations());
   setCpuCounters(state, "samples", iterations * static_cast<double>(kBatch), iterations * flops, cpu, wall);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
   state.counters["samples/s"] = benchmark::Counter(static_cast<double>(kBatch * state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_DiffuRecInference(benchmark::State& state) {
+template <Precision kPrecision>
+void BM_DiffuRecInferenceAt(benchmark::State& state) {
+  if (!precisionAvailable(state, kPrecision)) return;
   const Index h = state.range(0), blocks = state.range(1);
   setThreads(static_cast<int>(state.range(2)));
-  recdiff::DiffuRec<float> model(options(h, blocks), kItems, 1);
+  recdiff::DiffuRec<float> model(options(h, blocks, kPrecision), kItems, 1);
   recdiff::Rng rng(9);
   const recdiff::data::IdMatrix history = randomHistories(kInferenceBatch, rng);
   recdiff::RowMatrix<float> scores;
@@ -115,17 +130,28 @@ void BM_DiffuRecInference(benchmark::State& state) {
     benchmark::DoNotOptimize(scores.data());
   }
   const double cpu = processCpuSeconds() - cpu0, wall = wallSeconds() - wall0;
-  const double flops = recdiff::diffuRecFlops(options(h, blocks), kItems).inferencePerUser * static_cast<double>(kInferenceBatch);
+  const double flops = recdiff::diffuRecFlops(options(h, blocks, kPrecision), kItems).inferencePerUser * static_cast<double>(kInferenceBatch);
   const auto iterations = static_cast<double>(state.iterations());
   setCpuCounters(state, "users", iterations * static_cast<double>(kInferenceBatch), iterations * flops, cpu, wall);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
   state.counters["users/s"] = benchmark::Counter(static_cast<double>(kInferenceBatch * state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// Float products (the names of the earlier measurements) and bf16 products (trainingPrecision and
+// inferencePrecision kBf16; skipped where bf16 is unavailable).
+void BM_DiffuRecTrainStep(benchmark::State& state) { BM_DiffuRecTrainStepAt<Precision::kFloat>(state); }
+void BM_DiffuRecTrainStepBf16(benchmark::State& state) { BM_DiffuRecTrainStepAt<Precision::kBf16>(state); }
+void BM_DiffuRecInference(benchmark::State& state) { BM_DiffuRecInferenceAt<Precision::kFloat>(state); }
+void BM_DiffuRecInferenceBf16(benchmark::State& state) { BM_DiffuRecInferenceAt<Precision::kBf16>(state); }
+
 }  // namespace
 
 // Args: H, blocks, threads.
-BENCHMARK(BM_DiffuRecTrainStep)->Args({128, 4, 1})->Args({128, 4, 2})->Args({64, 2, 1})->Args({64, 2, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_DiffuRecInference)->Args({128, 4, 1})->Args({128, 4, 2})->Args({64, 2, 1})->Args({64, 2, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+#define RECDIFF_DIFFUREC_ARGS \
+  Args({128, 4, 1})->Args({128, 4, 2})->Args({64, 2, 1})->Args({64, 2, 2})->Unit(benchmark::kMillisecond)->UseRealTime()
+BENCHMARK(BM_DiffuRecTrainStep)->RECDIFF_DIFFUREC_ARGS;
+BENCHMARK(BM_DiffuRecTrainStepBf16)->RECDIFF_DIFFUREC_ARGS;
+BENCHMARK(BM_DiffuRecInference)->RECDIFF_DIFFUREC_ARGS;
+BENCHMARK(BM_DiffuRecInferenceBf16)->RECDIFF_DIFFUREC_ARGS;
 
 BENCHMARK_MAIN();

@@ -25,6 +25,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 #if defined(_OPENMP)
 #include <omp.h>
@@ -58,6 +59,8 @@ struct Config {
   std::string save, load, log, report;
   bool baselines = true;
   bool progress = true;
+  std::string precision = "float";           ///< GEMM arithmetic of training: float | bf16 (docs/bf16.md)
+  std::string inferencePrecision;            ///< of inference; empty: as precision
 };
 
 /// `reference`: the authors' defaults (DiffuRecOptions{}); 500 epochs, evaluation every 20 (their main.py).
@@ -198,7 +201,8 @@ int run(const Config& c) {
             << ", lambda " << o.lambda << ", attention mask " << (keys ? "keys" : "query-rows (reference)")
             << ", timesteps " << (o.lossAwareTimesteps ? "loss-aware" : "uniform") << ", batch " << o.batchSize
             << ", lr " << o.learningRate << ", StepLR " << o.decayStep << "/" << o.gamma << ", preset " << c.preset
-            << ", threads " << c.threads << ", seed " << c.seed << "\n";
+            << ", threads " << c.threads << ", seed " << c.seed << ", precision " << c.precision << " (inference "
+            << c.inferencePrecision << ")\n";
 
   std::ofstream log;
   if (!c.log.empty()) {
@@ -311,6 +315,8 @@ int run(const Config& c) {
   j["preset"] = c.preset;
   j["seed"] = c.seed;
   j["threads"] = c.threads;
+  j["precision"] = c.precision;
+  j["inference_precision"] = c.inferencePrecision;
   nlohmann::json hp;
   for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
   hp["epochs"] = c.epochs;
@@ -389,6 +395,9 @@ int main(int argc, char** argv) {
   app.add_option("--decay-step", decayStep, "StepLR step in epochs");
   app.add_option("--gamma", gamma, "StepLR factor");
   app.add_option("--samples-per-epoch", samplesPerEpoch, "random training samples per epoch (0: all)");
+  app.add_option("--precision", c.precision, "GEMM arithmetic of training: float | bf16 (docs/bf16.md)")
+      ->capture_default_str();
+  app.add_option("--inference-precision", c.inferencePrecision, "GEMM arithmetic of inference: float | bf16 (default: --precision)");
   app.add_option("--inference-runs", runs, "reverse runs averaged per user at inference");
   app.add_option("--epochs", epochs, "epochs");
   app.add_option("--max-batches-per-epoch", c.maxBatchesPerEpoch, "stop each epoch after this many batches (0: no limit)");
@@ -433,6 +442,19 @@ int main(int argc, char** argv) {
     if (gamma) m.gamma = *gamma;
     if (samplesPerEpoch) m.samplesPerEpoch = *samplesPerEpoch;
     if (runs) m.inferenceRuns = *runs;
+    if (c.inferencePrecision.empty()) c.inferencePrecision = c.precision;
+    const std::pair<const char*, const std::string*> precisionFlags[] = {{"--precision", &c.precision},
+                                                                          {"--inference-precision", &c.inferencePrecision}};
+    for (const auto& [flag, value] : precisionFlags) {
+      if (*value != "float" && *value != "bf16") throw CLI::ValidationError(flag, "float or bf16, got " + *value);
+      if (*value == "bf16" && !recdiff::nn::bf16GemmAvailable())
+        throw CLI::ValidationError(flag, "bf16 is unavailable: " + recdiff::nn::bf16GemmUnavailableReason());
+    }
+    const auto precisionOf = [](const std::string& v) {
+      return v == "bf16" ? recdiff::nn::GemmPrecision::kBf16 : recdiff::nn::GemmPrecision::kFloat;
+    };
+    m.trainingPrecision = precisionOf(c.precision);
+    m.inferencePrecision = precisionOf(c.inferencePrecision);
     if (epochs) c.epochs = *epochs;
     if (evalEvery) c.evalEvery = *evalEvery;
     if (patience) c.patience = *patience;

@@ -26,7 +26,9 @@
 ///   model.setTraining(false);  model.sample(diffusion, seqs, rng, x0Hat);  // reverse from N(0, I)
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -38,6 +40,7 @@
 #include "../nn/dropout.hpp"
 #include "../nn/embedding.hpp"
 #include "../nn/feed_forward.hpp"
+#include "../nn/gemm.hpp"
 #include "../nn/layer_norm.hpp"
 #include "../nn/parameters.hpp"
 #include "../nn/transformer_block.hpp"
@@ -64,6 +67,14 @@ struct DiffuRecApproximatorOptions {
   /// cos and sin all rounded to float), instead of in double. Only for bit-level parity tests: the float32
   /// argument error reaches 1e-4 for t · 1000/T near 1000.
   bool float32Sinusoid = false;
+  /// Arithmetic of the large products in training mode (forward and backward): the attention projections, both
+  /// FFN layers of every block, the time MLP and the scores x̂0·Eᵀ of the loss with their gradients. kBf16 rounds
+  /// both operands of each to bfloat16 and accumulates in fp32 (nn/gemm.hpp, docs/bf16.md); the per-head
+  /// attention products, LayerNorms, softmaxes and everything element-wise stay in Scalar. kBf16 needs
+  /// Scalar = float, oneDNN and AVX512-BF16; the constructor throws otherwise. Not a checkpointed setting.
+  nn::GemmPrecision trainingPrecision = nn::GemmPrecision::kFloat;
+  /// The same for evaluation mode (the reverse process of inference).
+  nn::GemmPrecision inferencePrecision = nn::GemmPrecision::kFloat;
 };
 
 /// DiffuRec's transformer approximator; see the file comment.
@@ -196,10 +207,15 @@ class DiffuRecApproximator {
     }
   }
 
-  /// Training mode (default) turns every dropout on; evaluation mode off. Λ is drawn in both modes.
+  /// Training mode (default) turns every dropout on; evaluation mode off. Λ is drawn in both modes. The products
+  /// switch to options().trainingPrecision or options().inferencePrecision.
   void setTraining(bool training) {
     training_ = training;
     sValid_ = false;
+    const nn::GemmPrecision precision = training ? options_.trainingPrecision : options_.inferencePrecision;
+    timeMlp_.setPrecision(precision);
+    crossEntropy_.setPrecision(precision);
+    for (auto& b : blocks_) b.setPrecision(precision);
     embeddingDropout_.setTraining(training);
     outputDropout_.setTraining(training);
     for (auto& b : blocks_) b.setTraining(training);
@@ -445,6 +461,13 @@ class DiffuRecApproximator {
                     ", maxLength ", o.maxLength, " and steps ", o.steps, " must be positive");
     RECDIFF_REQUIRE(o.lambda >= 0.0, "DiffuRecApproximator: lambda must be >= 0, got ", o.lambda);
     RECDIFF_REQUIRE(o.itemInitStd > 0.0, "DiffuRecApproximator: itemInitStd must be positive, got ", o.itemInitStd);
+    if (o.trainingPrecision == nn::GemmPrecision::kBf16 || o.inferencePrecision == nn::GemmPrecision::kBf16) {
+      RECDIFF_REQUIRE((std::is_same_v<Scalar, float>),
+                      "DiffuRecApproximator: bf16 precision needs DiffuRecApproximator<float>");
+      if (!nn::bf16GemmAvailable())
+        throw std::runtime_error("DiffuRecApproximator: bf16 precision is unavailable: " +
+                                 nn::bf16GemmUnavailableReason());
+    }
     return o;
   }
 

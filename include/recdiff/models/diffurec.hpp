@@ -81,6 +81,13 @@ struct DiffuRecOptions {
   Index samplesPerEpoch = 0;   ///< 0: every training sample per epoch; else a fresh random subset of this size
   // inference
   Index inferenceRuns = 1;     ///< reverse runs averaged per scored history
+  // arithmetic (docs/bf16.md; not checkpointed settings)
+  /// Products of training steps: kBf16 rounds the operands of every large product (attention projections, FFNs,
+  /// time MLP, the loss's x̂0·Eᵀ and their gradients) to bfloat16 with fp32 accumulation. Needs DiffuRec<float>,
+  /// oneDNN and AVX512-BF16: the constructor throws otherwise.
+  nn::GemmPrecision trainingPrecision = nn::GemmPrecision::kFloat;
+  /// The same for inference: the reverse process and the scoring product x̂0·Eᵀ.
+  nn::GemmPrecision inferencePrecision = nn::GemmPrecision::kFloat;
 };
 
 /// What one training epoch did.
@@ -242,7 +249,8 @@ class DiffuRec {
   void scores(const Eigen::DenseBase<History>& history, Matrix& out, Rng& rng) {
     representations(history, x0_, rng);
     out.resize(x0_.rows(), columns());
-    nn::gemm(out, x0_, model_.itemEmbedding().weight().transpose());
+    nn::gemm(out, x0_, model_.itemEmbedding().weight().transpose(), nn::Accumulate::kNo,
+             options_.inferencePrecision);
   }
 
   /// The top-k items (ids and scores, best first) for histories [batch × len]; the padding item is never
@@ -370,7 +378,9 @@ class DiffuRec {
             .embeddingDropout = o.embeddingDropout,
             .learnedPositions = o.learnedPositions,
             .itemInitStd = o.itemInitStd,
-            .attentionMask = o.attentionMask};
+            .attentionMask = o.attentionMask,
+            .trainingPrecision = o.trainingPrecision,
+            .inferencePrecision = o.inferencePrecision};
   }
 
   DiffuRecOptions options_;

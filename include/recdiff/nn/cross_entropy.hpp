@@ -14,6 +14,7 @@
 ///   ce.backward(dX0Hat, items.weightGrad());                 // writes dX0Hat, ADDS into dE
 
 #include <cmath>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -47,7 +48,7 @@ class ItemCrossEntropy {
     table_ = table;
     labels_ = labels;
     probs_.resize(x.rows(), table.rows());
-    gemm(probs_, input_, table_.transpose());
+    gemm(probs_, input_, table_.transpose(), Accumulate::kNo, precision_);
     const Index n = x.rows(), items = table.rows();
     losses_.resize(n);
     // Rows are independent: split over the threads; the mean is summed in row order afterwards.
@@ -90,15 +91,26 @@ class ItemCrossEntropy {
     grad_ *= scale / static_cast<Scalar>(n);
     if (rowWeights != nullptr) grad_.array().colwise() *= *rowWeights;
     dx.resize(n, input_.cols());
-    gemm(dx, grad_, table_);
+    gemm(dx, grad_, table_, Accumulate::kNo, precision_);
     auto& dt = const_cast<Eigen::MatrixBase<GradDerived>&>(dTable);
     RECDIFF_REQUIRE(dt.rows() == table_.rows() && dt.cols() == table_.cols(),
                     "ItemCrossEntropy::backward(): dTable is ", dt.rows(), "x", dt.cols(), ", expected ",
                     table_.rows(), "x", table_.cols());
-    gemm(dt, grad_.transpose(), input_, Accumulate::kYes);
+    gemm(dt.derived(), grad_.transpose(), input_, Accumulate::kYes, precision_);
   }
 
+  /// Arithmetic of the three products (scores, dx, dE); GemmPrecision::kFloat unless set. kBf16 needs
+  /// Scalar = float (std::invalid_argument otherwise) and is checked for availability at the first product
+  /// (docs/bf16.md). The softmax and the loss stay in Scalar.
+  void setPrecision(GemmPrecision precision) {
+    RECDIFF_REQUIRE((precision == GemmPrecision::kFloat || std::is_same_v<Scalar, float>),
+                    "ItemCrossEntropy::setPrecision(): GemmPrecision::kBf16 needs float scores");
+    precision_ = precision;
+  }
+  GemmPrecision precision() const noexcept { return precision_; }
+
  private:
+  GemmPrecision precision_ = GemmPrecision::kFloat;
   Matrix input_, table_, probs_, grad_;
   Eigen::ArrayXi labels_;
   ArrayX<Scalar> losses_;

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -165,6 +166,16 @@ class FeedForward {
   /// Seeds the hidden dropout's generator.
   void setRng(const Rng& rng) { dropout_.reseed(rng); }
 
+  /// Arithmetic of the layer's products (both layers, forward and backward); GemmPrecision::kFloat unless set.
+  /// kBf16 needs Scalar = float (std::invalid_argument otherwise) and is checked for availability at the first
+  /// product (docs/bf16.md).
+  void setPrecision(GemmPrecision precision) {
+    RECDIFF_REQUIRE((precision == GemmPrecision::kFloat || std::is_same_v<Scalar, float>),
+                    "FeedForward::setPrecision(): GemmPrecision::kBf16 needs a float layer");
+    precision_ = precision;
+  }
+  GemmPrecision precision() const noexcept { return precision_; }
+
   typename MappedMatrix<Scalar>::Map weight1() { return w1_(); }
   typename MappedMatrix<Scalar>::Map bias1() { return b1_(); }
   typename MappedMatrix<Scalar>::Map weight2() { return w2_(); }
@@ -194,19 +205,24 @@ class FeedForward {
                     dy.cols(), ", expected ", x.rows(), "x", dim_);
     // act_ holds the (dropped) activation. dW2ᵀ += actᵀ dy splits dW2's columns over the threads, so each
     // thread packs only its columns of the large act_ (dW2 has few rows).
-    gemm(dW2_().transpose(), act_.transpose(), dy, Accumulate::kYes);
+    if (precision_ == GemmPrecision::kFloat) {
+      gemm(dW2_().transpose(), act_.transpose(), dy, Accumulate::kYes);
+    } else {
+      // oneDNN's fast bf16 kernels want a row-major destination (a transposed one runs its reference code).
+      gemm(dW2_(), dy.transpose(), act_, Accumulate::kYes, precision_);
+    }
     dB2_().row(0) += dy.colwise().sum();
     dAct_.resize(dy.rows(), hidden_);
-    gemm(dAct_, dy, w2_());
+    gemm(dAct_, dy, w2_(), Accumulate::kNo, precision_);
     if (dropActive_) dropout_.backward(dAct_, dAct_);
     const Index n = dy.rows();
     parallelFor(n, n * hidden_ > 65536, [&](Index i) {
       detail::activationBackward(activation_, pre_.row(i).data(), dAct_.row(i).data(), hidden_);
     });
-    gemm(dW1_(), dAct_.transpose(), x, Accumulate::kYes);
+    gemm(dW1_(), dAct_.transpose(), x, Accumulate::kYes, precision_);
     dB1_().row(0) += dAct_.colwise().sum();
     dx.resize(n, dim_);
-    gemm(dx, dAct_, w1_());
+    gemm(dx, dAct_, w1_(), Accumulate::kNo, precision_);
   }
 
  private:
@@ -217,7 +233,7 @@ class FeedForward {
     pre_.resize(n, hidden_);
     act_.resize(n, hidden_);
     pre_.rowwise() = b1_().row(0);
-    gemm(pre_, x, w1_().transpose(), Accumulate::kYes);
+    gemm(pre_, x, w1_().transpose(), Accumulate::kYes, precision_);
     parallelFor(n, n * hidden_ > 65536, [&](Index i) {
       detail::activationForward(activation_, pre_.row(i).data(), act_.row(i).data(), hidden_);
     });
@@ -225,7 +241,7 @@ class FeedForward {
     if (dropActive_) dropout_.forward(act_, act_);
     y.resize(n, dim_);
     y.rowwise() = b2_().row(0);
-    gemm(y, act_, w2_().transpose(), Accumulate::kYes);
+    gemm(y, act_, w2_().transpose(), Accumulate::kYes, precision_);
   }
 
   Index dim_, hidden_;
@@ -233,6 +249,7 @@ class FeedForward {
   Dropout<Scalar> dropout_;
   bool training_ = true;
   bool dropActive_ = false;
+  GemmPrecision precision_ = GemmPrecision::kFloat;
   MappedMatrix<Scalar> w1_, b1_, w2_, b2_, dW1_, dB1_, dW2_, dB2_;
   Matrix input_, pre_, act_, dAct_;  // act_: the activation after the hidden dropout
   const Matrix* borrowed_ = nullptr;

@@ -34,6 +34,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -145,6 +146,16 @@ class MultiHeadAttention {
   void setLastQueryOnly(bool lastOnly) noexcept { lastOnly_ = lastOnly; }
   bool lastQueryOnly() const noexcept { return lastOnly_; }
 
+  /// Arithmetic of the projection products (Q/K/V in, output out, and their gradients); GemmPrecision::kFloat
+  /// unless set. The per-head score and context products stay in Scalar. kBf16 needs Scalar = float
+  /// (std::invalid_argument otherwise) and is checked for availability at the first product (docs/bf16.md).
+  void setPrecision(GemmPrecision precision) {
+    RECDIFF_REQUIRE((precision == GemmPrecision::kFloat || std::is_same_v<Scalar, float>),
+                    "MultiHeadAttention::setPrecision(): GemmPrecision::kBf16 needs a float layer");
+    precision_ = precision;
+  }
+  GemmPrecision precision() const noexcept { return precision_; }
+
   /// W_qkv [3·dim × dim], b_qkv [1 × 3·dim], W_o [dim × dim], b_o [1 × dim] and their gradients.
   typename MappedMatrix<Scalar>::Map qkvWeight() { return wQkv_(); }
   typename MappedMatrix<Scalar>::Map qkvBias() { return bQkv_(); }
@@ -184,10 +195,10 @@ class MultiHeadAttention {
                     dy.cols(), ", expected ", n, "x", dim);
     const Index batch = n / len, d = headDim_;
     // Output projection.
-    gemm(dWO_(), dy.transpose(), context_, Accumulate::kYes);
+    gemm(dWO_(), dy.transpose(), context_, Accumulate::kYes, precision_);
     dBO_().row(0) += dy.colwise().sum();
     dContext_.resize(n, dim);
-    gemm(dContext_, dy, wO_());
+    gemm(dContext_, dy, wO_(), Accumulate::kNo, precision_);
     // Attention core, per sequence and head.
     dQkv_.resize(n, 3 * dim);
     const Matrix& p = dropActive_ ? dropped_ : probs_;
@@ -244,10 +255,10 @@ class MultiHeadAttention {
       });
     }
     // Input projection.
-    gemm(dWQkv_(), dQkv_.transpose(), x, Accumulate::kYes);
+    gemm(dWQkv_(), dQkv_.transpose(), x, Accumulate::kYes, precision_);
     dBQkv_().row(0) += dQkv_.colwise().sum();
     dx.resize(n, dim);
-    gemm(dx, dQkv_, wQkv_());
+    gemm(dx, dQkv_, wQkv_(), Accumulate::kNo, precision_);
   }
 
  private:
@@ -401,12 +412,12 @@ class MultiHeadAttention {
     // K and V of every row; Q of the last rows only.
     kv_.resize(n, 2 * dim);
     kv_.rowwise() = bQkv_().row(0).segment(dim, 2 * dim);
-    gemm(kv_, x, wQkv_().middleRows(dim, 2 * dim).transpose(), Accumulate::kYes);
+    gemm(kv_, x, wQkv_().middleRows(dim, 2 * dim).transpose(), Accumulate::kYes, precision_);
     lastX_.resize(batch, dim);
     for (Index b = 0; b < batch; ++b) lastX_.row(b) = x.row(b * len + len - 1);
     q_.resize(batch, dim);
     q_.rowwise() = bQkv_().row(0).head(dim);
-    gemm(q_, lastX_, wQkv_().topRows(dim).transpose(), Accumulate::kYes);
+    gemm(q_, lastX_, wQkv_().topRows(dim).transpose(), Accumulate::kYes, precision_);
     probs_.resize(batch * heads, len);
     context_.resize(batch, dim);
     const Scalar scale = static_cast<Scalar>(scale_);
@@ -433,7 +444,7 @@ class MultiHeadAttention {
     });
     y.resize(batch, dim);
     y.rowwise() = bO_().row(0);
-    gemm(y, context_, wO_().transpose(), Accumulate::kYes);
+    gemm(y, context_, wO_().transpose(), Accumulate::kYes, precision_);
   }
 
   /// Backward in last-query mode: dy [batch × dim], dx [batch·seqLen × dim].
@@ -442,10 +453,10 @@ class MultiHeadAttention {
     const Index batch = n / len, d = headDim_;
     RECDIFF_REQUIRE(dy.rows() == batch && dy.cols() == dim, "MultiHeadAttention::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", batch, "x", dim, " (last-query mode)");
-    gemm(dWO_(), dy.transpose(), context_, Accumulate::kYes);
+    gemm(dWO_(), dy.transpose(), context_, Accumulate::kYes, precision_);
     dBO_().row(0) += dy.colwise().sum();
     dContext_.resize(batch, dim);
-    gemm(dContext_, dy, wO_());
+    gemm(dContext_, dy, wO_(), Accumulate::kNo, precision_);
     const Matrix& p = dropActive_ ? dropped_ : probs_;
     dKv_.resize(n, 2 * dim);
     dQ_.resize(batch, dim);
@@ -479,14 +490,14 @@ class MultiHeadAttention {
         dk.noalias() = dS.transpose() * q_.row(b).segment(h * d, d);
       }
     });
-    gemm(dWQkv_().middleRows(dim, 2 * dim), dKv_.transpose(), x, Accumulate::kYes);
-    gemm(dWQkv_().topRows(dim), dQ_.transpose(), lastX_, Accumulate::kYes);
+    gemm(dWQkv_().middleRows(dim, 2 * dim), dKv_.transpose(), x, Accumulate::kYes, precision_);
+    gemm(dWQkv_().topRows(dim), dQ_.transpose(), lastX_, Accumulate::kYes, precision_);
     dBQkv_().row(0).segment(dim, 2 * dim) += dKv_.colwise().sum();
     dBQkv_().row(0).head(dim) += dQ_.colwise().sum();
     dx.resize(n, dim);
-    gemm(dx, dKv_, wQkv_().middleRows(dim, 2 * dim));
+    gemm(dx, dKv_, wQkv_().middleRows(dim, 2 * dim), Accumulate::kNo, precision_);
     dQx_.resize(batch, dim);
-    gemm(dQx_, dQ_, wQkv_().topRows(dim));
+    gemm(dQx_, dQ_, wQkv_().topRows(dim), Accumulate::kNo, precision_);
     for (Index b = 0; b < batch; ++b) dx.row(b * len + len - 1) += dQx_.row(b);
   }
 
@@ -505,7 +516,7 @@ class MultiHeadAttention {
     }
     qkv_.resize(n, 3 * dim);
     qkv_.rowwise() = bQkv_().row(0);
-    gemm(qkv_, x, wQkv_().transpose(), Accumulate::kYes);
+    gemm(qkv_, x, wQkv_().transpose(), Accumulate::kYes, precision_);
     probs_.resize(batch * heads * len, len);
     context_.resize(n, dim);
     const Scalar scale = static_cast<Scalar>(scale_);
@@ -555,7 +566,7 @@ class MultiHeadAttention {
     }
     y.resize(n, dim);
     y.rowwise() = bO_().row(0);
-    gemm(y, context_, wO_().transpose(), Accumulate::kYes);
+    gemm(y, context_, wO_().transpose(), Accumulate::kYes, precision_);
   }
 
   MultiHeadAttentionOptions options_;
@@ -572,6 +583,7 @@ class MultiHeadAttention {
   Matrix input_, qkv_, probs_, dropped_, context_, dContext_, dQkv_, dProbs_;
   Matrix kv_, q_, lastX_, dKv_, dQ_, dQx_;  // last-query mode
   bool lastOnly_ = false;
+  GemmPrecision precision_ = GemmPrecision::kFloat;
   std::vector<Matrix> scratch_;
   const Matrix* borrowed_ = nullptr;
 };

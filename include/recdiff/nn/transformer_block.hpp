@@ -133,6 +133,14 @@ class TransformerBlock {
     attention_.setLastQueryOnly(lastOnly);
   }
 
+  /// Arithmetic of the block's projection and FFN products (MultiHeadAttention::setPrecision(),
+  /// FeedForward::setPrecision()); GemmPrecision::kFloat unless set.
+  void setPrecision(GemmPrecision precision) {
+    attention_.setPrecision(precision);
+    ffn_.setPrecision(precision);
+  }
+  GemmPrecision precision() const noexcept { return attention_.precision(); }
+
   MultiHeadAttention<Scalar>& attention() noexcept { return attention_; }
   FeedForward<Scalar>& feedForward() noexcept { return ffn_; }
   LayerNorm<Scalar>& norm1() noexcept { return norm1_; }
