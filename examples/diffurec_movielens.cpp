@@ -32,6 +32,7 @@
 #endif
 #include <unistd.h>
 
+#include "common/cli.hpp"
 #include "common/run_info.hpp"
 #include "common/sequence_data.hpp"
 
@@ -96,25 +97,8 @@ void applyPreset(Config& c) {
   throw CLI::ValidationError("--preset", "unknown preset '" + c.preset + "' (reference, cpu)");
 }
 
-std::vector<Index> parseList(const std::string& text, const char* flag) {
-  std::vector<Index> out;
-  std::string clean;
-  for (char ch : text)
-    if (ch != '[' && ch != ']' && ch != ' ') clean += ch;
-  std::stringstream ss(clean);
-  for (std::string part; std::getline(ss, part, ',');) {
-    char* end = nullptr;
-    const long v = std::strtol(part.c_str(), &end, 10);
-    if (part.empty() || *end != '\0' || v <= 0)
-      throw CLI::ValidationError(flag, "expected a list of positive integers like 5,10,20, got '" + text + "'");
-    out.push_back(v);
-  }
-  if (out.empty()) throw CLI::ValidationError(flag, "empty list");
-  return out;
-}
-
-/// Process CPU seconds (all threads).
-double processCpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+using recdiff::examples::parseList;
+using recdiff::examples::cpuSeconds;
 
 /// A one-line progress bar over the batches of an epoch (stderr, only on a terminal).
 class BatchProgress {
@@ -153,13 +137,13 @@ class CachedScorer {
     const Index n = b.targets.size();
     if (row_ + n > x0_.rows()) {
       Stopwatch sw;
-      const double cpu = processCpuSeconds();
+      const double cpu = cpuSeconds();
       recdiff::Rng batchRng = rng_.fork(static_cast<std::uint64_t>(row_));
       model_.representations(b.history, batch_, batchRng);
       x0_.conservativeResize(row_ + n, batch_.cols());
       x0_.middleRows(row_, n) = batch_;
       seconds_ += sw.seconds();
-      cpuSeconds_ += processCpuSeconds() - cpu;
+      cpuSeconds_ += cpuSeconds() - cpu;
     }
     scores.resize(n, model_.columns());
     scores.noalias() = x0_.middleRows(row_, n) * model_.approximator().itemEmbedding().weight().transpose();
@@ -225,13 +209,13 @@ int run(const Config& c) {
   for (epoch = 1; epoch <= c.epochs; ++epoch) {
     recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
     Stopwatch sw;
-    const double cpu = processCpuSeconds();
+    const double cpu = cpuSeconds();
     const recdiff::DiffuRecEpoch r = model.trainEpoch(d.split.train, d.train, epochRng, c.maxBatchesPerEpoch,
                                                       [&](Index done, Index batches, double) {
                                                         if (done % 16 == 0 || done == batches) bar.show(epoch, done, batches, sw.seconds());
                                                       });
     epochSeconds.push_back(sw.seconds());
-    epochCpu.push_back(processCpuSeconds() - cpu);
+    epochCpu.push_back(cpuSeconds() - cpu);
     epochRate.push_back(static_cast<double>(r.samples) / epochSeconds.back());
     bar.clear();
     if (!r.finite) {
@@ -304,7 +288,7 @@ int run(const Config& c) {
   std::printf("inference: %.1f users/s (%d reverse steps x %ld runs + scoring; %.1f GFLOP/s; test pass %.1f s wall, %.1f s CPU)\n",
               testRate, static_cast<int>(o.steps), static_cast<long>(o.inferenceRuns), evalGflops,
               testScorer.inferenceSeconds(), testScorer.inferenceCpuSeconds());
-  std::printf("total seconds: %.1f (%.1f CPU), peak RSS: %.1f MiB\n", total.seconds(), processCpuSeconds(),
+  std::printf("total seconds: %.1f (%.1f CPU), peak RSS: %.1f MiB\n", total.seconds(), cpuSeconds(),
               static_cast<double>(recdiff::examples::peakRssBytes()) / (1024.0 * 1024.0));
   if (c.report.empty()) return diverged ? 3 : 0;
 
@@ -352,7 +336,7 @@ int run(const Config& c) {
   j["train_gflop_per_sample"] = flops.trainPerSample * 1e-9;
   j["eval_gflop_per_user"] = flops.inferencePerUser * 1e-9;
   j["total_seconds"] = total.seconds();
-  j["total_cpu_seconds"] = processCpuSeconds();
+  j["total_cpu_seconds"] = cpuSeconds();
   j["peak_rss_bytes"] = recdiff::examples::peakRssBytes();
   recdiff::examples::writeJsonAtomically(c.report, j);
   std::cout << "report written to " << c.report << "\n";
@@ -459,7 +443,7 @@ int main(int argc, char** argv) {
     if (evalEvery) c.evalEvery = *evalEvery;
     if (patience) c.patience = *patience;
     if (validUsers) c.validUsers = *validUsers;
-    if (!ks.empty()) c.ks = parseList(ks, "--topk");
+    if (!ks.empty()) c.ks = parseList<Index>(ks, "--topk");
     c.protocol.maskHistory = !noMaskHistory;
     c.protocol.rankPadding = rankPadding;
     if (batchMeans) c.protocol.average = recdiff::metrics::RowAverage::BatchMeans;
