@@ -11,10 +11,14 @@
 // Rates per wall second (samples/s, users/s, GFLOP/s) need a quiet machine; the "/cpu-s" counters divide by the
 // CPU time of the whole process (every thread) over the timed loop, and "cpu/wall" is that CPU time over the
 // wall time (≈ threads when they scale and do not wait; < 1 when other processes took the cores).
+// Batches run as data-parallel tiles (DiffuRecOptions::trainingTile / inferenceTile, defaults 64 / 32 rows); the
+// environment variables RECDIFF_BENCH_TRAINING_TILE and RECDIFF_BENCH_INFERENCE_TILE override them (0: no tiles,
+// every product split over the threads instead, the code before tiles).
 
 #include <benchmark/benchmark.h>
 
 #include <ctime>
+#include <cstdlib>
 
 #include <string>
 
@@ -77,6 +81,8 @@ recdiff::DiffuRecOptions options(Index h, Index blocks, Precision precision = Pr
   o.batchSize = kBatch;
   o.trainingPrecision = precision;
   o.inferencePrecision = precision;
+  if (const char* t = std::getenv("RECDIFF_BENCH_TRAINING_TILE")) o.trainingTile = std::atol(t);
+  if (const char* t = std::getenv("RECDIFF_BENCH_INFERENCE_TILE")) o.inferenceTile = std::atol(t);
   return o;
 }
 

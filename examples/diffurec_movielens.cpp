@@ -301,6 +301,8 @@ int run(const Config& c) {
   j["threads"] = c.threads;
   j["precision"] = c.precision;
   j["inference_precision"] = c.inferencePrecision;
+  j["training_tile"] = model.options().trainingTile;
+  j["inference_tile"] = model.options().inferenceTile;
   nlohmann::json hp;
   for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
   hp["epochs"] = c.epochs;
@@ -351,7 +353,7 @@ int main(int argc, char** argv) {
   std::optional<Index> hidden, blocks, heads, maxLen, steps, batch, decayStep, samplesPerEpoch, runs;
   std::optional<double> dropout, embDropout, lambda, lr, wd, gamma, itemInitStd;
   std::optional<int> epochs, evalEvery, patience;
-  std::optional<Index> validUsers;
+  std::optional<Index> validUsers, trainingTile, inferenceTile;
   std::string schedule, mask = "keys", ks;
   bool positions = false, lossAware = false, noMaskHistory = false, rankPadding = false, batchMeans = false;
   bool noBaselines = false, noProgress = false;
@@ -383,6 +385,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--inference-precision", c.inferencePrecision, "GEMM arithmetic of inference: float | bf16 (default: --precision)");
   app.add_option("--inference-runs", runs, "reverse runs averaged per user at inference");
+  app.add_option("--training-tile", trainingTile, "rows per data-parallel training tile (0: none; default 64)");
+  app.add_option("--inference-tile", inferenceTile, "histories per data-parallel inference tile (0: none; default 32)");
   app.add_option("--epochs", epochs, "epochs");
   app.add_option("--max-batches-per-epoch", c.maxBatchesPerEpoch, "stop each epoch after this many batches (0: no limit)");
   app.add_option("--eval-every", evalEvery, "validate every N epochs (and after the last)");
@@ -426,6 +430,8 @@ int main(int argc, char** argv) {
     if (gamma) m.gamma = *gamma;
     if (samplesPerEpoch) m.samplesPerEpoch = *samplesPerEpoch;
     if (runs) m.inferenceRuns = *runs;
+    if (trainingTile) m.trainingTile = *trainingTile;
+    if (inferenceTile) m.inferenceTile = *inferenceTile;
     if (c.inferencePrecision.empty()) c.inferencePrecision = c.precision;
     const std::pair<const char*, const std::string*> precisionFlags[] = {{"--precision", &c.precision},
                                                                           {"--inference-precision", &c.inferencePrecision}};

@@ -221,6 +221,8 @@ class DiffuRecApproximator {
     for (auto& b : blocks_) b.setTraining(training);
   }
 
+  bool training() const noexcept { return training_; }
+
   /// Seeds the dropouts and the Λ draws from independent sub-streams of rng.
   void setRng(const Rng& rng) {
     lambdaRng_ = rng.fork(1);

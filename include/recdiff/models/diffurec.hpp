@@ -28,8 +28,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,6 +49,7 @@
 #include "../metrics/topk.hpp"
 #include "../nn/gemm.hpp"
 #include "../optim/optimizer.hpp"
+#include "../parallel.hpp"
 #include "../random.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
@@ -81,6 +84,14 @@ struct DiffuRecOptions {
   Index samplesPerEpoch = 0;   ///< 0: every training sample per epoch; else a fresh random subset of this size
   // inference
   Index inferenceRuns = 1;     ///< reverse runs averaged per scored history
+  // execution (not checkpointed settings)
+  /// Data parallelism: a training batch is cut into near-equal tiles of at most trainingTile rows, a batch of
+  /// histories to infer into tiles of at most inferenceTile rows. The tiles run on the OpenMP threads, each
+  /// through its own copy of the approximator (parameters copied in, its own workspaces, single-threaded
+  /// products); training gradients are summed in tile order. A tile's random numbers (dropout masks, Λ, reverse
+  /// noise) come from streams of its index, so results do not depend on the thread count. 0: never cut.
+  Index trainingTile = 64;
+  Index inferenceTile = 32;
   // arithmetic (docs/bf16.md; not checkpointed settings)
   /// Products of training steps: kBf16 rounds the operands of every large product (attention projections, FFNs,
   /// time MLP, the loss's x̂0·Eᵀ and their gradients) to bfloat16 with fp32 accumulation. Needs DiffuRec<float>,
@@ -179,8 +190,7 @@ class DiffuRec {
     data::SequenceBatcher& batcher = *batcher_;
     Rng order = rng.fork(1);
     batcher.startEpoch(order);
-    model_.setTraining(true);
-    model_.setRng(rng.fork(2));
+    model_.setTraining(true);  // dropout and Λ streams: per step and tile (step())
     Rng noiseRng = rng.fork(3);
     Index batches = batcher.batches();
     if (options_.samplesPerEpoch > 0)
@@ -209,36 +219,104 @@ class DiffuRec {
 
   /// One gradient evaluation on a batch (history [batch × len] ids, targets [batch] ids): zeroes the
   /// gradients, draws t and the noise from rng, accumulates every gradient and returns the (weighted) loss.
-  /// The optimizer is not stepped.
+  /// The optimizer is not stepped. Batches of more than options().trainingTile rows are cut into tiles that
+  /// run in parallel (see DiffuRecOptions::trainingTile); the loss and gradients are the tiles' row-weighted
+  /// means, i.e. the batch mean.
   template <class History>
   Scalar step(const Eigen::DenseBase<History>& history, const Eigen::ArrayXi& targets, Rng& rng) {
     sequences_ = history.derived().array();
     const Index n = sequences_.rows();
+    RECDIFF_REQUIRE(n > 0 && targets.size() == n, "DiffuRec::step(): ", targets.size(), " targets for ", n,
+                    " histories");
+    for (Index r = 0; r < n; ++r)
+      RECDIFF_REQUIRE(targets(r) >= 1 && targets(r) <= items(), "DiffuRec::step(): target ", targets(r), " at row ",
+                      r, " is not an item id in [1, ", items(), "]");
     TimestepBatch<Scalar> tb = sampler_.template sample<Scalar>(n, rng);
     noise_.resize(n, options_.hidden);
     rng.fillNormal(noise_);
-    model_.parameters().zeroGrad();
+    const Rng tileRng = rng.fork(rng.nextU64());  // dropout and Λ streams of this step's tiles
     const bool weighted = options_.lossAwareTimesteps && sampler_.warmedUp();
-    const Scalar loss = model_.trainingLoss(diffusion_, sequences_, targets, tb.t, noise_, nullptr,
-                                            weighted ? &tb.weights : nullptr);
-    if (options_.lossAwareTimesteps) sampler_.update(tb.t, model_.lastRowLosses());
+    const Index tiles = tileCount(n, options_.trainingTile);
+    Scalar loss = 0;
+    if (tiles == 1) {
+      model_.setRng(tileRng.fork(0));
+      model_.parameters().zeroGrad();
+      loss = model_.trainingLoss(diffusion_, sequences_, targets, tb.t, noise_, nullptr,
+                                 weighted ? &tb.weights : nullptr);
+      rowLosses_ = model_.lastRowLosses();
+    } else {
+      const int workers = prepareReplicas(tiles, model_.training());
+      tileGrads_.resize(static_cast<std::size_t>(tiles));
+      tileLosses_.resize(tiles);
+      rowLosses_.resize(n);
+      runTiles(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
+        Approximator& m = worker(w);
+        TileScratch& s = scratch_[static_cast<std::size_t>(w)];
+        s.sequences = sequences_.middleRows(begin, count);
+        s.targets = targets.segment(begin, count);
+        s.t = tb.t.segment(begin, count);
+        s.noise = noise_.middleRows(begin, count);
+        if (weighted) s.weights = tb.weights.segment(begin, count);
+        m.setRng(tileRng.fork(static_cast<std::uint64_t>(k)));
+        m.parameters().zeroGrad();
+        tileLosses_(k) = m.trainingLoss(diffusion_, s.sequences, s.targets, s.t, s.noise, nullptr,
+                                        weighted ? &s.weights : nullptr);
+        rowLosses_.segment(begin, count) = m.lastRowLosses();
+        tileGrads_[static_cast<std::size_t>(k)] = m.parameters().grads();
+      });
+      // The batch mean: tile k weighs count_k / n; summed in tile order, in parallel over parameter chunks.
+      auto& grads = model_.parameters().grads();
+      const Index size = grads.size(), chunk = 1 << 16, chunks = (size + chunk - 1) / chunk;
+      parallelFor(chunks, chunks > 1, [&](Index c) {
+        const Index begin = c * chunk, count = std::min(chunk, size - begin);
+        for (Index k = 0; k < tiles; ++k) {
+          const Scalar share = static_cast<Scalar>(tileRows(n, tiles, k)) / static_cast<Scalar>(n);
+          const auto g = tileGrads_[static_cast<std::size_t>(k)].segment(begin, count);
+          if (k == 0) grads.segment(begin, count) = share * g;
+          else grads.segment(begin, count) += share * g;
+        }
+      });
+      for (Index k = 0; k < tiles; ++k)
+        loss += static_cast<Scalar>(tileRows(n, tiles, k)) / static_cast<Scalar>(n) * tileLosses_(k);
+    }
+    if (options_.lossAwareTimesteps) sampler_.update(tb.t, rowLosses_);
     return loss;
   }
 
+  /// The unweighted cross-entropy of every row of the last step(), [batch].
+  const ArrayX<Scalar>& lastRowLosses() const noexcept { return rowLosses_; }
+
   /// The inferred next-item representations x̂0 [batch × H] of histories [batch × len] (ids, left padding):
-  /// the mean of inferenceRuns reverse runs, every random number from rng.
+  /// the mean of inferenceRuns reverse runs, every random number from rng. Histories are cut into tiles of at
+  /// most options().inferenceTile rows that run in parallel (see DiffuRecOptions::inferenceTile).
   template <class History>
   void representations(const Eigen::DenseBase<History>& history, Matrix& out, Rng& rng) {
     RECDIFF_REQUIRE(history.cols() > 0 && history.rows() > 0, "DiffuRec::representations(): empty history batch");
     RECDIFF_REQUIRE(history.derived().minCoeff() >= 0 && history.derived().maxCoeff() <= items(),
                     "DiffuRec::representations(): item ids must lie in [0, ", items(), "]");
     sequences_ = history.derived().array();
+    const Index n = sequences_.rows();
     model_.setTraining(false);
+    const Index tiles = tileCount(n, options_.inferenceTile);
+    const int workers = prepareReplicas(tiles, false);
+    out.resize(n, options_.hidden);
     for (Index run = 0; run < options_.inferenceRuns; ++run) {
-      model_.setRng(rng.fork(2 * static_cast<std::uint64_t>(run)));
-      Rng reverse = rng.fork(2 * static_cast<std::uint64_t>(run) + 1);
-      model_.sample(diffusion_, sequences_, reverse, run == 0 ? out : sampled_);
-      if (run > 0) out += sampled_;
+      const Rng modelRng = rng.fork(2 * static_cast<std::uint64_t>(run));
+      const Rng reverseRng = rng.fork(2 * static_cast<std::uint64_t>(run) + 1);
+      runTiles(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
+        Approximator& m = worker(w);
+        TileScratch& s = scratch_[static_cast<std::size_t>(w)];
+        m.setRng(modelRng.fork(static_cast<std::uint64_t>(k)));
+        Rng reverse = reverseRng.fork(static_cast<std::uint64_t>(k));
+        if (tiles == 1) {
+          m.sample(diffusion_, sequences_, reverse, s.x0);
+        } else {
+          s.sequences = sequences_.middleRows(begin, count);
+          m.sample(diffusion_, s.sequences, reverse, s.x0);
+        }
+        if (run == 0) out.middleRows(begin, count) = s.x0;
+        else out.middleRows(begin, count) += s.x0;
+      });
     }
     if (options_.inferenceRuns > 1) out /= static_cast<Scalar>(options_.inferenceRuns);
     rng = rng.fork(0xFFFF);  // advance: the next call draws fresh numbers
@@ -354,11 +432,64 @@ class DiffuRec {
   }
 
  private:
+  /// A worker's slices of a tile (inputs cut from the batch) and its output.
+  struct TileScratch {
+    Sequences sequences;
+    Eigen::ArrayXi targets, t;
+    Matrix noise, x0;
+    ArrayX<Scalar> weights;
+  };
+
+  /// Tiles of at most `tile` rows for n rows (0: one tile).
+  static Index tileCount(Index n, Index tile) { return tile > 0 ? std::max<Index>(1, (n + tile - 1) / tile) : 1; }
+  /// Rows of tile k when n rows are cut into `tiles` near-equal contiguous tiles.
+  static Index tileBegin(Index n, Index tiles, Index k) { return n * k / tiles; }
+  static Index tileRows(Index n, Index tiles, Index k) {
+    return tileBegin(n, tiles, k + 1) - tileBegin(n, tiles, k);
+  }
+
+  /// The approximator worker w runs on: the model itself for worker 0, a replica otherwise.
+  Approximator& worker(int w) { return w == 0 ? model_ : *replicas_[static_cast<std::size_t>(w - 1)]; }
+
+  /// Workers for `tiles` tiles (at most the available threads); creates the missing replicas, copies the
+  /// model's parameters into the ones used and sets their mode. Returns the number of workers.
+  int prepareReplicas(Index tiles, bool training) {
+    const int workers = static_cast<int>(std::min<Index>(availableThreads(), tiles));
+    while (static_cast<int>(replicas_.size()) < workers - 1)
+      replicas_.push_back(std::make_unique<Approximator>(approximatorOptions(options_, items())));
+    if (static_cast<int>(scratch_.size()) < workers) scratch_.resize(static_cast<std::size_t>(workers));
+    for (int w = 1; w < workers; ++w) {
+      Approximator& r = *replicas_[static_cast<std::size_t>(w - 1)];
+      r.parameters().values() = model_.parameters().values();
+      if (r.training() != training) r.setTraining(training);
+    }
+    return workers;
+  }
+
+  /// body(worker, k, begin, count) for the tiles k of n rows, tile k on worker k mod workers (one thread each).
+  /// An exception thrown by a tile is rethrown here after every worker has stopped.
+  template <class Body>
+  void runTiles(Index tiles, int workers, Index n, Body&& body) {
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
+    parallelFor(workers, workers > 1, [&](Index w) {
+      try {
+        for (Index k = w; k < tiles; k += workers)
+          body(static_cast<int>(w), k, tileBegin(n, tiles, k), tileRows(n, tiles, k));
+      } catch (...) {
+        errors[static_cast<std::size_t>(w)] = std::current_exception();
+      }
+    });
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
   static DiffuRecOptions validated(const DiffuRecOptions& o, Index items) {
     RECDIFF_REQUIRE(items > 0, "DiffuRec: items must be positive, got ", items);
     RECDIFF_REQUIRE(o.batchSize > 0, "DiffuRec: batchSize must be positive, got ", o.batchSize);
     RECDIFF_REQUIRE(o.steps > 0, "DiffuRec: steps must be positive, got ", o.steps);
     RECDIFF_REQUIRE(o.inferenceRuns > 0, "DiffuRec: inferenceRuns must be positive, got ", o.inferenceRuns);
+    RECDIFF_REQUIRE(o.trainingTile >= 0 && o.inferenceTile >= 0, "DiffuRec: trainingTile and inferenceTile must be ",
+                    ">= 0, got ", o.trainingTile, " and ", o.inferenceTile);
     RECDIFF_REQUIRE(o.samplesPerEpoch >= 0, "DiffuRec: samplesPerEpoch must be >= 0, got ", o.samplesPerEpoch);
     RECDIFF_REQUIRE(o.dropout >= 0.0 && o.dropout < 1.0 && o.embeddingDropout >= 0.0 && o.embeddingDropout < 1.0,
                     "DiffuRec: dropout rates must lie in [0, 1), got ", o.dropout, " and ", o.embeddingDropout);
@@ -392,7 +523,11 @@ class DiffuRec {
   const data::SequenceSamples* batcherSamples_ = nullptr;
   std::optional<data::SequenceBatcher> batcher_;
   Sequences sequences_;
-  Matrix noise_, x0_, sampled_, evalScores_;
+  Matrix noise_, x0_, evalScores_;
+  std::vector<std::unique_ptr<Approximator>> replicas_;  // workers 1 … of the data-parallel tiles
+  std::vector<TileScratch> scratch_;                      // per worker
+  std::vector<typename nn::ParameterBuffer<Scalar>::Vector> tileGrads_;
+  ArrayX<Scalar> tileLosses_, rowLosses_;
 };
 
 }  // namespace recdiff

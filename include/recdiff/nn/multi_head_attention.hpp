@@ -32,6 +32,7 @@
 ///   att.forward(x, y);                // x, y: [batch·50 × 128]
 ///   att.backward(dy, dx);
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -272,7 +273,9 @@ class MultiHeadAttention {
 
   void ensureScratch() {
 #if defined(_OPENMP)
-    const auto threads = static_cast<std::size_t>(omp_get_max_threads());
+    // Called inside a caller's parallel region (data-parallel replicas), the loops below run serially on that
+    // thread, whose number may exceed the nested thread limit.
+    const auto threads = static_cast<std::size_t>(std::max(omp_get_max_threads(), omp_get_thread_num() + 1));
 #else
     const std::size_t threads = 1;
 #endif
