@@ -9,6 +9,9 @@
 /// Available when recdiff is built with oneDNN (CMake finds package `dnnl` and defines RECDIFF_HAS_DNNL=1; Debian:
 /// libdnnl-dev) AND oneDNN reports the avx512_core_bf16 ISA. Otherwise gemmBf16() throws std::runtime_error
 /// saying which of the two is missing. Nothing here is public API.
+///
+/// matmulBf16BiasEltwise() is a second entry for already-packed bf16 operands: bias and an element-wise function
+/// fused into the matmul, destination bf16 or float (FeedForward's evaluation-mode bf16 path).
 
 #include <algorithm>
 #include <cstddef>
@@ -104,6 +107,15 @@ inline bool packBf16(const StridedOperand& op, std::vector<std::uint16_t>& out) 
   return rowMajor;
 }
 
+/// The element-wise function a fused bf16 matmul applies to a·b + bias before the destination is written.
+enum class Bf16Eltwise {
+  kNone,
+  kGeluTanh,  ///< oneDNN eltwise_gelu_tanh
+  kGeluErf,   ///< eltwise_gelu_erf
+  kRelu,      ///< eltwise_relu (slope 0)
+  kSwish,     ///< eltwise_swish with alpha 1: x·σ(x) (SiLU)
+};
+
 #if RECDIFF_DETAIL_BF16_DNNL
 
 inline dnnl::engine& bf16Engine() {
@@ -134,6 +146,19 @@ struct Bf16Matmul {
   dnnl::stream stream;
 };
 
+/// The entry of `cache` (most recently used last) with this key, moved to the back; nullptr if there is none.
+template <class Entry, class Key>
+Entry* findCachedMatmul(std::vector<Entry>& cache, const Key& key) {
+  for (std::size_t i = cache.size(); i-- > 0;) {
+    if (cache[i].key == key) {
+      if (i + 1 != cache.size()) std::rotate(cache.begin() + static_cast<std::ptrdiff_t>(i),
+                                             cache.begin() + static_cast<std::ptrdiff_t>(i) + 1, cache.end());
+      return &cache.back();
+    }
+  }
+  return nullptr;
+}
+
 /// The primitive for `key`, created on first use and kept per thread (the last kBf16MatmulCacheSize shapes). Why:
 /// creating a matmul primitive descriptor selects and initialises oneDNN's brgemm kernels on every call — oneDNN's
 /// own primitive cache only skips the JIT step — which cost up to 1 ms per product at DiffRec's shapes, 20–30% of
@@ -141,13 +166,7 @@ struct Bf16Matmul {
 inline Bf16Matmul& cachedBf16Matmul(const Bf16MatmulKey& key) {
   constexpr std::size_t kBf16MatmulCacheSize = 32;
   thread_local std::vector<Bf16Matmul> cache;  // most recently used last
-  for (std::size_t i = cache.size(); i-- > 0;) {
-    if (cache[i].key == key) {
-      if (i + 1 != cache.size()) std::rotate(cache.begin() + static_cast<std::ptrdiff_t>(i),
-                                             cache.begin() + static_cast<std::ptrdiff_t>(i) + 1, cache.end());
-      return cache.back();
-    }
-  }
+  if (Bf16Matmul* hit = findCachedMatmul(cache, key)) return *hit;
   using dims = dnnl::memory::dims;
   using dt = dnnl::memory::data_type;
   dnnl::engine& engine = bf16Engine();
@@ -168,6 +187,56 @@ inline Bf16Matmul& cachedBf16Matmul(const Bf16MatmulKey& key) {
   return cache.back();
 }
 
+
+/// A fused bf16 matmul (matmulBf16BiasEltwise below): shapes, operand layouts, post-op, destination type.
+struct Bf16FusedMatmulKey {
+  Index m, k, n;
+  bool aRowMajor, bRowMajor, bf16Dst;
+  Bf16Eltwise eltwise;
+  bool operator==(const Bf16FusedMatmulKey&) const = default;
+};
+
+struct Bf16FusedMatmul {
+  Bf16FusedMatmulKey key;
+  dnnl::matmul primitive;
+  dnnl::memory a, b, bias, c;
+  dnnl::stream stream;
+};
+
+/// The fused primitive for `key`, kept per thread like cachedBf16Matmul() (a separate cache, so the keys and
+/// entries of nn::gemm's products are exactly what they were).
+inline Bf16FusedMatmul& cachedBf16FusedMatmul(const Bf16FusedMatmulKey& key) {
+  constexpr std::size_t kBf16FusedMatmulCacheSize = 16;
+  thread_local std::vector<Bf16FusedMatmul> cache;  // most recently used last
+  if (Bf16FusedMatmul* hit = findCachedMatmul(cache, key)) return *hit;
+  using dims = dnnl::memory::dims;
+  using dt = dnnl::memory::data_type;
+  dnnl::engine& engine = bf16Engine();
+  const dnnl::memory::desc ad({key.m, key.k}, dt::bf16, key.aRowMajor ? dims{key.k, 1} : dims{1, key.m});
+  const dnnl::memory::desc bd({key.k, key.n}, dt::bf16, key.bRowMajor ? dims{key.n, 1} : dims{1, key.k});
+  const dnnl::memory::desc biasd({1, key.n}, dt::f32, dims{key.n, 1});
+  const dnnl::memory::desc cd({key.m, key.n}, key.bf16Dst ? dt::bf16 : dt::f32, dims{key.n, 1});
+  dnnl::primitive_attr attr;
+  if (key.eltwise != Bf16Eltwise::kNone) {
+    dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
+    float alpha = 0.0f;
+    switch (key.eltwise) {
+      case Bf16Eltwise::kGeluTanh: alg = dnnl::algorithm::eltwise_gelu_tanh; break;
+      case Bf16Eltwise::kGeluErf: alg = dnnl::algorithm::eltwise_gelu_erf; break;
+      case Bf16Eltwise::kSwish: alg = dnnl::algorithm::eltwise_swish; alpha = 1.0f; break;  // x·σ(1·x)
+      case Bf16Eltwise::kRelu: case Bf16Eltwise::kNone: break;
+    }
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, alg, alpha, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, biasd, cd), attr, engine);
+  if (cache.size() >= kBf16FusedMatmulCacheSize) cache.erase(cache.begin());
+  cache.push_back({key, dnnl::matmul(pd), dnnl::memory(ad, engine, DNNL_MEMORY_NONE),
+                   dnnl::memory(bd, engine, DNNL_MEMORY_NONE), dnnl::memory(biasd, engine, DNNL_MEMORY_NONE),
+                   dnnl::memory(cd, engine, DNNL_MEMORY_NONE), dnnl::stream(engine)});
+  return cache.back();
+}
 #endif
 
 /// Empty when bf16 products can run here; otherwise why not (for the error message).
@@ -225,6 +294,48 @@ inline void gemmBf16(const StridedOperand& a, const StridedOperand& b, float* c,
   (void)cColStride;
   (void)accumulate;
   (void)c;
+#endif
+}
+
+/// dst = f(a · b + bias) in one oneDNN matmul: a [m × k] and b [k × n] are dense bf16 bits (packBf16()'s output;
+/// row-major or column-major as flagged), bias [n] float, dst dense row-major [m × n], bf16 bits when bf16Dst
+/// (a·b + bias and f in fp32, then one round to nearest even) or float. oneDNN threads it over OpenMP like
+/// gemmBf16() (one thread inside a parallel region). Throws std::runtime_error when bf16 products are unavailable
+/// or oneDNN fails. For FeedForward's evaluation-mode bf16 path (nn/feed_forward.hpp).
+inline void matmulBf16BiasEltwise(Index m, Index k, Index n, const std::uint16_t* a, bool aRowMajor,
+                                  const std::uint16_t* b, bool bRowMajor, const float* bias, Bf16Eltwise f,
+                                  void* dst, bool bf16Dst) {
+  if (m == 0 || n == 0) return;
+  if (const std::string why = bf16UnavailableReason(); !why.empty())
+    throw std::runtime_error(::recdiff::detail::concat("nn::detail::matmulBf16BiasEltwise(): a [", m, "x", k,
+                                                       "]·[", k, "x", n, "] bf16 product, but ", why));
+  RECDIFF_REQUIRE(k > 0, "nn::detail::matmulBf16BiasEltwise(): empty inner dimension");
+#if RECDIFF_DETAIL_BF16_DNNL
+  try {
+    const Bf16FusedMatmulKey key{m, k, n, aRowMajor, bRowMajor, bf16Dst, f};
+    Bf16FusedMatmul& mm = cachedBf16FusedMatmul(key);
+    mm.a.set_data_handle(const_cast<std::uint16_t*>(a));
+    mm.b.set_data_handle(const_cast<std::uint16_t*>(b));
+    mm.bias.set_data_handle(const_cast<float*>(bias));
+    mm.c.set_data_handle(dst);
+    const dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mm.a.get()}, {DNNL_ARG_WEIGHTS, mm.b.get()},
+                                     {DNNL_ARG_BIAS, mm.bias.get()}, {DNNL_ARG_DST, mm.c.get()}};
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(mm.primitive.get(), mm.stream.get(), 4, args),
+                            "could not execute a matmul primitive");
+    mm.stream.wait();
+  } catch (const dnnl::error& e) {
+    throw std::runtime_error(::recdiff::detail::concat("nn::detail::matmulBf16BiasEltwise(): oneDNN bf16 matmul of [",
+                                                       m, "x", k, "]·[", k, "x", n, "] failed: ", e.what()));
+  }
+#else
+  (void)a;
+  (void)aRowMajor;
+  (void)b;
+  (void)bRowMajor;
+  (void)bias;
+  (void)f;
+  (void)dst;
+  (void)bf16Dst;
 #endif
 }
 

@@ -10,6 +10,15 @@
 /// added onto its bias so that no pass zeroes the destination). The hidden dropout is applied in place: the
 /// undropped activation is not kept (backward needs the dropped one and the pre-activation).
 ///
+/// Evaluation mode with GemmPrecision::kBf16 (float layer, oneDNN built in, AVX512-BF16) runs a fused path
+/// instead: two oneDNN matmuls, the first with b1 as its bias and f as an eltwise post-op writing the hidden
+/// activation directly in bf16 (rounded once, where the unfused path rounds act_ for its second product), the
+/// second reading that bf16 hidden with b2 as its bias into y. No float hidden matrix, no separate activation or
+/// bias pass. oneDNN threads each matmul over the OpenMP threads (the calling thread alone inside a parallel
+/// region). x, W1 and W2 are converted to bf16 on every call (no weight cache to go stale). Training mode and
+/// kFloat run the unfused path above. A backward() after a fused forward first recomputes the float
+/// pre-activation and activation by the unfused path (evaluation-mode backward is rare; it stays correct).
+///
 /// Parameters in the bound slice (PyTorch's nn.Linear layout, first layer then second): W1, b1, W2, b2.
 /// reset(rng) draws Xavier-normal weights and zero biases; the references override as they need.
 ///
@@ -20,7 +29,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -43,6 +55,17 @@ enum class FeedForwardActivation {
 };
 
 namespace detail {
+/// oneDNN's post-op for an activation (the fused evaluation-mode bf16 path).
+inline Bf16Eltwise bf16Eltwise(FeedForwardActivation f) noexcept {
+  switch (f) {
+    case FeedForwardActivation::kGeluTanh: return Bf16Eltwise::kGeluTanh;
+    case FeedForwardActivation::kGeluExact: return Bf16Eltwise::kGeluErf;
+    case FeedForwardActivation::kRelu: return Bf16Eltwise::kRelu;
+    case FeedForwardActivation::kSilu: return Bf16Eltwise::kSwish;
+  }
+  return Bf16Eltwise::kNone;
+}
+
 /// y = f(x) over n contiguous scalars.
 template <class Scalar>
 inline void activationForward(FeedForwardActivation f, const Scalar* xp, Scalar* yp, Index n) {
@@ -203,6 +226,10 @@ class FeedForward {
     const Matrix& x = borrowed_ != nullptr ? *borrowed_ : input_;
     RECDIFF_REQUIRE(dy.rows() == x.rows() && dy.cols() == dim_, "FeedForward::backward(): dy is ", dy.rows(), "x",
                     dy.cols(), ", expected ", x.rows(), "x", dim_);
+    if (fusedLast_) {  // the fused forward kept no float pre-activation / activation: recompute them
+      hiddenForward(x);
+      fusedLast_ = false;
+    }
     // act_ holds the (dropped) activation. dW2ᵀ += actᵀ dy splits dW2's columns over the threads, so each
     // thread packs only its columns of the large act_ (dW2 has few rows).
     if (precision_ == GemmPrecision::kFloat) {
@@ -229,6 +256,22 @@ class FeedForward {
   void run(const Matrix& x, Matrix& y) {
     RECDIFF_REQUIRE(x.cols() == dim_, "FeedForward::forward(): x has ", x.cols(), " columns, expected ", dim_);
     RECDIFF_ASSERT(w1_.bound());
+    if (fusedBf16Evaluation()) {
+      runFusedBf16(x, y);
+      return;
+    }
+    fusedLast_ = false;
+    const Index n = x.rows();
+    hiddenForward(x);
+    dropActive_ = training_ && dropout_.probability() > 0.0;
+    if (dropActive_) dropout_.forward(act_, act_);
+    y.resize(n, dim_);
+    y.rowwise() = b2_().row(0);
+    gemm(y, act_, w2_().transpose(), Accumulate::kYes, precision_);
+  }
+
+  /// pre_ = x W1ᵀ + b1, act_ = f(pre_) (before dropout).
+  void hiddenForward(const Matrix& x) {
     const Index n = x.rows();
     pre_.resize(n, hidden_);
     act_.resize(n, hidden_);
@@ -237,11 +280,40 @@ class FeedForward {
     parallelFor(n, n * hidden_ > 65536, [&](Index i) {
       detail::activationForward(activation_, pre_.row(i).data(), act_.row(i).data(), hidden_);
     });
-    dropActive_ = training_ && dropout_.probability() > 0.0;
-    if (dropActive_) dropout_.forward(act_, act_);
-    y.resize(n, dim_);
-    y.rowwise() = b2_().row(0);
-    gemm(y, act_, w2_().transpose(), Accumulate::kYes, precision_);
+  }
+
+  /// Whether run() takes the fused evaluation-mode bf16 path (file comment); when bf16 is unavailable the unfused
+  /// path runs and nn::gemm() throws its usual error.
+  bool fusedBf16Evaluation() const {
+    if constexpr (std::is_same_v<Scalar, float> && RECDIFF_DETAIL_BF16_DNNL) {
+      return !training_ && precision_ == GemmPrecision::kBf16 && bf16GemmAvailable();
+    } else {
+      return false;
+    }
+  }
+
+  /// y = f(x W1ᵀ + b1) W2ᵀ + b2 in two fused oneDNN matmuls, the hidden activation in bf16 (file comment). Float
+  /// layers only (a no-op otherwise, never called: fusedBf16Evaluation() is false).
+  void runFusedBf16(const Matrix& x, Matrix& y) {
+    if constexpr (std::is_same_v<Scalar, float>) {
+      const Index n = x.rows();
+      y.resize(n, dim_);
+      fusedLast_ = true;
+      dropActive_ = false;
+      if (n == 0) return;
+      const bool xRowMajor = detail::packBf16(detail::stridedOperand(x), xBf16_);
+      const bool w1RowMajor = detail::packBf16(detail::stridedOperand(w1_().transpose()), w1Bf16_);
+      const bool w2RowMajor = detail::packBf16(detail::stridedOperand(w2_().transpose()), w2Bf16_);
+      const auto hiddenSize = static_cast<std::size_t>(n * hidden_);
+      if (hiddenBf16_.size() < hiddenSize) hiddenBf16_.resize(hiddenSize);
+      detail::matmulBf16BiasEltwise(n, dim_, hidden_, xBf16_.data(), xRowMajor, w1Bf16_.data(), w1RowMajor,
+                                    b1_().data(), detail::bf16Eltwise(activation_), hiddenBf16_.data(), true);
+      detail::matmulBf16BiasEltwise(n, hidden_, dim_, hiddenBf16_.data(), true, w2Bf16_.data(), w2RowMajor,
+                                    b2_().data(), detail::Bf16Eltwise::kNone, y.data(), false);
+    } else {
+      (void)x;
+      (void)y;
+    }
   }
 
   Index dim_, hidden_;
@@ -253,6 +325,8 @@ class FeedForward {
   MappedMatrix<Scalar> w1_, b1_, w2_, b2_, dW1_, dB1_, dW2_, dB2_;
   Matrix input_, pre_, act_, dAct_;  // act_: the activation after the hidden dropout
   const Matrix* borrowed_ = nullptr;
+  bool fusedLast_ = false;  // the last forward took the fused path (pre_, act_ not computed)
+  std::vector<std::uint16_t> xBf16_, w1Bf16_, w2Bf16_, hiddenBf16_;  // fused path's bf16 buffers (grow only)
 };
 
 }  // namespace recdiff::nn
