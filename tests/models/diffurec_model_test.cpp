@@ -14,37 +14,15 @@
 
 #include "support/catch.hpp"
 #include "support/test_env.hpp"
+#include "diffurec_toy.hpp"
 
 namespace {
 
 using recdiff::Index;
 using recdiff::RowMatrix;
 
-// 40 users walking a cycle over 12 items from different starting points: the next item is determined by the
-// last one, so a model that learns anything ranks it first.
-recdiff::data::Sequences cycleSequences() {
-  std::vector<std::vector<int>> lists;
-  for (int u = 0; u < 40; ++u) {
-    std::vector<int> seq;
-    for (int j = 0; j < 10 + u % 5; ++j) seq.push_back(1 + (u + j) % 12);
-    lists.push_back(seq);
-  }
-  return recdiff::data::Sequences::fromLists(lists);
-}
-
-recdiff::DiffuRecOptions tinyOptions() {
-  recdiff::DiffuRecOptions o;
-  o.hidden = 16;
-  o.blocks = 2;
-  o.heads = 2;
-  o.maxLength = 6;
-  o.steps = 8;
-  o.batchSize = 32;
-  o.learningRate = 5e-3;
-  o.dropout = 0.1;
-  o.embeddingDropout = 0.1;
-  return o;
-}
+recdiff::data::Sequences cycleSequences() { return recdiff::test::diffuRecCycleSequences(); }
+recdiff::DiffuRecOptions tinyOptions() { return recdiff::test::tinyDiffuRecOptions(); }
 
 std::filesystem::path tempFile(const char* name) {
   return std::filesystem::temp_directory_path() / (std::string("recdiff_diffurec_") + std::to_string(recdiff::test::seed()) + name);

@@ -15,6 +15,7 @@
 
 #include "support/catch.hpp"
 #include "support/test_env.hpp"
+#include "diffurec_toy.hpp"
 
 namespace {
 
@@ -22,16 +23,8 @@ using recdiff::Index;
 using recdiff::RowMatrix;
 
 recdiff::DiffuRecOptions tiledOptions() {
-  recdiff::DiffuRecOptions o;
-  o.hidden = 16;
-  o.blocks = 2;
-  o.heads = 2;
-  o.maxLength = 6;
-  o.steps = 8;
+  recdiff::DiffuRecOptions o = recdiff::test::tinyDiffuRecOptions();
   o.batchSize = 16;
-  o.learningRate = 5e-3;
-  o.dropout = 0.1;
-  o.embeddingDropout = 0.1;
   o.trainingTile = 4;   // a batch of 11 → tiles of 3, 4, 4 rows (near-equal)
   o.inferenceTile = 2;  // 5 histories → tiles of 1, 2, 2
   return o;
