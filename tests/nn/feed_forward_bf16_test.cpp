@@ -211,7 +211,10 @@ TEST_CASE("FeedForward evaluation-mode bf16: the fused path matches the unfused 
   std::ostringstream summary;
   for (int fi = 0; fi < 4; ++fi) summary << " " << name(kActivations[fi]) << " " << worstUnfused[fi];
   INFO("max |fused - unfused| / (|A||W2t|) per activation:" << summary.str());
-  SUCCEED();
+  // The fused path really ran: its hidden comes from oneDNN's own GELU in fp32, so some outputs differ from the
+  // unfused path's (measured: 0.5–1.4% of them, by up to 1.2e-4 of the bound's scale).
+  CHECK(worstUnfused[0] > 0.0);  // tanh-GELU
+  CHECK(worstUnfused[1] > 0.0);  // erf-GELU
 }
 
 TEST_CASE("FeedForward: training-mode bf16 and both modes in float are the unfused products, bit for bit",
