@@ -12,6 +12,7 @@ packages=(
   libbenchmark-dev               # Google Benchmark 1.7
   libxsimd-dev                   # SIMD kernels (header-only)
   libdnnl-dev                    # optional: oneDNN, bf16 GEMMs (nn::GemmPrecision::kBf16); the build works without
+  ocl-icd-opencl-dev             # Debian's oneDNN CMake config requires OpenCL (issue 18); without it bf16 is off
   clang-14 libomp-14-dev libclang-rt-14-dev   # the clang preset, OpenMP for clang, libFuzzer runtime
   gnuplot-nox                    # schedule and training-curve plots
   curl unzip ca-certificates     # scripts/fetch-movielens.sh (download path only)
