@@ -123,7 +123,7 @@ int run(const Config& c) {
   const recdiff::Rng rng(c.seed, 0xD8EA);
   const recdiff::examples::ProgressBar bar(c.progress);
   std::vector<double> epochSeconds, epochCpu, evalSeconds, evalCpu;
-  recdiff::metrics::LabelMetrics bestValid;
+  recdiff::metrics::MetricTable bestValid;
   double bestHr = -1.0;
   int bestEpoch = 0, epoch = 0;
   bool diverged = false;
@@ -135,6 +135,7 @@ int run(const Config& c) {
   };
   const std::size_t k20 = static_cast<std::size_t>(
       std::find(c.ks.begin(), c.ks.end(), Index{20}) != c.ks.end() ? std::find(c.ks.begin(), c.ks.end(), Index{20}) - c.ks.begin() : 0);
+  const std::string hr20 = "hr@" + std::to_string(c.ks[k20]), ndcg20 = "ndcg@" + std::to_string(c.ks[k20]);
   for (epoch = 1; epoch <= c.epochs; ++epoch) {
     if (bestEpoch > 0 && epoch - bestEpoch >= c.patience) {
       stopReason = "early stop: no better validation HR@" + std::to_string(c.ks[k20]) + " for " + std::to_string(c.patience) + " epochs";
@@ -161,9 +162,9 @@ int run(const Config& c) {
       const auto v = evaluate(HeldOut::Valid, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
       evalSeconds.push_back(ev.seconds());
       evalCpu.push_back(cpuSeconds() - evCpu);
-      row << ',' << v.hitRate[k20] << ',' << v.ndcg[k20] << ',' << evalSeconds.back();
-      if (v.hitRate[k20] > bestHr) {
-        bestHr = v.hitRate[k20];
+      row << ',' << v.at(hr20) << ',' << v.at(ndcg20) << ',' << evalSeconds.back();
+      if (v.at(hr20) > bestHr) {
+        bestHr = v.at(hr20);
         bestEpoch = epoch;
         bestValid = v;
         best = model.parameters().values();
@@ -171,7 +172,7 @@ int run(const Config& c) {
       }
       char buf[96];
       std::snprintf(buf, sizeof buf, "valid HR@%lld %.4f (best %.4f @%d)", static_cast<long long>(c.ks[k20]),
-                    v.hitRate[k20], bestHr, bestEpoch);
+                    v.at(hr20), bestHr, bestEpoch);
       extra = buf;
     } else {
       row << ",,,";
@@ -210,7 +211,7 @@ int run(const Config& c) {
     table.add("popularity.valid", recdiff::examples::popularityMetrics(d, HeldOut::Valid, c.ks, protocol, padding));
     table.add("popularity.test", recdiff::examples::popularityMetrics(d, HeldOut::Test, c.ks, protocol, padding));
   }
-  std::cout << "\nbest epoch " << bestEpoch << " (validation HR@" << c.ks[k20] << " " << bestValid.hitRate[k20] << ")\n";
+  std::cout << "\nbest epoch " << bestEpoch << " (validation HR@" << c.ks[k20] << " " << bestValid.at(hr20) << ")\n";
   table.print(std::cout);
 
   const auto median = recdiff::examples::median;

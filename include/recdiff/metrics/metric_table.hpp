@@ -78,6 +78,12 @@ class MetricTable {
     }
   }
 
+  /// Adds every entry of `other` under `<prefix>.` (e.g. a sequence model's "hr@10" as "test.hr@10").
+  void add(const std::string& prefix, const MetricTable& other) {
+    const std::string p = prefix.empty() ? "" : prefix + ".";
+    for (const auto& [k, v] : other.entries_) set(p + k, v);
+  }
+
   /// A JSON object {"test.recall@20": 0.1697, ...} (17 significant digits; non-finite values as null).
   std::string toJson(int indent = 2) const {
     std::ostringstream os;
