@@ -135,7 +135,9 @@ int run(const Config& c) {
   };
   const std::size_t k20 = static_cast<std::size_t>(
       std::find(c.ks.begin(), c.ks.end(), Index{20}) != c.ks.end() ? std::find(c.ks.begin(), c.ks.end(), Index{20}) - c.ks.begin() : 0);
-  const std::string hr20 = "hr@" + std::to_string(c.ks[k20]), ndcg20 = "ndcg@" + std::to_string(c.ks[k20]);
+  std::string hr20 = "hr@", ndcg20 = "ndcg@";  // DreamRec::evaluate's MetricTable keys at K = 20
+  hr20 += std::to_string(c.ks[k20]);
+  ndcg20 += std::to_string(c.ks[k20]);
   for (epoch = 1; epoch <= c.epochs; ++epoch) {
     if (bestEpoch > 0 && epoch - bestEpoch >= c.patience) {
       stopReason = "early stop: no better validation HR@" + std::to_string(c.ks[k20]) + " for " + std::to_string(c.patience) + " epochs";
