@@ -13,11 +13,19 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs="${RECDIFF_TEST_JOBS:-$(nproc)}"
 
+# ccache, when this machine has it, only speeds up repeated builds (same compiler, same flags, same sources);
+# a fresh machine builds without it.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD"
+fi
+
 passed=0 failed=0
 run_preset() {
   local preset=$1 log
   echo "=== preset ${preset}: configure, build, test ==="
-  cmake --preset "$preset" >/dev/null
+  cmake --preset "$preset" "${launcher[@]}" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   log="build/${preset}/ctest.log"
   ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"
@@ -48,7 +56,7 @@ run_preset asan
 fuzz_seconds="${RECDIFF_FUZZ_SECONDS:-15}"
 if [ "$fuzz_seconds" != "0" ]; then
   echo "=== fuzzers (clang-14, libFuzzer + ASan + UBSan), ${fuzz_seconds}s each ==="
-  cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B build/fuzz "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRECDIFF_BUILD_FUZZERS=ON -DRECDIFF_BUILD_TESTS=OFF -DRECDIFF_BUILD_EXAMPLES=OFF -DRECDIFF_INSTALL=OFF >/dev/null
   cmake --build build/fuzz -j "$jobs"
   sh fuzz/run_fuzzers.sh build/fuzz "$fuzz_seconds"
