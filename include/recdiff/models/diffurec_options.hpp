@@ -10,7 +10,7 @@
 #include "../io/fields.hpp"
 #include "../io/schedule_fields.hpp"
 #include "../nn/gemm.hpp"
-#include "../nn/multi_head_attention.hpp"
+#include "../nn/attention_mask.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../types.hpp"
 #include "diffrec_options.hpp"  // the field names of nn::GemmPrecision
