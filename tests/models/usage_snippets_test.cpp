@@ -58,7 +58,7 @@ SequenceData sequenceData() {
 
 /// The lines of `file` between "// snippet <name> begin" and "// snippet <name> end", trimmed.
 std::vector<std::string> snippetInTest(const std::string& name) {
-  std::ifstream in(std::string(RECDIFF_TEST_SOURCE_DIR) + "/tests/models/usage_snippets_test.cpp");
+  std::ifstream in(recdiff::test::sourceDir() / "tests" / "models" / "usage_snippets_test.cpp");
   std::vector<std::string> out;
   bool on = false;
   for (std::string line; std::getline(in, line);) {
@@ -73,7 +73,7 @@ std::vector<std::string> snippetInTest(const std::string& name) {
 
 /// The "///   " lines after the header's "Usage (compiled in …, snippet <name>):" line, trimmed.
 std::vector<std::string> snippetInHeader(const std::string& header, const std::string& name) {
-  std::ifstream in(std::string(RECDIFF_TEST_SOURCE_DIR) + "/include/recdiff/models/" + header);
+  std::ifstream in(recdiff::test::sourceDir() / "include" / "recdiff" / "models" / header);
   std::vector<std::string> out;
   bool on = false;
   for (std::string line; std::getline(in, line);) {
