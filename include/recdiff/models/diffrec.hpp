@@ -63,6 +63,9 @@ struct DiffRecOptions {
   ScheduleSpec schedule = defaultSchedule();  ///< [--noise_schedule --noise_scale --noise_min --noise_max]
   Index steps = 40;                       ///< [--steps]
   bool reweight = true;                   ///< [--reweight]
+  /// Round the t = 0 eps likelihood coefficients to float32 as the reference does (CoefficientPrecision in
+  /// diffusion/losses.hpp); only for parity tests against its numbers. Not a checkpointed setting.
+  CoefficientPrecision coefficientPrecision = CoefficientPrecision::kDouble;
   Index samplingSteps = 0;                ///< [--sampling_steps] forward steps before inference
   bool samplingNoise = false;             ///< [--sampling_noise]
   /// Inference through DiffRecFoldedReverse (the noiseless loop in hidden space, 6× fewer flops on
@@ -123,7 +126,7 @@ class DiffRec {
         model_(modelOptions(options, items), initRng_),
         sampler_(options.steps, options.lossHistory, options.uniformMix),
         optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay}),
-        trainer_(diffusion_, model_, sampler_, optimizer_, {.reweight = options.reweight}) {}
+        trainer_(diffusion_, model_, sampler_, optimizer_, {.reweight = options.reweight, .coefficientPrecision = options.coefficientPrecision}) {}
 
   DiffRec(const DiffRec&) = delete;
   DiffRec& operator=(const DiffRec&) = delete;

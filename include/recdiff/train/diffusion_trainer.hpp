@@ -32,6 +32,8 @@ namespace recdiff {
 /// Options of DiffusionTrainer.
 struct DiffusionTrainerOptions {
   bool reweight = true;  ///< DiffRec's ELBO reweighting (reweightX0 / reweightEpsilon in losses.hpp)
+  /// The eps likelihood term's coefficients: exact, or rounded to float32 as DiffRec does (parity tests only).
+  CoefficientPrecision coefficientPrecision = CoefficientPrecision::kDouble;
 };
 
 /// What one training step did.
@@ -126,7 +128,8 @@ class DiffusionTrainer {
   double finish(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
                 const Eigen::MatrixBase<Noise>& noise, const Condition& condition) {
     model_->forward(xt_, t, condition, out_);
-    diffusionLoss(*diffusion_, x0, xt_, noise, t, out_, importanceWeights, options_.reweight, loss_);
+    diffusionLoss(*diffusion_, x0, xt_, noise, t, out_, importanceWeights, options_.reweight, loss_,
+                  options_.coefficientPrecision);
     model_->parameters().zeroGrad();
     model_->backward(loss_.dOut, nullptr);
     return static_cast<double>(loss_.loss.mean());
