@@ -55,6 +55,8 @@
 #include "denoisers/dreamrec_encoder.hpp"
 #include "denoisers/dreamrec_denoiser.hpp"
 #include "train/diffusion_trainer.hpp"
+#include "train/callbacks.hpp"
+#include "train/trainer.hpp"
 #include "models/diffrec.hpp"
 #include "models/tdiffrec.hpp"
 #include "cluster/kmeans.hpp"

@@ -49,6 +49,7 @@
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
 #include "../train/diffusion_trainer.hpp"
+#include "../train/trainer.hpp"
 
 namespace recdiff {
 
@@ -94,14 +95,6 @@ struct DiffRecOptions {
     s.firstBeta = 1e-5;
     return s;
   }
-};
-
-/// What one training epoch did.
-struct EpochResult {
-  double meanLoss = 0.0;  ///< mean of the batches' mean losses
-  double sumLoss = 0.0;   ///< sum of the batches' mean losses (what the reference prints as "train loss")
-  Index batches = 0;
-  bool finite = true;     ///< false: a batch produced a non-finite loss or gradient and the epoch stopped there
 };
 
 /// DiffRec with its denoiser, diffusion, timestep sampler and optimizer.
