@@ -50,7 +50,7 @@ APPROX_CASES = [
     dict(seed=6, n_items=6, hidden_size=4, num_blocks=1, batch=2, seq_len=3, diffusion_steps=6,
          noise_schedule="sqrt", lambda_uncertainty=0.5),
     # issue 24 (3): small T
-    dict(seed=22, n_items=9, hidden_size=12, num_blocks=2, batch=4, seq_len=3, diffusion_steps=5,
+    dict(seed=22, n_items=9, hidden_size=12, num_blocks=2, batch=2, seq_len=3, diffusion_steps=5,
          noise_schedule="trunc_lin", lambda_uncertainty=0.001),
     dict(seed=23, n_items=7, hidden_size=8, num_blocks=1, batch=4, seq_len=3, diffusion_steps=2,
          noise_schedule="trunc_lin", lambda_uncertainty=0.001),

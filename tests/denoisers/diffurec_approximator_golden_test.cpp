@@ -5,10 +5,10 @@
 // Facts the numbers depend on (read from WHUIR/DiffuRec src/diffurec.py): the reference computes the sinusoid
 // of t · 1000/T in float32 (t.float(), float32 frequencies from torch's float32 exp, float32 cos/sin), so the
 // model is built with float32Sinusoid; its q_sample reads sqrt(alphaBar_t) and sqrt(1 − alphaBar_t) through
-// _extract_into_tensor(...).float(), so also with float32Coefficients (at T = 5 an entry of x_t that is a small
-// difference of the two terms was 3.1e-5 off with exact coefficients, and a float32 frequency 1 ULP off
-// torch's moved the time-MLP gradients by 2e-6; the tolerance stays Tolerance<double>::kModel); its attention mask blanks padded query rows (kQueryRows; the cases have no padding); the
-// reverse process reuses the recorded lambda noise at every step (Λ = λ + λ·lambda_noise) and draws
+// _extract_into_tensor(...).float(), so also with float32Coefficients (in the T = 5, H = 12 case an entry of x_t
+// that is a small difference of the two terms is 3.2e-5 off with exact coefficients, and a float32 frequency
+// 1 ULP off torch's moves the time_embed.0.weight gradient by 1.8e-6; the tolerance stays kModel); its attention
+// mask blanks padded query rows (kQueryRows; the cases have no padding); the reverse process reuses the recorded lambda noise at every step (Λ = λ + λ·lambda_noise) and draws
 // reverse_noises[0] as x_T and reverse_noises[k] at step T − k, with the "fixed large" variance.
 
 #include <string>
