@@ -8,8 +8,9 @@
 // _extract_into_tensor(...).float(), so also with float32Coefficients (in the T = 5, H = 12 case an entry of x_t
 // that is a small difference of the two terms is 3.2e-5 off with exact coefficients, and a float32 frequency
 // 1 ULP off torch's moves the time_embed.0.weight gradient by 1.8e-6; the tolerance stays kModel); its attention
-// mask blanks padded query rows (kQueryRows; the cases have no padding); the reverse process reuses the recorded lambda noise at every step (Λ = λ + λ·lambda_noise) and draws
-// reverse_noises[0] as x_T and reverse_noises[k] at step T − k, with the "fixed large" variance.
+// mask blanks padded query rows (kQueryRows; the cases have no padding); the reverse process reuses the recorded
+// lambda noise at every step (Λ = λ + λ·lambda_noise) and draws reverse_noises[0] as x_T and reverse_noises[k] at
+// step T − k, with the "fixed large" variance.
 
 #include <string>
 #include <vector>
