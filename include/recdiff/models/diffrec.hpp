@@ -64,8 +64,8 @@ struct DiffRecOptions {
   ScheduleSpec schedule = defaultSchedule();  ///< [--noise_schedule --noise_scale --noise_min --noise_max]
   Index steps = 40;                       ///< [--steps]
   bool reweight = true;                   ///< [--reweight]
-  /// Round the t = 0 eps likelihood coefficients to float32 as the reference does (CoefficientPrecision in
-  /// diffusion/losses.hpp); only for parity tests against its numbers. Not a checkpointed setting.
+  /// Round the q_sample coefficients (given noise) and the t = 0 eps likelihood coefficients to float32 as the
+  /// reference does (CoefficientPrecision in diffusion/losses.hpp); only for parity tests. Not checkpointed.
   CoefficientPrecision coefficientPrecision = CoefficientPrecision::kDouble;
   Index samplingSteps = 0;                ///< [--sampling_steps] forward steps before inference
   bool samplingNoise = false;             ///< [--sampling_noise]
@@ -119,7 +119,8 @@ class DiffRec {
         model_(modelOptions(options, items), initRng_),
         sampler_(options.steps, options.lossHistory, options.uniformMix),
         optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay}),
-        trainer_(diffusion_, model_, sampler_, optimizer_, {.reweight = options.reweight, .coefficientPrecision = options.coefficientPrecision}) {}
+        trainer_(diffusion_, model_, sampler_, optimizer_,
+                 {.reweight = options.reweight, .coefficientPrecision = options.coefficientPrecision}) {}
 
   DiffRec(const DiffRec&) = delete;
   DiffRec& operator=(const DiffRec&) = delete;
