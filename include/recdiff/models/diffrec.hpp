@@ -78,7 +78,8 @@ class DiffRec {
         model_(modelOptions(options, items), initRng_),
         sampler_(options.steps, options.lossHistory, options.uniformMix),
         optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay}),
-        trainer_(diffusion_, model_, sampler_, optimizer_, {.reweight = options.reweight}) {}
+        trainer_(diffusion_, model_, sampler_, optimizer_,
+                 {.reweight = options.reweight, .coefficientPrecision = options.coefficientPrecision}) {}
 
   DiffRec(const DiffRec&) = delete;
   DiffRec& operator=(const DiffRec&) = delete;

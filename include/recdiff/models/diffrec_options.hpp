@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "../diffusion/losses.hpp"
 #include "../io/fields.hpp"
 #include "../io/schedule_fields.hpp"
 #include "../nn/gemm.hpp"
@@ -33,6 +34,9 @@ struct DiffRecOptions {
   ScheduleSpec schedule = defaultSchedule();  ///< [--noise_schedule --noise_scale --noise_min --noise_max]
   Index steps = 40;                       ///< [--steps]
   bool reweight = true;                   ///< [--reweight]
+  /// Round the q_sample coefficients (given noise) and the t = 0 eps likelihood coefficients to float32 as the
+  /// reference does (CoefficientPrecision in diffusion/losses.hpp); only for parity tests. Not checkpointed.
+  CoefficientPrecision coefficientPrecision = CoefficientPrecision::kDouble;
   Index samplingSteps = 0;                ///< [--sampling_steps] forward steps before inference
   bool samplingNoise = false;             ///< [--sampling_noise]
   /// Inference through DiffRecFoldedReverse (the noiseless loop in hidden space, 6× fewer flops on
