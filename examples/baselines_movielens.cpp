@@ -32,6 +32,8 @@
 #include <recdiff/baselines/tuning.hpp>
 #include <recdiff/data/diffrec_splits.hpp>
 
+#include "common/cli.hpp"
+
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
@@ -47,13 +49,9 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// CPU seconds used so far by the whole process (all threads): with wall time, it shows whether a timing was
-/// taken on a busy machine (on an idle one, wall ≈ cpu / threads for the parallel parts).
-double processCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+// CPU seconds of the whole process (all threads; examples/common/cli.hpp): with wall time, it shows whether a
+// timing was taken on a busy machine (on an idle one, wall ≈ cpu / threads for the parallel parts).
+using recdiff::examples::cpuSeconds;
 
 /// The 1-minute load average (/proc/loadavg), or -1 when unavailable.
 double loadAverage() {
@@ -115,11 +113,11 @@ Outcome runTuned(const std::string& name, const Protocol& p, const std::vector<O
   });
   out.tuneSeconds = secondsSince(tuneStart);
   Model model(result.best);
-  const double cpuStart = processCpuSeconds();
+  const double cpuStart = cpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   model.fit(p.train);
   out.fitSeconds = secondsSince(start);
-  out.fitCpuSeconds = processCpuSeconds() - cpuStart;
+  out.fitCpuSeconds = cpuSeconds() - cpuStart;
   out.params = bl::describe(result.best);
   out.paramsJson = toJson(result.best);
   out.valid = p.validation(model);
@@ -133,11 +131,11 @@ Outcome runMostPopular(const Protocol& p) {
   out.params = "ties to the lower item index";
   out.paramsJson = {{"ties", "lower item index first"}};
   bl::MostPopular<float> model;
-  const double cpuStart = processCpuSeconds();
+  const double cpuStart = cpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   model.fit(p.train);
   out.fitSeconds = secondsSince(start);
-  out.fitCpuSeconds = processCpuSeconds() - cpuStart;
+  out.fitCpuSeconds = cpuSeconds() - cpuStart;
   out.valid = p.validation(model);
   out.test = p.testing(model);
   return out;

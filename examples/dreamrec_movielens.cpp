@@ -18,33 +18,26 @@
 //
 // Timing: medians of the per-epoch and per-evaluation wall and process CPU times; training samples/s and
 // evaluated users/s (one user = one held-out sample: the T guided reverse steps and the scoring) are printed and
-// written to --report.
+// written to --report. The model flags come from DreamRecOptions' field table (models/dreamrec_options.hpp).
 #include <recdiff/models/dreamrec.hpp>
 
-#include <CLI/CLI.hpp>
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-#include <time.h>
-#include <unistd.h>
 
 #include "common/cli.hpp"
+#include "common/epoch_loop.hpp"
+#include "common/options_cli.hpp"
 #include "common/run_info.hpp"
 #include "common/sequence_data.hpp"
 
-namespace fs = std::filesystem;
 using recdiff::Index;
 using recdiff::examples::HeldOut;
-using recdiff::examples::Stopwatch;
+namespace ex = recdiff::examples;
 
 namespace {
 
@@ -52,17 +45,15 @@ struct Config {
   std::string preset = "reference";
   std::string data;
   recdiff::DreamRecOptions model;
-  int epochs = 100;
-  int evalEvery = 5;
-  int patience = 20;
+  ex::EpochLoopOptions loop =
+      ex::EpochLoopOptions::make(100, 5, 20, "HR@20", "epoch,loss,seconds,valid_hr@20,valid_ndcg@20,eval_seconds", 3);
   std::vector<Index> ks = {10, 20};
   std::vector<double> sweep;  // guidance weights evaluated on test with the selected model
   std::string protocol = "default";
   std::uint64_t seed = 1;
   int threads = 0;
-  std::string save, load, log, report;
+  std::string save, load, report;
   bool baselines = true;
-  bool progress = true;
 };
 
 /// The authors' YooChoose command (H 64, batch 256, T 500, exp, w 2, p 0.1, lr 1e-3, AdamW, mlp1) for both data
@@ -70,22 +61,15 @@ struct Config {
 void applyPreset(Config& c) {
   c.model = recdiff::DreamRecOptions{};
   if (c.preset == "reference" || c.preset == "ml-1m") {
-    c.epochs = 100;
-    c.evalEvery = 5;
-    return;
+    c.loop.epochs = 100;
+    c.loop.evalEvery = 5;
+  } else if (c.preset == "ml-100k") {
+    c.loop.epochs = 200;
+    c.loop.evalEvery = 10;
+  } else {
+    throw CLI::ValidationError("--preset", "unknown preset '" + c.preset + "' (reference, ml-1m, ml-100k)");
   }
-  if (c.preset == "ml-100k") {
-    c.epochs = 200;
-    c.evalEvery = 10;
-    return;
-  }
-  throw CLI::ValidationError("--preset", "unknown preset '" + c.preset + "' (reference, ml-1m, ml-100k)");
 }
-
-using recdiff::examples::parseList;
-
-using recdiff::examples::cpuSeconds;
-
 
 std::string number(double v) {
   std::ostringstream s;
@@ -93,9 +77,9 @@ std::string number(double v) {
   return s.str();
 }
 
-int run(const Config& c) {
-  Stopwatch total;
-  const auto d = recdiff::examples::loadSequenceData(c.data);
+int run(Config& c) {
+  const ex::Stopwatch total;
+  const auto d = ex::loadSequenceData(c.data);
   std::cout << "data: " << d.description << ": " << d.full.users() << " users, " << d.items << " items, "
             << d.full.totalLength() << " interactions; " << d.train.size() << " training samples, "
             << d.split.valid.size() << " validation and " << d.split.test.size() << " test users\n";
@@ -107,164 +91,106 @@ int run(const Config& c) {
     std::cout << "loaded parameters from " << c.load << "\n";
   }
   const Index parameters = model.parameters().size();
-  std::cout << "model: DreamRec " << (c.model.architecture == recdiff::DreamRecArchitecture::kMlp1 ? "mlp1" : "mlp2")
-            << ", H " << c.model.hidden << ", history " << c.model.maxLength << ", " << parameters << " parameters, T "
-            << c.model.steps << " (" << c.model.schedule << "), w " << c.model.guidance << ", p "
-            << c.model.nullProbability << ", lr " << c.model.learningRate << ", batch " << c.model.batchSize
-            << ", threads " << c.threads << ", seed " << c.seed << ", protocol " << c.protocol << "\n";
+  const auto& m = c.model;
+  std::cout << "model: DreamRec " << recdiff::io::FieldCodec<recdiff::DreamRecArchitecture>::toText(m.architecture)
+            << ", H " << m.hidden << ", history " << m.maxLength << ", " << parameters << " parameters, T " << m.steps
+            << " (" << m.schedule.name << "), w " << m.guidance << ", p " << m.nullProbability << ", lr "
+            << m.learningRate << ", batch " << m.batchSize << ", threads " << c.threads << ", seed " << c.seed
+            << ", protocol " << c.protocol << "\n";
 
-  std::ofstream log;
-  if (!c.log.empty()) {
-    if (fs::path(c.log).has_parent_path()) fs::create_directories(fs::path(c.log).parent_path());
-    log.open(c.log);
-    if (!log) throw std::runtime_error("cannot write --log " + c.log);
-    log << "epoch,loss,seconds,valid_hr@20,valid_ndcg@20,eval_seconds\n";
-  }
   const recdiff::Rng rng(c.seed, 0xD8EA);
-  const recdiff::examples::ProgressBar bar(c.progress);
-  std::vector<double> epochSeconds, epochCpu, evalSeconds, evalCpu;
-  recdiff::metrics::LabelMetrics bestValid;
-  double bestHr = -1.0;
-  int bestEpoch = 0, epoch = 0;
-  bool diverged = false;
-  std::string stopReason = "epoch budget reached";
-  recdiff::ColVector<float> best = model.parameters().values();
   const auto evaluate = [&](HeldOut which, std::uint64_t tag, std::optional<double> w = std::nullopt) {
     recdiff::Rng evalRng = rng.fork(tag);
     return model.evaluate(d.full, d.heldOut(which), c.ks, evalRng, protocol, w);
   };
-  const std::size_t k20 = static_cast<std::size_t>(
-      std::find(c.ks.begin(), c.ks.end(), Index{20}) != c.ks.end() ? std::find(c.ks.begin(), c.ks.end(), Index{20}) - c.ks.begin() : 0);
-  for (epoch = 1; epoch <= c.epochs; ++epoch) {
-    if (bestEpoch > 0 && epoch - bestEpoch >= c.patience) {
-      stopReason = "early stop: no better validation HR@" + std::to_string(c.ks[k20]) + " for " + std::to_string(c.patience) + " epochs";
-      --epoch;
-      break;
-    }
-    Stopwatch sw;
-    const double cpu = cpuSeconds();
+  const auto at20 = std::find(c.ks.begin(), c.ks.end(), Index{20});
+  const std::size_t k20 = at20 != c.ks.end() ? static_cast<std::size_t>(at20 - c.ks.begin()) : 0;
+  c.loop.metric = c.loop.shortMetric = "HR@" + std::to_string(c.ks[k20]);
+  recdiff::metrics::LabelMetrics lastValid, bestValid;
+  recdiff::ColVector<float> best = model.parameters().values();
+  ex::EpochLoopHooks h;
+  h.train = [&](int epoch) {
     recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
     const recdiff::DreamRecEpoch r = model.trainEpoch(d.split.train, d.train, epochRng);
-    epochSeconds.push_back(sw.seconds());
-    epochCpu.push_back(cpuSeconds() - cpu);
-    if (!r.finite) {
-      stopReason = "diverged in epoch " + std::to_string(epoch) + " (the update was not applied)";
-      diverged = true;
-      break;
-    }
+    return ex::EpochOutcome{.loss = r.meanLoss, .finite = r.finite, .columns = {}};
+  };
+  h.columns = [](const ex::EpochOutcome& e, double seconds, double) {
     std::ostringstream row;
-    row << epoch << ',' << r.meanLoss << ',' << epochSeconds.back();
-    std::string extra;
-    if (epoch % c.evalEvery == 0 || epoch == c.epochs) {
-      Stopwatch ev;
-      const double evCpu = cpuSeconds();
-      const auto v = evaluate(HeldOut::Valid, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
-      evalSeconds.push_back(ev.seconds());
-      evalCpu.push_back(cpuSeconds() - evCpu);
-      row << ',' << v.hitRate[k20] << ',' << v.ndcg[k20] << ',' << evalSeconds.back();
-      if (v.hitRate[k20] > bestHr) {
-        bestHr = v.hitRate[k20];
-        bestEpoch = epoch;
-        bestValid = v;
-        best = model.parameters().values();
-        if (!c.save.empty()) model.save(c.save);
-      }
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "valid HR@%lld %.4f (best %.4f @%d)", static_cast<long long>(c.ks[k20]),
-                    v.hitRate[k20], bestHr, bestEpoch);
-      extra = buf;
-    } else {
-      row << ",,,";
-    }
-    if (log) log << row.str() << '\n' << std::flush;
-    bar.show(epoch, c.epochs, r.meanLoss, epochSeconds.back(), extra);
-    if (!bar.enabled() && !extra.empty())
-      std::cout << "epoch " << epoch << " loss " << r.meanLoss << " " << epochSeconds.back() << " s, " << extra << "\n"
-                << std::flush;
-  }
-  bar.finish();
-  const int epochsRun = std::min(epoch, c.epochs);
-  std::cout << stopReason << "\n";
+    row << e.loss << ',' << seconds;
+    return row.str();
+  };
+  h.evaluate = [&](int epoch) {
+    const ex::Stopwatch ev;
+    lastValid = evaluate(HeldOut::Valid, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
+    std::ostringstream row;
+    row << lastValid.hitRate[k20] << ',' << lastValid.ndcg[k20] << ',' << ev.seconds();
+    return ex::EvalOutcome{.score = lastValid.hitRate[k20], .columns = row.str(), .text = {}};
+  };
+  h.improved = [&](int) {
+    bestValid = lastValid;
+    best = model.parameters().values();
+    if (!c.save.empty()) model.save(c.save);
+  };
+  const bool bar = ex::ProgressBar(c.loop.epochBar).enabled();
+  h.after = [&](int epoch, const ex::EpochOutcome& e, double seconds, double, const std::string& text) {
+    if (!bar && !text.empty())
+      std::cout << "epoch " << epoch << " loss " << e.loss << " " << seconds << " s, " << text << "\n" << std::flush;
+  };
+  ex::EpochLoopResult o = ex::runEpochs(c.loop, h);
+  std::cout << o.stopReason << "\n";
   model.parameters().values() = best;
 
   recdiff::metrics::MetricTable table;
-  nlohmann::json j;
-  if (bestEpoch == 0) {  // no training (--epochs 0, e.g. with --load): evaluate the given parameters
-    Stopwatch ev;
-    const double evCpu = cpuSeconds();
+  if (o.bestEpoch == 0) {  // no training (--epochs 0, e.g. with --load): evaluate the given parameters
+    const ex::Stopwatch ev;
+    const double evCpu = ex::cpuSeconds();
     bestValid = evaluate(HeldOut::Valid, 0xE0000000ull);
-    evalSeconds.push_back(ev.seconds());
-    evalCpu.push_back(cpuSeconds() - evCpu);
+    o.evalSeconds.push_back(ev.seconds());
+    o.evalCpuSeconds.push_back(ex::cpuSeconds() - evCpu);
   }
   table.add("valid", bestValid);
-  Stopwatch testClock;
-  const double testCpu0 = cpuSeconds();
+  const ex::Stopwatch testClock;
+  const double testCpu0 = ex::cpuSeconds();
   table.add("test", evaluate(HeldOut::Test, 0xF0000000ull));
-  const double testSeconds = testClock.seconds(), testCpu = cpuSeconds() - testCpu0;
-  for (const double w : c.sweep) {
-    const std::string prefix = "guidance.w" + number(w);
-    table.add(prefix + ".test", evaluate(HeldOut::Test, 0xF0000000ull, w));
-  }
+  const double testSeconds = testClock.seconds(), testCpu = ex::cpuSeconds() - testCpu0;
+  for (const double w : c.sweep) table.add("guidance.w" + number(w) + ".test", evaluate(HeldOut::Test, 0xF0000000ull, w));
   if (c.baselines) {
     const recdiff::data::PaddingOptions padding = model.padding();
-    table.add("popularity.valid", recdiff::examples::popularityMetrics(d, HeldOut::Valid, c.ks, protocol, padding));
-    table.add("popularity.test", recdiff::examples::popularityMetrics(d, HeldOut::Test, c.ks, protocol, padding));
+    table.add("popularity.valid", ex::popularityMetrics(d, HeldOut::Valid, c.ks, protocol, padding));
+    table.add("popularity.test", ex::popularityMetrics(d, HeldOut::Test, c.ks, protocol, padding));
   }
-  std::cout << "\nbest epoch " << bestEpoch << " (validation HR@" << c.ks[k20] << " " << bestValid.hitRate[k20] << ")\n";
+  std::cout << "\nbest epoch " << o.bestEpoch << " (validation HR@" << c.ks[k20] << " " << bestValid.hitRate[k20] << ")\n";
   table.print(std::cout);
 
-  const auto median = recdiff::examples::median;
   const auto perSecond = [](double count, double seconds) { return seconds > 0 ? count / seconds : 0.0; };
-  const double epochMedian = median(epochSeconds), evalMedian = median(evalSeconds);
+  const double epochMedian = ex::median(o.epochSeconds), evalMedian = ex::median(o.evalSeconds);
   const double samplesPerSecond = perSecond(static_cast<double>(d.train.size()), epochMedian);
   const double usersPerSecond = perSecond(static_cast<double>(d.split.test.size()), testSeconds);
-  std::printf("\nseconds per epoch (median of %zu): %.3f wall, %.3f CPU; %.0f training samples/s\n", epochSeconds.size(),
-              epochMedian, median(epochCpu), samplesPerSecond);
+  std::printf("\nseconds per epoch (median of %zu): %.3f wall, %.3f CPU; %.0f training samples/s\n", o.epochSeconds.size(),
+              epochMedian, ex::median(o.epochCpuSeconds), samplesPerSecond);
   std::printf("test evaluation: %.3f s wall, %.3f s CPU; %.0f users/s (%lld guided steps each); validation evaluation "
               "median %.3f s wall\n",
-              testSeconds, testCpu, usersPerSecond, static_cast<long long>(c.model.steps), evalMedian);
-  std::printf("total seconds: %.1f wall, %.1f CPU; peak RSS: %.1f MiB\n", total.seconds(), cpuSeconds(),
-              static_cast<double>(recdiff::examples::peakRssBytes()) / (1024.0 * 1024.0));
-  if (c.report.empty()) return diverged ? 3 : 0;
+              testSeconds, testCpu, usersPerSecond, static_cast<long long>(m.steps), evalMedian);
+  std::printf("total seconds: %.1f wall, %.1f CPU; peak RSS: %.1f MiB\n", total.seconds(), ex::cpuSeconds(),
+              static_cast<double>(ex::peakRssBytes()) / (1024.0 * 1024.0));
+  if (c.report.empty()) return o.diverged ? 3 : 0;
 
-  j["dataset"] = d.description;
-  j["data"] = c.data;
-  j["model"] = "dreamrec";
-  j["preset"] = c.preset;
-  j["protocol"] = c.protocol;
-  j["seed"] = c.seed;
-  j["threads"] = c.threads;
+  nlohmann::json j{{"dataset", d.description}, {"data", c.data},  {"model", "dreamrec"}, {"preset", c.preset},
+                   {"protocol", c.protocol},   {"seed", c.seed},  {"threads", c.threads}};
   nlohmann::json hp;
   for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
-  hp["epochs"] = c.epochs;
-  hp["eval_every"] = c.evalEvery;
-  hp["patience"] = c.patience;
+  hp.update({{"epochs", c.loop.epochs}, {"eval_every", c.loop.evalEvery}, {"patience", c.loop.patience}});
   j["hyperparameters"] = hp;
-  j["users"] = d.full.users();
-  j["items"] = d.items;
-  j["training_samples"] = d.train.size();
-  j["parameters"] = parameters;
-  j["best_epoch"] = bestEpoch;
-  j["epochs_run"] = epochsRun;
-  j["stop_reason"] = stopReason;
-  j["diverged"] = diverged;
-  nlohmann::json metrics;
-  for (const auto& [k, v] : table.entries()) metrics[k] = v;
-  j["metrics"] = metrics;
-  for (const auto& [k, v] : table.entries()) j[k] = v;  // flat keys too: j["test.hr@20"]
-  j["seconds_per_epoch"] = epochMedian;
-  j["cpu_seconds_per_epoch"] = median(epochCpu);
-  j["validation_evaluation_seconds"] = evalMedian;
-  j["test_evaluation_seconds"] = testSeconds;
-  j["test_evaluation_cpu_seconds"] = testCpu;
-  j["train_samples_per_second"] = samplesPerSecond;
-  j["eval_users_per_second"] = usersPerSecond;
-  j["total_seconds"] = total.seconds();
-  j["total_cpu_seconds"] = cpuSeconds();
-  j["peak_rss_bytes"] = recdiff::examples::peakRssBytes();
-  recdiff::examples::writeJsonAtomically(c.report, j);
+  j.update({{"users", d.full.users()}, {"items", d.items}, {"training_samples", d.train.size()}, {"parameters", parameters}});
+  ex::addRunResult(j, o, table);
+  j.update({{"seconds_per_epoch", epochMedian}, {"cpu_seconds_per_epoch", ex::median(o.epochCpuSeconds)},
+            {"validation_evaluation_seconds", evalMedian}, {"test_evaluation_seconds", testSeconds},
+            {"test_evaluation_cpu_seconds", testCpu}, {"train_samples_per_second", samplesPerSecond},
+            {"eval_users_per_second", usersPerSecond}, {"total_seconds", total.seconds()},
+            {"total_cpu_seconds", ex::cpuSeconds()}, {"peak_rss_bytes", ex::peakRssBytes()}});
+  ex::writeJsonAtomically(c.report, j);
   std::cout << "report written to " << c.report << "\n";
-  return diverged ? 3 : 0;
+  return o.diverged ? 3 : 0;
 }
 
 }  // namespace
@@ -272,88 +198,35 @@ int run(const Config& c) {
 int main(int argc, char** argv) {
   Config c;
   CLI::App app{"Train and evaluate DreamRec (Yang et al., NeurIPS 2023) on MovieLens sequences"};
-  std::string ks, sweep, architecture;
-  std::optional<double> lr, wd, w, p, dropout, betaStart, betaEnd;
-  std::optional<int> steps, batch, epochs, hidden, maxLen, heads, evalEvery;
-  std::optional<std::string> schedule, emptyHistory;
-  bool noBaselines = false, noProgress = false, detachTarget = false, freezeItems = false;
-  std::optional<double> ceWeight;
+  std::string ks, sweep;
+  std::optional<int> epochs, evalEvery;
+  bool noBaselines = false, noProgress = false;
   app.add_option("--preset", c.preset, "reference (= ml-1m) | ml-100k: the authors' hyperparameters, our epoch budget")
       ->capture_default_str();
   app.add_option("--data", c.data, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release")->required();
-  app.add_option("--diffuser-type", architecture, "mlp1 | mlp2");
-  app.add_option("--hidden", hidden, "H, the embedding size");
-  app.add_option("--max-len", maxLen, "history length (last N items)");
-  app.add_option("--heads", heads, "T-enc attention heads");
-  app.add_option("--dropout", dropout, "T-enc dropout");
-  app.add_option("--schedule", schedule, "exp | linear | cosine | sqrt");
-  app.add_option("--beta-start", betaStart, "linear schedule: first beta");
-  app.add_option("--beta-end", betaEnd, "linear schedule: last beta");
-  app.add_option("--steps", steps, "diffusion steps T");
-  app.add_option("--w", w, "guidance weight");
-  app.add_option("--p", p, "probability of training with the null vector instead of the history");
-  app.add_option("--empty-history", emptyHistory, "reference (h = LN3 bias) | null (h = the null vector)");
-  app.add_flag("--detach-target", detachTarget, "not the reference: the regression target E[target] is a constant");
-  app.add_flag("--freeze-items", freezeItems, "not the reference: keep the item table at its N(0, 1) initialisation");
-  app.add_option("--ce-weight", ceWeight, "not the reference: weight of an auxiliary cross-entropy of x0-hat E^T (0: off)");
-  app.add_option("--lr", lr, "learning rate (AdamW)");
-  app.add_option("--weight-decay", wd, "AdamW weight decay");
-  app.add_option("--batch-size", batch, "samples per batch");
-  app.add_option("--epochs", epochs, "upper epoch limit (0: evaluate only, e.g. with --load)");
-  app.add_option("--eval-every", evalEvery, "validate every N epochs");
-  app.add_option("--patience", c.patience, "stop after N epochs without a better validation HR@20")->capture_default_str();
+  ex::OptionsCli cli(app);
+  cli.add(c.model, "DreamRec");
+  app.add_option("--epochs", epochs, "upper epoch limit (0: evaluate only, e.g. with --load)")->check(CLI::NonNegativeNumber);
+  app.add_option("--eval-every", evalEvery, "validate every N epochs")->check(CLI::PositiveNumber);
+  app.add_option("--patience", c.loop.patience, "stop after N epochs without a better validation HR@20")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--topk", ks, "cut-offs, e.g. 10,20");
   app.add_option("--guidance-sweep", sweep, "also evaluate the selected model on test at these w, e.g. 0,2,4");
   app.add_option("--protocol", c.protocol, "default (history masked, padding excluded) | reference (DiffuRec's code)")
-      ->capture_default_str();
-  app.add_option("--seed", c.seed, "seed of every random number")->capture_default_str();
-  app.add_option("--threads", c.threads, "OpenMP threads (0: all cores)")->capture_default_str();
-  app.add_option("--save", c.save, "write the best model's checkpoint here (atomically)");
-  app.add_option("--load", c.load, "start from this checkpoint's parameters");
-  app.add_option("--log", c.log, "per-epoch CSV log");
-  app.add_option("--report", c.report, "JSON report (metrics keyed like test.hr@20 and popularity.test.hr@20, timings)");
+      ->capture_default_str()->check(CLI::IsMember({"default", "reference"}));
+  ex::addRunFlags(app, c.seed, c.threads, c.save, c.load, c.loop.log, c.report);
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular rows");
   app.add_flag("--no-progress", noProgress, "no progress bar");
   try {
     app.parse(argc, argv);
     applyPreset(c);
-    recdiff::DreamRecOptions& m = c.model;
-    if (!architecture.empty()) {
-      if (architecture != "mlp1" && architecture != "mlp2") throw CLI::ValidationError("--diffuser-type", "mlp1 or mlp2");
-      m.architecture = architecture == "mlp1" ? recdiff::DreamRecArchitecture::kMlp1 : recdiff::DreamRecArchitecture::kMlp2;
-    }
-    if (hidden) m.hidden = *hidden;
-    if (maxLen) m.maxLength = *maxLen;
-    if (heads) m.heads = *heads;
-    if (dropout) m.dropout = *dropout;
-    if (schedule) m.schedule = *schedule;
-    if (betaStart) m.betaStart = *betaStart;
-    if (betaEnd) m.betaEnd = *betaEnd;
-    if (steps) m.steps = *steps;
-    if (w) m.guidance = *w;
-    if (p) m.nullProbability = *p;
-    if (emptyHistory) {
-      if (*emptyHistory != "reference" && *emptyHistory != "null") throw CLI::ValidationError("--empty-history", "reference or null");
-      m.emptyHistory = *emptyHistory == "reference" ? recdiff::EmptyHistory::kReference : recdiff::EmptyHistory::kNullVector;
-    }
-    m.detachTarget = detachTarget;
-    m.freezeItems = freezeItems;
-    if (ceWeight) m.crossEntropyWeight = *ceWeight;
-    if (lr) m.learningRate = *lr;
-    if (wd) m.weightDecay = *wd;
-    if (batch) m.batchSize = *batch;
-    if (epochs) c.epochs = *epochs;
-    if (evalEvery) c.evalEvery = *evalEvery;
-    if (!ks.empty()) c.ks = parseList<Index>(ks, "--topk");
-    if (!sweep.empty()) c.sweep = parseList<double>(sweep, "--guidance-sweep");
+    cli.apply();
+    if (epochs) c.loop.epochs = *epochs;
+    if (evalEvery) c.loop.evalEvery = *evalEvery;
+    if (!ks.empty()) c.ks = ex::parseList<Index>(ks, "--topk");
+    if (!sweep.empty()) c.sweep = ex::parseList<double>(sweep, "--guidance-sweep");
     c.baselines = !noBaselines;
-    c.progress = !noProgress;
-    if (c.epochs < 0) throw CLI::ValidationError("--epochs", "must be >= 0");
-    if (c.evalEvery <= 0) throw CLI::ValidationError("--eval-every", "must be positive");
-    if (c.patience <= 0) throw CLI::ValidationError("--patience", "must be positive");
-    if (c.protocol != "default" && c.protocol != "reference") throw CLI::ValidationError("--protocol", "default or reference");
-    for (const Index k : c.ks)
-      if (k <= 0) throw CLI::ValidationError("--topk", "cut-offs must be positive");
+    c.loop.epochBar = !noProgress;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -1,12 +1,16 @@
 #ifndef RECDIFF_EXAMPLES_COMMON_CLI_HPP
 #define RECDIFF_EXAMPLES_COMMON_CLI_HPP
-// Shared by the example binaries: list-valued flags ("[200,600]", "0,2,4"), the process's CPU time, and the
-// one-line epoch progress bar.
+// Shared by the example binaries: list-valued flags ("[200,600]", "0,2,4"), the run flags and --threads, the
+// process's CPU time, and the one-line epoch progress bar.
 
 #include <time.h>
 #include <unistd.h>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -51,6 +55,33 @@ inline double cpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// The flags every training example has: --seed, --threads, --save, --load, --log, --report.
+inline void addRunFlags(CLI::App& app, std::uint64_t& seed, int& threads, std::string& save, std::string& load,
+                        std::string& log, std::string& report) {
+  app.add_option("--seed", seed, "seed of every random number")->capture_default_str();
+  app.add_option("--threads", threads, "OpenMP threads (0: all cores)")->capture_default_str();
+  app.add_option("--save", save, "write the best model's checkpoint here (atomically)");
+  app.add_option("--load", load, "start from this checkpoint's parameters (with --epochs 0: evaluate only)");
+  app.add_option("--log", log, "per-epoch CSV log");
+  app.add_option("--report", report, "JSON report (metrics keyed like test.recall@20 or test.hr@10, timings, peak memory)");
+}
+
+/// Applies --threads (0: keep OpenMP's default) and replaces it by the thread count in use; false (after a
+/// message naming `program`) when it is negative.
+inline bool setThreads(int& threads, const char* program) {
+  if (threads < 0) {
+    std::fprintf(stderr, "%s: --threads must be >= 0\n", program);
+    return false;
+  }
+#if defined(_OPENMP)
+  if (threads > 0) omp_set_num_threads(threads);
+  threads = omp_get_max_threads();
+#else
+  threads = 1;
+#endif
+  return true;
 }
 
 /// A one-line progress bar over the epochs of a run (stderr, only when it is a terminal).

@@ -12,6 +12,8 @@
 /// Usage:
 ///   recdiff::parallelFor(chunks, chunks > 4, [&](Index c) { process(c); });
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 #include "config.hpp"
@@ -30,6 +32,43 @@ inline int availableThreads() noexcept {
 #else
   return 1;
 #endif
+}
+
+/// This thread's number in the current OpenMP team: 0 outside a parallel region or without OpenMP.
+inline int threadNumber() noexcept {
+#if RECDIFF_HAS_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/// Slots a per-thread scratch array needs for the parallelFor() loops started here, indexed by threadNumber():
+/// the thread limit, or more when called inside a caller's parallel region (data-parallel replicas), where
+/// the loops run serially on a thread whose number may exceed the nested thread limit.
+inline std::size_t threadSlots() noexcept {
+#if RECDIFF_HAS_OPENMP
+  return static_cast<std::size_t>(std::max(omp_get_max_threads(), omp_get_thread_num() + 1));
+#else
+  return 1;
+#endif
+}
+
+/// f(part, parts) once on each thread of one OpenMP region of `threads` threads (parts = the team's size);
+/// f(0, 1) on this thread when threads <= 1 or without OpenMP. For work split by hand into contiguous parts
+/// (row blocks of a product), where a parallelFor over the parts would add a loop for nothing.
+template <class F>
+void parallelParts(int threads, F&& f) {
+#if RECDIFF_HAS_OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    f(static_cast<Index>(omp_get_thread_num()), static_cast<Index>(omp_get_num_threads()));
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  f(Index{0}, Index{1});
 }
 
 /// body(i) for i in [0, n): statically scheduled over the OpenMP threads when `worthIt`, n > 1 and more than

@@ -12,23 +12,27 @@ TEST_CASE("Sinusoidal embedding reproduces DiffRec timestep_embedding golden val
           "[denoisers][time_embedding][golden]") {
   const auto golden = recdiff::test::loadGolden("timestep_embedding.json");
   REQUIRE(!golden.at("cases").empty());
-  for (const auto& c : golden.at("cases")) {
-    const auto ts = c.at("timesteps").get<std::vector<int>>();
-    const Eigen::ArrayXi t = Eigen::Map<const Eigen::ArrayXi>(ts.data(), static_cast<Index>(ts.size()));
-    const auto dim = c.at("dim").get<Index>();
-    const RowMatrix<double> expected = recdiff::test::goldenMatrix(c.at("embedding"));
-    INFO("dim " << dim << ", " << ts.size() << " timesteps");
-    RowMatrix<double> got;
-    recdiff::sinusoidalTimestepEmbedding(t, dim, got, recdiff::diffRecTimeEmbedding());
-    REQUIRE(got.rows() == expected.rows());
-    REQUIRE(got.cols() == expected.cols());
-    // The reference works in float32: it rounds the result (2^-24) and the argument t·f (a few ulps of it).
-    for (Index r = 0; r < got.rows(); ++r)
-      for (Index j = 0; j < dim; ++j) {
-        const double arg = static_cast<double>(t(r));
-        CHECK(std::abs(got(r, j) - expected(r, j)) <= 2.4e-7 + 1.2e-7 * arg);
-      }
-    if (dim % 2 == 1) CHECK(got.col(dim - 1).isZero(0.0));
+  const auto& caseList = golden.at("cases");
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      const auto ts = c.at("timesteps").get<std::vector<int>>();
+      const Eigen::ArrayXi t = Eigen::Map<const Eigen::ArrayXi>(ts.data(), static_cast<Index>(ts.size()));
+      const auto dim = c.at("dim").get<Index>();
+      const RowMatrix<double> expected = recdiff::test::goldenMatrix(c.at("embedding"));
+      INFO("dim " << dim << ", " << ts.size() << " timesteps");
+      RowMatrix<double> got;
+      recdiff::sinusoidalTimestepEmbedding(t, dim, got, recdiff::diffRecTimeEmbedding());
+      REQUIRE(got.rows() == expected.rows());
+      REQUIRE(got.cols() == expected.cols());
+      // The reference works in float32: it rounds the result (2^-24) and the argument t·f (a few ulps of it).
+      for (Index r = 0; r < got.rows(); ++r)
+        for (Index j = 0; j < dim; ++j) {
+          const double arg = static_cast<double>(t(r));
+          CHECK(std::abs(got(r, j) - expected(r, j)) <= 2.4e-7 + 1.2e-7 * arg);
+        }
+      if (dim % 2 == 1) CHECK(got.col(dim - 1).isZero(0.0));
+    }
   }
 }
 

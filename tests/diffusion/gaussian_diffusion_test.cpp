@@ -181,23 +181,27 @@ TEMPLATE_TEST_CASE("pSample adds sigma_t noise except at t = 0", "[diffusion][ps
 TEST_CASE("qSample reproduces DiffRec x_t for every golden case", "[diffusion][qsample][golden]") {
   const auto golden = recdiff::test::loadGolden("diffrec_dnn.json");
   REQUIRE(!golden.at("cases").empty());
-  for (const auto& c : golden.at("cases")) {
-    REQUIRE(c.at("schedule").get<std::string>() == "linear-var");  // the only schedule DiffRec's runs use
-    const Index steps = c.at("steps").get<Index>();
-    INFO("case seed " << c.at("seed").get<int>() << ", steps " << steps);
-    const auto schedule = recdiff::diffRecSchedule(c.at("noise_scale").get<double>(), c.at("noise_min").get<double>(),
-                                                   c.at("noise_max").get<double>());
-    const recdiff::GaussianDiffusion<decltype(schedule), recdiff::PredictX0, recdiff::FixedSmallVariance, double> diffusion(
-        schedule, steps);
-    const auto x0 = recdiff::test::goldenMatrix(c.at("x_start"));
-    const auto noise = recdiff::test::goldenMatrix(c.at("noise"));
-    const auto expected = recdiff::test::goldenMatrix(c.at("x_t"));
-    const auto ts = c.at("timesteps").get<std::vector<int>>();
-    const Eigen::ArrayXi t = Eigen::Map<const Eigen::ArrayXi>(ts.data(), static_cast<Index>(ts.size()));
-    recdiff::RowMatrix<double> xt;
-    diffusion.qSample(x0, t, noise, xt);
-    // The reference casts each coefficient through float32 (_extract_into_tensor(...).float()).
-    CHECK(recdiff::test::maxRelativeError(xt, expected, 1e-3) <= Tolerance<double>::kModel);
+  const auto& caseList = golden.at("cases");
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      REQUIRE(c.at("schedule").get<std::string>() == "linear-var");  // the only schedule DiffRec's runs use
+      const Index steps = c.at("steps").get<Index>();
+      INFO("case seed " << c.at("seed").get<int>() << ", steps " << steps);
+      const auto schedule = recdiff::diffRecSchedule(c.at("noise_scale").get<double>(), c.at("noise_min").get<double>(),
+                                                     c.at("noise_max").get<double>());
+      const recdiff::GaussianDiffusion<decltype(schedule), recdiff::PredictX0, recdiff::FixedSmallVariance, double>
+          diffusion(schedule, steps);
+      const auto x0 = recdiff::test::goldenMatrix(c.at("x_start"));
+      const auto noise = recdiff::test::goldenMatrix(c.at("noise"));
+      const auto expected = recdiff::test::goldenMatrix(c.at("x_t"));
+      const auto ts = c.at("timesteps").get<std::vector<int>>();
+      const Eigen::ArrayXi t = Eigen::Map<const Eigen::ArrayXi>(ts.data(), static_cast<Index>(ts.size()));
+      recdiff::RowMatrix<double> xt;
+      diffusion.qSample(x0, t, noise, xt);
+      // The reference casts each coefficient through float32 (_extract_into_tensor(...).float()).
+      CHECK(recdiff::test::maxRelativeError(xt, expected, 1e-3) <= Tolerance<double>::kModel);
+    }
   }
 }
 

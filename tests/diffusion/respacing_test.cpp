@@ -13,33 +13,41 @@ using recdiff::Index;
 TEST_CASE("spaceTimesteps reproduces the reference sets and errors", "[diffusion][respacing][golden]") {
   const auto golden = recdiff::test::loadGolden("space_timesteps.json");
   REQUIRE(!golden.at("cases").empty());
-  for (const auto& c : golden.at("cases")) {
-    const Index steps = c.at("num_timesteps").get<Index>();
-    const auto& sections = c.at("section_counts");
-    std::vector<Index> ours;
-    if (sections.is_string()) {
-      INFO("steps " << steps << ", sections '" << sections.get<std::string>() << "'");
-      ours = recdiff::spaceTimesteps(steps, sections.get<std::string>());
-    } else if (sections.is_array()) {
-      ours = recdiff::spaceTimesteps(steps, sections.get<std::vector<Index>>());
-    } else {  // a bare integer: the reference's [n]
-      ours = recdiff::spaceTimesteps(steps, std::vector<Index>{sections.get<Index>()});
+  const auto& caseList = golden.at("cases");
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      const Index steps = c.at("num_timesteps").get<Index>();
+      const auto& sections = c.at("section_counts");
+      std::vector<Index> ours;
+      if (sections.is_string()) {
+        INFO("steps " << steps << ", sections '" << sections.get<std::string>() << "'");
+        ours = recdiff::spaceTimesteps(steps, sections.get<std::string>());
+      } else if (sections.is_array()) {
+        ours = recdiff::spaceTimesteps(steps, sections.get<std::vector<Index>>());
+      } else {  // a bare integer: the reference's [n]
+        ours = recdiff::spaceTimesteps(steps, std::vector<Index>{sections.get<Index>()});
+      }
+      INFO("steps " << steps << ", sections " << sections.dump());
+      auto expected = c.at("timesteps").get<std::vector<Index>>();
+      std::sort(expected.begin(), expected.end());
+      CHECK(ours == expected);
     }
-    INFO("steps " << steps << ", sections " << sections.dump());
-    auto expected = c.at("timesteps").get<std::vector<Index>>();
-    std::sort(expected.begin(), expected.end());
-    CHECK(ours == expected);
   }
   REQUIRE(!golden.at("errors").empty());
-  for (const auto& e : golden.at("errors")) {
-    const Index steps = e.at("num_timesteps").get<Index>();
-    const auto& sections = e.at("section_counts");
-    INFO("steps " << steps << ", sections " << sections.dump());
-    REQUIRE(e.at("raises").get<bool>());
-    if (sections.is_string()) {
-      CHECK_THROWS_AS(recdiff::spaceTimesteps(steps, sections.get<std::string>()), std::invalid_argument);
-    } else {
-      CHECK_THROWS_AS(recdiff::spaceTimesteps(steps, sections.get<std::vector<Index>>()), std::invalid_argument);
+  const auto& errorList = golden.at("errors");
+  for (std::size_t errorIndex = 0; errorIndex < errorList.size(); ++errorIndex) {
+    const auto& e = errorList[errorIndex];
+    DYNAMIC_SECTION("error case " << errorIndex) {  // one section per case: every failing case is reported
+      const Index steps = e.at("num_timesteps").get<Index>();
+      const auto& sections = e.at("section_counts");
+      INFO("steps " << steps << ", sections " << sections.dump());
+      REQUIRE(e.at("raises").get<bool>());
+      if (sections.is_string()) {
+        CHECK_THROWS_AS(recdiff::spaceTimesteps(steps, sections.get<std::string>()), std::invalid_argument);
+      } else {
+        CHECK_THROWS_AS(recdiff::spaceTimesteps(steps, sections.get<std::vector<Index>>()), std::invalid_argument);
+      }
     }
   }
 }

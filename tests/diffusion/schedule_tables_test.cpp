@@ -32,39 +32,43 @@ TEST_CASE("Schedule tables reproduce DiffRec GaussianDiffusion for every golden 
   const auto golden = recdiff::test::loadGolden("diffrec_tables.json");
   const auto& cases = golden.at("cases");
   REQUIRE(!cases.empty());
-  for (const auto& c : cases) {
-    const Index steps = c.at("steps").get<Index>();
-    INFO("schedule " << c.at("schedule").get<std::string>() << ", steps " << steps);
-    const auto tables = recdiff::ScheduleTables::fromBetas(diffRecCaseSchedule(c).betas(steps));
-    const std::map<std::string, const Eigen::ArrayXd*> ours = {
-        {"betas", &tables.betas},
-        {"alphas_cumprod", &tables.alphaBar},
-        {"alphas_cumprod_prev", &tables.alphaBarPrev},
-        {"alphas_cumprod_next", &tables.alphaBarNext},
-        {"sqrt_alphas_cumprod", &tables.sqrtAlphaBar},
-        {"sqrt_one_minus_alphas_cumprod", &tables.sqrtOneMinusAlphaBar},
-        {"log_one_minus_alphas_cumprod", &tables.logOneMinusAlphaBar},
-        {"sqrt_recip_alphas_cumprod", &tables.sqrtRecipAlphaBar},
-        {"sqrt_recipm1_alphas_cumprod", &tables.sqrtRecipAlphaBarMinusOne},
-        {"posterior_variance", &tables.posteriorVariance},
-        {"posterior_log_variance_clipped", &tables.posteriorLogVarianceClipped},
-        {"posterior_mean_coef1", &tables.posteriorMeanCoef1},
-        {"posterior_mean_coef2", &tables.posteriorMeanCoef2},
-        {"snr", &tables.snr},
-        {"fixed_large_log_variance", &tables.fixedLargeLogVariance},
-    };
-    int checked = 0;
-    for (const auto& [key, value] : c.items()) {
-      if (!value.is_object() || !value.contains("data")) continue;  // scalars: schedule name and parameters
-      INFO("table " << key);
-      const auto it = ours.find(key);
-      REQUIRE(it != ours.end());  // a new table in the golden file must be mapped here, not skipped
-      const Eigen::ArrayXd expected = recdiff::test::goldenArray(value);
-      REQUIRE(it->second->size() == expected.size());
-      CHECK(recdiff::test::maxRelativeError(*it->second, expected) <= Tolerance<double>::kTable);
-      ++checked;
+  const auto& caseList = cases;
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      const Index steps = c.at("steps").get<Index>();
+      INFO("schedule " << c.at("schedule").get<std::string>() << ", steps " << steps);
+      const auto tables = recdiff::ScheduleTables::fromBetas(diffRecCaseSchedule(c).betas(steps));
+      const std::map<std::string, const Eigen::ArrayXd*> ours = {
+          {"betas", &tables.betas},
+          {"alphas_cumprod", &tables.alphaBar},
+          {"alphas_cumprod_prev", &tables.alphaBarPrev},
+          {"alphas_cumprod_next", &tables.alphaBarNext},
+          {"sqrt_alphas_cumprod", &tables.sqrtAlphaBar},
+          {"sqrt_one_minus_alphas_cumprod", &tables.sqrtOneMinusAlphaBar},
+          {"log_one_minus_alphas_cumprod", &tables.logOneMinusAlphaBar},
+          {"sqrt_recip_alphas_cumprod", &tables.sqrtRecipAlphaBar},
+          {"sqrt_recipm1_alphas_cumprod", &tables.sqrtRecipAlphaBarMinusOne},
+          {"posterior_variance", &tables.posteriorVariance},
+          {"posterior_log_variance_clipped", &tables.posteriorLogVarianceClipped},
+          {"posterior_mean_coef1", &tables.posteriorMeanCoef1},
+          {"posterior_mean_coef2", &tables.posteriorMeanCoef2},
+          {"snr", &tables.snr},
+          {"fixed_large_log_variance", &tables.fixedLargeLogVariance},
+      };
+      int checked = 0;
+      for (const auto& [key, value] : c.items()) {
+        if (!value.is_object() || !value.contains("data")) continue;  // scalars: schedule name and parameters
+        INFO("table " << key);
+        const auto it = ours.find(key);
+        REQUIRE(it != ours.end());  // a new table in the golden file must be mapped here, not skipped
+        const Eigen::ArrayXd expected = recdiff::test::goldenArray(value);
+        REQUIRE(it->second->size() == expected.size());
+        CHECK(recdiff::test::maxRelativeError(*it->second, expected) <= Tolerance<double>::kTable);
+        ++checked;
+      }
+      CHECK(checked == static_cast<int>(ours.size()));
     }
-    CHECK(checked == static_cast<int>(ours.size()));
   }
 }
 

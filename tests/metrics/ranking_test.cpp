@@ -42,71 +42,79 @@ recdiff::data::Interactions truthFromLists(const recdiff::test::Json& lists, Ind
 
 TEST_CASE("Held-out set metrics reproduce DiffRec computeTopNAccuracy golden values", "[metrics][ranking][golden]") {
   const auto golden = recdiff::test::loadGolden("ranking_metrics.json");
-  for (const auto& c : cases(golden.at("topn"))) {
-    const auto& predicted = c.at("predicted");
-    const auto& truth = c.at("ground_truth");
-    REQUIRE(predicted.size() == truth.size());
-    const Index rows = static_cast<Index>(predicted.size());
-    const Index width = static_cast<Index>(predicted[0].size());
-    int maxItem = 0;
-    rm::IdMatrix ranked(rows, width);
-    for (Index r = 0; r < rows; ++r) {
-      REQUIRE(static_cast<Index>(predicted[static_cast<std::size_t>(r)].size()) == width);
-      for (Index j = 0; j < width; ++j) {
-        ranked(r, j) = predicted[static_cast<std::size_t>(r)][static_cast<std::size_t>(j)].get<int>();
-        maxItem = std::max(maxItem, ranked(r, j));
+  const auto& caseList = cases(golden.at("topn"));
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      const auto& predicted = c.at("predicted");
+      const auto& truth = c.at("ground_truth");
+      REQUIRE(predicted.size() == truth.size());
+      const Index rows = static_cast<Index>(predicted.size());
+      const Index width = static_cast<Index>(predicted[0].size());
+      int maxItem = 0;
+      rm::IdMatrix ranked(rows, width);
+      for (Index r = 0; r < rows; ++r) {
+        REQUIRE(static_cast<Index>(predicted[static_cast<std::size_t>(r)].size()) == width);
+        for (Index j = 0; j < width; ++j) {
+          ranked(r, j) = predicted[static_cast<std::size_t>(r)][static_cast<std::size_t>(j)].get<int>();
+          maxItem = std::max(maxItem, ranked(r, j));
+        }
       }
-    }
-    for (const auto& l : truth)
-      for (const auto& i : l) maxItem = std::max(maxItem, i.get<int>());
-    const auto gt = truthFromLists(truth, maxItem + 1);
-    const auto ks = c.at("topN").get<std::vector<Index>>();
-    const auto m = rm::evaluateSets(ranked, gt.matrix(), ks, {.average = rm::UserAverage::AllUsers});
-    const auto precision = c.at("precision").get<std::vector<double>>();
-    const auto recall = c.at("recall").get<std::vector<double>>();
-    const auto ndcg = c.at("ndcg").get<std::vector<double>>();
-    const auto mrr = c.at("mrr").get<std::vector<double>>();
-    for (std::size_t k = 0; k < ks.size(); ++k) {
-      INFO("topN = " << ks[k]);
-      // The reference prints round(x, 4); ours must round to the same 4-decimal value.
-      CHECK(round4(m.precision[k]) == Approx(precision[k]).margin(1e-12));
-      CHECK(round4(m.recall[k]) == Approx(recall[k]).margin(1e-12));
-      CHECK(round4(m.ndcg[k]) == Approx(ndcg[k]).margin(1e-12));
-      CHECK(round4(m.mrr[k]) == Approx(mrr[k]).margin(1e-12));
+      for (const auto& l : truth)
+        for (const auto& i : l) maxItem = std::max(maxItem, i.get<int>());
+      const auto gt = truthFromLists(truth, maxItem + 1);
+      const auto ks = c.at("topN").get<std::vector<Index>>();
+      const auto m = rm::evaluateSets(ranked, gt.matrix(), ks, {.average = rm::UserAverage::AllUsers});
+      const auto precision = c.at("precision").get<std::vector<double>>();
+      const auto recall = c.at("recall").get<std::vector<double>>();
+      const auto ndcg = c.at("ndcg").get<std::vector<double>>();
+      const auto mrr = c.at("mrr").get<std::vector<double>>();
+      for (std::size_t k = 0; k < ks.size(); ++k) {
+        INFO("topN = " << ks[k]);
+        // The reference prints round(x, 4); ours must round to the same 4-decimal value.
+        CHECK(round4(m.precision[k]) == Approx(precision[k]).margin(1e-12));
+        CHECK(round4(m.recall[k]) == Approx(recall[k]).margin(1e-12));
+        CHECK(round4(m.ndcg[k]) == Approx(ndcg[k]).margin(1e-12));
+        CHECK(round4(m.mrr[k]) == Approx(mrr[k]).margin(1e-12));
+      }
     }
   }
 }
 
 TEST_CASE("Single-label HR and NDCG reproduce DiffuRec hrs_and_ndcgs_k golden values", "[metrics][ranking][golden]") {
   const auto golden = recdiff::test::loadGolden("ranking_metrics.json");
-  for (const auto& c : cases(golden.at("single_label"))) {
-    const auto scores = recdiff::test::goldenMatrix<double>(c.at("scores"));
-    const auto labels = c.at("labels").get<std::vector<int>>();
-    const auto ks = c.at("ks").get<std::vector<Index>>();
-    // DiffuRec ranks every column (no history mask, padding included), averages over rows, and computes
-    // NDCG in float32: with Accumulation::Float32 the values are bit-identical; in double they agree to
-    // float32 resolution.
-    const auto m = rm::evaluateLabels(scores, labels, ks, {.accumulation = rm::Accumulation::Float32});
-    const auto md = rm::evaluateLabels(scores, labels, ks);
-    const auto& expected = c.at("metrics");
-    for (std::size_t k = 0; k < ks.size(); ++k) {
-      INFO("K = " << ks[k]);
-      const double hr = expected.at("HR@" + std::to_string(ks[k])).get<double>();
-      const double ndcg = expected.at("NDCG@" + std::to_string(ks[k])).get<double>();
-      CHECK(m.hitRate[k] == hr);
-      CHECK(m.ndcg[k] == ndcg);
-      CHECK(md.hitRate[k] == hr);
-      CHECK(md.ndcg[k] == Approx(ndcg).epsilon(static_cast<double>(std::numeric_limits<float>::epsilon())));
-    }
-    // The same through topK: HR@K = label among the top K.
-    rm::TopK<double> top;
-    const Index kMax = *std::max_element(ks.begin(), ks.end());
-    rm::topK(scores, kMax, top);
-    for (std::size_t k = 0; k < ks.size(); ++k) {
-      double hits = 0;
-      for (Index r = 0; r < scores.rows(); ++r)
-        for (Index j = 0; j < ks[k]; ++j) hits += top.ids(r, j) == labels[static_cast<std::size_t>(r)] ? 1.0 : 0.0;
-      CHECK(hits / static_cast<double>(scores.rows()) == Approx(m.hitRate[k]).epsilon(1e-12));
+  const auto& caseList = cases(golden.at("single_label"));
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      const auto scores = recdiff::test::goldenMatrix<double>(c.at("scores"));
+      const auto labels = c.at("labels").get<std::vector<int>>();
+      const auto ks = c.at("ks").get<std::vector<Index>>();
+      // DiffuRec ranks every column (no history mask, padding included), averages over rows, and computes
+      // NDCG in float32: with Accumulation::Float32 the values are bit-identical; in double they agree to
+      // float32 resolution.
+      const auto m = rm::evaluateLabels(scores, labels, ks, {.accumulation = rm::Accumulation::Float32});
+      const auto md = rm::evaluateLabels(scores, labels, ks);
+      const auto& expected = c.at("metrics");
+      for (std::size_t k = 0; k < ks.size(); ++k) {
+        INFO("K = " << ks[k]);
+        const double hr = expected.at("HR@" + std::to_string(ks[k])).get<double>();
+        const double ndcg = expected.at("NDCG@" + std::to_string(ks[k])).get<double>();
+        CHECK(m.hitRate[k] == hr);
+        CHECK(m.ndcg[k] == ndcg);
+        CHECK(md.hitRate[k] == hr);
+        CHECK(md.ndcg[k] == Approx(ndcg).epsilon(static_cast<double>(std::numeric_limits<float>::epsilon())));
+      }
+      // The same through topK: HR@K = label among the top K.
+      rm::TopK<double> top;
+      const Index kMax = *std::max_element(ks.begin(), ks.end());
+      rm::topK(scores, kMax, top);
+      for (std::size_t k = 0; k < ks.size(); ++k) {
+        double hits = 0;
+        for (Index r = 0; r < scores.rows(); ++r)
+          for (Index j = 0; j < ks[k]; ++j) hits += top.ids(r, j) == labels[static_cast<std::size_t>(r)] ? 1.0 : 0.0;
+        CHECK(hits / static_cast<double>(scores.rows()) == Approx(m.hitRate[k]).epsilon(1e-12));
+      }
     }
   }
 }

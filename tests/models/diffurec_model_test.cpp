@@ -170,7 +170,7 @@ TEST_CASE("DiffuRec rejects bad options and inputs", "[models][diffurec]") {
   o.inferenceRuns = 0;
   CHECK_THROWS_AS(recdiff::DiffuRec<float>(o, 12), std::invalid_argument);
   o = tinyOptions();
-  o.schedule = "no-such-schedule";
+  o.schedule.name = "no-such-schedule";
   CHECK_THROWS_AS(recdiff::DiffuRec<float>(o, 12), std::invalid_argument);
   recdiff::DiffuRec<float> model(tinyOptions(), 12);
   recdiff::data::IdMatrix history = recdiff::data::IdMatrix::Constant(2, 6, 13);  // item 13 > 12 items

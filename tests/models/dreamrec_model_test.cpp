@@ -222,7 +222,7 @@ TEST_CASE("DreamRec training steps and scores do not depend on the thread count"
 
 TEST_CASE("DreamRec rejects bad options", "[models][dreamrec]") {
   auto o = tinyOptions();
-  o.schedule = "trunc_lin";
+  o.schedule.name = "trunc_lin";
   CHECK_THROWS_AS(recdiff::DreamRec<float>(o, 5), std::invalid_argument);
   o = tinyOptions();
   o.nullProbability = 1.5;

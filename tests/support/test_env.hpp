@@ -16,11 +16,10 @@ namespace recdiff::test {
 /// The run's seed (Catch's --rng-seed; printed at start-up).
 std::uint64_t seed();
 
-/// Folder of the golden files: $RECDIFF_GOLDEN_DIR, else this tree's tests/golden.
-inline std::filesystem::path goldenDir() {
-  if (const char* env = std::getenv("RECDIFF_GOLDEN_DIR"); env != nullptr && *env != '\0') return env;
-  return std::filesystem::path(RECDIFF_TEST_SOURCE_DIR) / "tests" / "golden";
-}
+/// Folder of the golden files: $RECDIFF_GOLDEN_DIR, else this tree's tests/golden. Defined in main.cpp, the
+/// one translation unit that knows the source tree's path (so no other test object depends on where the tree
+/// is, and a build in another clone can reuse them from a compiler cache).
+std::filesystem::path goldenDir();
 
 /// Root of the local data mirror laid out like ../shared/data (movielens/, diffrec/, diffurec/):
 /// $RECDIFF_TEST_DATA, else the parent of $RECDIFF_DATA_MIRROR (which names data/movielens), else none.

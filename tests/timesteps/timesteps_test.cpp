@@ -17,29 +17,34 @@ using recdiff::test::Tolerance;
 TEST_CASE("The loss-aware sampler reproduces the reference weights after every chunk", "[timesteps][golden]") {
   const auto golden = recdiff::test::loadGolden("samplers.json");
   REQUIRE(!golden.at("loss_second_moment").empty());
-  for (const auto& c : golden.at("loss_second_moment")) {
-    const Index steps = c.at("num_timesteps").get<Index>();
-    const Index history = c.at("history_per_term").get<Index>();
-    INFO("steps " << steps << ", history " << history);
-    recdiff::LossSecondMomentSampler sampler(steps, history, c.at("uniform_prob").get<double>());
-    const auto ts = c.at("ts").get<std::vector<int>>();
-    const auto losses = c.at("losses").get<std::vector<double>>();
-    REQUIRE(ts.size() == losses.size());
-    std::size_t fed = 0;
-    REQUIRE(!c.at("checkpoints").empty());
-    for (const auto& point : c.at("checkpoints")) {
-      const auto upTo = point.at("after_updates").get<std::size_t>();
-      INFO("after " << upTo << " updates");
-      REQUIRE(upTo >= fed);
-      REQUIRE(upTo <= ts.size());
-      const auto n = static_cast<Index>(upTo - fed);
-      sampler.update(Eigen::Map<const Eigen::ArrayXi>(ts.data() + fed, n), Eigen::Map<const Eigen::ArrayXd>(losses.data() + fed, n));
-      fed = upTo;
-      CHECK(sampler.warmedUp() == point.at("warmed_up").get<bool>());
-      const Eigen::ArrayXd expected = recdiff::test::goldenArray(point.at("weights"));
-      const Eigen::ArrayXd weights = sampler.weights();
-      REQUIRE(weights.size() == expected.size());
-      CHECK(recdiff::test::maxRelativeError(weights, expected) <= Tolerance<double>::kTable);
+  const auto& caseList = golden.at("loss_second_moment");
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      const Index steps = c.at("num_timesteps").get<Index>();
+      const Index history = c.at("history_per_term").get<Index>();
+      INFO("steps " << steps << ", history " << history);
+      recdiff::LossSecondMomentSampler sampler(steps, history, c.at("uniform_prob").get<double>());
+      const auto ts = c.at("ts").get<std::vector<int>>();
+      const auto losses = c.at("losses").get<std::vector<double>>();
+      REQUIRE(ts.size() == losses.size());
+      std::size_t fed = 0;
+      REQUIRE(!c.at("checkpoints").empty());
+      for (const auto& point : c.at("checkpoints")) {
+        const auto upTo = point.at("after_updates").get<std::size_t>();
+        INFO("after " << upTo << " updates");
+        REQUIRE(upTo >= fed);
+        REQUIRE(upTo <= ts.size());
+        const auto n = static_cast<Index>(upTo - fed);
+        sampler.update(Eigen::Map<const Eigen::ArrayXi>(ts.data() + fed, n),
+                       Eigen::Map<const Eigen::ArrayXd>(losses.data() + fed, n));
+        fed = upTo;
+        CHECK(sampler.warmedUp() == point.at("warmed_up").get<bool>());
+        const Eigen::ArrayXd expected = recdiff::test::goldenArray(point.at("weights"));
+        const Eigen::ArrayXd weights = sampler.weights();
+        REQUIRE(weights.size() == expected.size());
+        CHECK(recdiff::test::maxRelativeError(weights, expected) <= Tolerance<double>::kTable);
+      }
     }
   }
 }
@@ -47,11 +52,16 @@ TEST_CASE("The loss-aware sampler reproduces the reference weights after every c
 TEST_CASE("Fixstep weights reproduce the reference and stay complete for odd T", "[timesteps][golden]") {
   const auto golden = recdiff::test::loadGolden("samplers.json");
   REQUIRE(!golden.at("fixstep").empty());
-  for (const auto& c : golden.at("fixstep")) {
-    const Index steps = c.at("num_timesteps").get<Index>();
-    INFO("steps " << steps);
-    const Eigen::ArrayXd expected = recdiff::test::goldenArray(c.at("weights"));
-    CHECK(recdiff::test::maxRelativeError(recdiff::FixedWeightSampler(steps).weights(), expected) <= Tolerance<double>::kTable);
+  const auto& caseList = golden.at("fixstep");
+  for (std::size_t caseIndex = 0; caseIndex < caseList.size(); ++caseIndex) {
+    const auto& c = caseList[caseIndex];
+    DYNAMIC_SECTION("case " << caseIndex) {  // one section per case: every failing case is reported
+      const Index steps = c.at("num_timesteps").get<Index>();
+      INFO("steps " << steps);
+      const Eigen::ArrayXd expected = recdiff::test::goldenArray(c.at("weights"));
+      CHECK(recdiff::test::maxRelativeError(recdiff::FixedWeightSampler(steps).weights(), expected) <=
+            Tolerance<double>::kTable);
+    }
   }
   // The reference returns T - 1 weights for odd T; ours has T, 1.0 for t < T/2.
   const Eigen::ArrayXd odd = recdiff::FixedWeightSampler(7).weights();

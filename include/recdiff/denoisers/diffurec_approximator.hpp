@@ -26,6 +26,7 @@
 ///   model.setTraining(false);  model.sample(diffusion, seqs, rng, x0Hat);  // reverse from N(0, I)
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -64,9 +65,16 @@ struct DiffuRecApproximatorOptions {
   double itemInitStd = 1.0;     ///< reset() draws E ~ N(0, itemInitStd²) (the reference: torch's N(0, 1))
   nn::PaddingMask attentionMask = nn::PaddingMask::kKeys;  ///< kQueryRows = the reference's behaviour
   /// Compute the sinusoid as the reference does, in float32 (t · 1000/T, the frequencies, their product,
-  /// cos and sin all rounded to float), instead of in double. Only for bit-level parity tests: the float32
-  /// argument error reaches 1e-4 for t · 1000/T near 1000.
+  /// cos and sin all rounded to float; the frequencies' exp as PyTorch's CPU kernel computes it, Sleef's
+  /// expf_u10 with FMA, which differs from a correctly rounded expf by 1 ULP for some frequencies, e.g. the
+  /// third of H = 12), instead of in double. Only for bit-level parity tests: the float32 argument error
+  /// reaches 1e-4 for t · 1000/T near 1000, and 1 ULP of a frequency moves the sinusoid by up to ~3e-6.
   bool float32Sinusoid = false;
+  /// Round the q_sample coefficients sqrt(alphaBar_t), sqrt(1 − alphaBar_t) to float32 in trainingLoss(), as
+  /// the reference's `_extract_into_tensor(...).float()` does even in a float64 run (for x_t and for the
+  /// gradient through x_t to E[target]). Only for parity tests: an entry of x_t that is a small difference of
+  /// the two terms shows that rounding (3e-5 relative in one golden case).
+  bool float32Coefficients = false;
   /// Arithmetic of the large products in training mode (forward and backward): the attention projections, both
   /// FFN layers of every block, the time MLP and the scores x̂0·Eᵀ of the loss with their gradients. kBf16 rounds
   /// both operands of each to bfloat16 and accumulates in fp32 (nn/gemm.hpp, docs/bf16.md); the per-head
@@ -360,7 +368,21 @@ class DiffuRecApproximator {
     RECDIFF_REQUIRE(targets.size() == seq.rows(), "DiffuRecApproximator::trainingLoss(): ", targets.size(),
                     " targets for ", seq.rows(), " sequences");
     items_.lookup(targets, x0_);
-    diffusion.qSample(x0_, t, noise, xt_);
+    const auto coefficient = [this](double c) {
+      return options_.float32Coefficients ? static_cast<Scalar>(static_cast<float>(c)) : static_cast<Scalar>(c);
+    };
+    if (options_.float32Coefficients) {
+      diffusion.checkTimesteps(t, x0_.rows(), "DiffuRecApproximator::trainingLoss");
+      RECDIFF_REQUIRE(noise.rows() == x0_.rows() && noise.cols() == x0_.cols(),
+                      "DiffuRecApproximator::trainingLoss(): noise is ", noise.rows(), "x", noise.cols(), ", expected ",
+                      x0_.rows(), "x", x0_.cols());
+      xt_.resize(x0_.rows(), x0_.cols());
+      for (Index b = 0; b < x0_.rows(); ++b)
+        xt_.row(b) = coefficient(static_cast<double>(diffusion.sqrtAlphaBar()(t(b)))) * x0_.row(b) +
+                     coefficient(static_cast<double>(diffusion.sqrtOneMinusAlphaBar()(t(b)))) * noise.row(b);
+    } else {
+      diffusion.qSample(x0_, t, noise, xt_);
+    }
     if (lambdaNoise != nullptr) forwardWithNoise(xt_, t, seq, *lambdaNoise, x0Hat_);
     else forward(xt_, t, seq, x0Hat_);
     Scalar loss = crossEntropy_.forward(x0Hat_, items_.weight(), targets);
@@ -369,7 +391,7 @@ class DiffuRecApproximator {
     backward(gOut_, &gXt_);
     // x_t = sqrtAlphaBar_t · E[target] + …  ⇒  dE[target] += sqrtAlphaBar_t · dx_t.
     const auto& coef = diffusion.sqrtAlphaBar();
-    for (Index b = 0; b < gXt_.rows(); ++b) gXt_.row(b) *= coef(t(b));
+    for (Index b = 0; b < gXt_.rows(); ++b) gXt_.row(b) *= coefficient(static_cast<double>(coef(t(b))));
     items_.accumulate(targets, gXt_);
     return loss;
   }
@@ -446,13 +468,32 @@ class DiffuRecApproximator {
     out.setZero(t.size(), h);
     const float logPeriod = static_cast<float>(-std::log(10000.0));
     for (Index i = 0; i < half; ++i) {
-      const float freq = std::exp(logPeriod * static_cast<float>(i) / static_cast<float>(half));
+      const float freq = torchExpf(logPeriod * static_cast<float>(i) / static_cast<float>(half));
       for (Index r = 0; r < t.size(); ++r) {
         const float a = (static_cast<float>(t(r)) * static_cast<float>(scale)) * freq;
         out(r, i) = static_cast<Scalar>(std::cos(a));
         out(r, half + i) = static_cast<Scalar>(std::sin(a));
       }
     }
+  }
+
+  /// exp as PyTorch's float32 CPU kernel computes it (Sleef_expf*_u10 with FMA: Cody-Waite reduction by
+  /// ln 2, a degree-6 polynomial, 2^q scaling); equal to torch.exp on every float32 we compared (233,153 values
+  /// in [-30, 5] and every frequency for H = 2 … 512). Used only by referenceSinusoid().
+  static float torchExpf(float d) {
+    const float qf = std::nearbyint(d * 1.442695040888963407359924681001892137f);
+    float s = std::fmaf(qf, -0.693145751953125f, d);
+    s = std::fmaf(qf, -1.428606765330187045e-06f, s);
+    float u = 0.000198527617612853646278381f;
+    u = std::fmaf(u, s, 0.00139304355252534151077271f);
+    u = std::fmaf(u, s, 0.00833336077630519866943359f);
+    u = std::fmaf(u, s, 0.0416664853692054748535156f);
+    u = std::fmaf(u, s, 0.166666671633720397949219f);
+    u = std::fmaf(u, s, 0.5f);
+    u = 1.0f + std::fmaf(s * s, u, s);
+    if (d < -104.0f) return 0.0f;
+    if (d > 104.0f) return std::numeric_limits<float>::infinity();
+    return std::ldexp(u, static_cast<int>(qf));
   }
 
   static DiffuRecApproximatorOptions validated(const DiffuRecApproximatorOptions& o) {

@@ -55,6 +55,15 @@ Eigen::ArrayXd reweightEpsilon(const Diffusion& diffusion, const Eigen::Ref<cons
   return w;
 }
 
+/// Precision of the coefficients a_0 = 1/sqrt(alphaBar_0), b_0 = sqrt(1/alphaBar_0 - 1) in the eps likelihood term.
+/// DiffRec reads them through `_extract_into_tensor(...)`, which ends in `.float()` (models/gaussian_diffusion.py),
+/// so even a float64 run of the reference rounds them to float32. x0 - x0Hat is a small difference of O(1) terms
+/// (a_0 · sqrt(alphaBar_0) = 1 in exact arithmetic), so that rounding moves the t = 0 loss by up to ~3e-6 relative.
+enum class CoefficientPrecision {
+  kDouble,            ///< exact coefficients (default)
+  kReferenceFloat32,  ///< rounded to float32 as the reference does: only for parity with its numbers
+};
+
 /// Per-example losses of one batch, and the gradient of their batch mean.
 template <class Scalar>
 struct DiffusionLoss {
@@ -84,13 +93,15 @@ double reweightAt(const Diffusion& diffusion, Index k) {
 ///                   t = 0 with reweight the loss is the x0 likelihood term mean((x0 - x0Hat)^2 / 2);
 /// then weighted = weight · loss and loss = weighted · importanceWeight (1 / (T p_t) from the sampler).
 /// x0, noise, modelOut: [batch × dim]; xt is needed for the eps likelihood term; t, importanceWeights: [batch].
-/// The gradient of mean_i(loss_i) with respect to modelOut is written to out.dOut.
+/// The gradient of mean_i(loss_i) with respect to modelOut is written to out.dOut. `precision` selects the
+/// likelihood term's coefficients (CoefficientPrecision).
 template <class Diffusion, class X0, class Xt, class Noise, class Out>
 void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
                    const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
                    const Eigen::MatrixBase<Out>& modelOut,
                    const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights, bool reweight,
-                   DiffusionLoss<typename Diffusion::ScalarType>& out) {
+                   DiffusionLoss<typename Diffusion::ScalarType>& out,
+                   CoefficientPrecision precision = CoefficientPrecision::kDouble) {
   using Scalar = typename Diffusion::ScalarType;
   using Param = typename Diffusion::ParameterizationType;
   constexpr bool kEps = std::is_same_v<Param, PredictEpsilon>;
@@ -116,8 +127,13 @@ void diffusionLoss(const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, 
     Scalar perRow, scale;
     if (likelihood) {
       // x0Hat = a · xt - b · out; loss = mean((x0 - x0Hat)^2) / 2; d/d out = b (x0 - x0Hat) / dim.
-      const auto a = static_cast<Scalar>(tables.sqrtRecipAlphaBar(0));
-      const auto b = static_cast<Scalar>(tables.sqrtRecipAlphaBarMinusOne(0));
+      double a0 = tables.sqrtRecipAlphaBar(0), b0 = tables.sqrtRecipAlphaBarMinusOne(0);
+      if (precision == CoefficientPrecision::kReferenceFloat32) {
+        a0 = static_cast<float>(a0);
+        b0 = static_cast<float>(b0);
+      }
+      const auto a = static_cast<Scalar>(a0);
+      const auto b = static_cast<Scalar>(b0);
       diff = x0.row(i).template cast<Scalar>() -
              (a * xt.row(i).template cast<Scalar>() - b * modelOut.row(i).template cast<Scalar>());
       perRow = diff.squaredNorm() * invDim / Scalar(2);
@@ -140,9 +156,9 @@ DiffusionLoss<typename Diffusion::ScalarType> diffusionLoss(
     const Diffusion& diffusion, const Eigen::MatrixBase<X0>& x0, const Eigen::MatrixBase<Xt>& xt,
     const Eigen::MatrixBase<Noise>& noise, const Eigen::Ref<const Eigen::ArrayXi>& t,
     const Eigen::MatrixBase<Out>& modelOut, const Eigen::Ref<const ArrayX<typename Diffusion::ScalarType>>& importanceWeights,
-    bool reweight, bool withGradient = false) {
+    bool reweight, bool withGradient = false, CoefficientPrecision precision = CoefficientPrecision::kDouble) {
   DiffusionLoss<typename Diffusion::ScalarType> out;
-  diffusionLoss(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, out);
+  diffusionLoss(diffusion, x0, xt, noise, t, modelOut, importanceWeights, reweight, out, precision);
   if (!withGradient) out.dOut.resize(0, 0);
   return out;
 }

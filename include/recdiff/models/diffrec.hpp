@@ -51,49 +51,9 @@
 #include "../timesteps/loss_second_moment_sampler.hpp"
 #include "../train/diffusion_trainer.hpp"
 #include "../train/trainer.hpp"
+#include "diffrec_options.hpp"
 
 namespace recdiff {
-
-/// DiffRec's hyperparameters; the defaults are the authors' ml-1m_clean settings (reference flags in brackets).
-struct DiffRecOptions {
-  // denoiser
-  std::vector<Index> dims = {200, 600};  ///< [--dims] hidden widths, mirrored (see DiffRecMlp)
-  Index timeEmbeddingSize = 10;          ///< [--emb_size]
-  bool normalizeInput = false;           ///< [--norm]
-  double dropout = 0.5;                  ///< on the input row, during training
-  // diffusion
-  ScheduleSpec schedule = defaultSchedule();  ///< [--noise_schedule --noise_scale --noise_min --noise_max]
-  Index steps = 40;                       ///< [--steps]
-  bool reweight = true;                   ///< [--reweight]
-  Index samplingSteps = 0;                ///< [--sampling_steps] forward steps before inference
-  bool samplingNoise = false;             ///< [--sampling_noise]
-  /// Inference through DiffRecFoldedReverse (the noiseless loop in hidden space, 6× fewer flops on
-  /// ml-1m_clean; equal in exact arithmetic): kAuto uses it whenever it applies (no --norm, no sampling
-  /// noise) and pays for itself, kNever keeps the step-by-step DdpmSampler loop. Not a checkpointed setting.
-  enum class Folding { kAuto, kAlways, kNever };
-  Folding foldedReverse = Folding::kAuto;
-  // timestep sampler
-  Index lossHistory = 10;                 ///< losses kept per step (the reference's history_num_per_term)
-  double uniformMix = 1e-3;               ///< uniform share of the importance distribution
-  // optimisation
-  double learningRate = 1e-3;             ///< [--lr]
-  double weightDecay = 0.0;               ///< [--weight_decay] (AdamW, decoupled)
-  Index batchSize = 400;                  ///< [--batch_size]
-  /// GEMM arithmetic of training (DiffRecMlpOptions::trainingPrecision): kBf16 = bf16 operands, fp32
-  /// accumulation (docs/bf16.md); inference stays float. Not a checkpointed setting.
-  nn::GemmPrecision trainingPrecision = nn::GemmPrecision::kFloat;
-
-  /// linear-var(0.005, 0.005, 0.01) with beta_0 fixed to 1e-5: DiffRec's ml-1m_clean schedule.
-  static ScheduleSpec defaultSchedule() {
-    ScheduleSpec s;
-    s.name = "linear-var";
-    s.noiseScale = 0.005;
-    s.noiseMin = 0.005;
-    s.noiseMax = 0.01;
-    s.firstBeta = 1e-5;
-    return s;
-  }
-};
 
 /// DiffRec with its denoiser, diffusion, timestep sampler and optimizer.
 /// \tparam Parameterization PredictX0 (the reference's default, `--mean_type x0`) or PredictEpsilon.
@@ -117,7 +77,8 @@ class DiffRec {
         model_(modelOptions(options, items), initRng_),
         sampler_(options.steps, options.lossHistory, options.uniformMix),
         optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay}),
-        trainer_(diffusion_, model_, sampler_, optimizer_, {.reweight = options.reweight}) {}
+        trainer_(diffusion_, model_, sampler_, optimizer_,
+                 {.reweight = options.reweight, .coefficientPrecision = options.coefficientPrecision}) {}
 
   DiffRec(const DiffRec&) = delete;
   DiffRec& operator=(const DiffRec&) = delete;
@@ -244,36 +205,13 @@ class DiffRec {
     return table;
   }
 
-  /// Every hyperparameter as text (the checkpoint header keeps them; optionsFromHyperparameters() inverts).
+  /// Every checkpointed option as text (DiffRecOptions::fields), plus the item count and the mean type: the
+  /// checkpoint header keeps them; optionsFromHyperparameters() inverts.
   std::map<std::string, std::string> hyperparameters() const {
-    const auto num = [](double v) { return detail::concat(v); };
-    std::string dims;
-    for (std::size_t i = 0; i < options_.dims.size(); ++i) {
-      if (i > 0) dims += ',';  // not `(i ? "," : "") + …`: GCC 12 warns (-Wrestrict, a known false positive) on it
-      dims += std::to_string(options_.dims[i]);
-    }
-    const ScheduleSpec& s = options_.schedule;
-    const auto opt = [&](const std::optional<double>& v) { return v ? num(*v) : std::string("default"); };
-    return {{"items", std::to_string(items())},
-            {"dims", dims},
-            {"emb_size", std::to_string(options_.timeEmbeddingSize)},
-            {"norm", options_.normalizeInput ? "1" : "0"},
-            {"dropout", num(options_.dropout)},
-            {"mean_type", kPredictEpsilon ? "eps" : "x0"},
-            {"noise_schedule", s.name},
-            {"noise_scale", opt(s.noiseScale)},
-            {"noise_min", opt(s.noiseMin)},
-            {"noise_max", opt(s.noiseMax)},
-            {"first_beta", opt(s.firstBeta)},
-            {"steps", std::to_string(options_.steps)},
-            {"reweight", options_.reweight ? "1" : "0"},
-            {"sampling_steps", std::to_string(options_.samplingSteps)},
-            {"sampling_noise", options_.samplingNoise ? "1" : "0"},
-            {"lr", num(options_.learningRate)},
-            {"weight_decay", num(options_.weightDecay)},
-            {"batch_size", std::to_string(options_.batchSize)},
-            {"loss_history", std::to_string(options_.lossHistory)},
-            {"uniform_mix", num(options_.uniformMix)}};
+    auto h = io::fieldsToText(options_);
+    h["items"] = std::to_string(items());
+    h["mean_type"] = kPredictEpsilon ? "eps" : "x0";
+    return h;
   }
 
   /// Writes the parameters and hyperparameters atomically (io/checkpoint.hpp), model type "DiffRec".
@@ -288,30 +226,14 @@ class DiffRec {
     io::loadCheckpoint(file, model_.parameters(), "DiffRec", model_.parameterShapes());
   }
 
-  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
-  /// missing or malformed entry.
+  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument naming
+  /// the entry on a missing, malformed or unknown one. Checkpoints written before `training_precision` and the
+  /// schedule's clip and list entries were recorded read as float training and unset parameters.
   static std::pair<DiffRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
-    const io::HyperparameterReader r(h, "DiffRec::optionsFromHyperparameters()");
-    DiffRecOptions o;
-    o.dims = r.indexList("dims");
-    o.timeEmbeddingSize = r.count("emb_size");
-    o.normalizeInput = r.flag("norm");
-    o.dropout = r.number("dropout");
-    o.schedule = ScheduleSpec{};
-    o.schedule.name = r.text("noise_schedule");
-    o.schedule.noiseScale = r.optionalNumber("noise_scale");
-    o.schedule.noiseMin = r.optionalNumber("noise_min");
-    o.schedule.noiseMax = r.optionalNumber("noise_max");
-    o.schedule.firstBeta = r.optionalNumber("first_beta");
-    o.steps = r.count("steps");
-    o.reweight = r.flag("reweight");
-    o.samplingSteps = r.count("sampling_steps");
-    o.samplingNoise = r.flag("sampling_noise");
-    o.learningRate = r.number("lr");
-    o.weightDecay = r.number("weight_decay");
-    o.batchSize = r.count("batch_size");
-    o.lossHistory = r.count("loss_history");
-    o.uniformMix = r.number("uniform_mix");
+    const std::string who = "DiffRec::optionsFromHyperparameters()";
+    const DiffRecOptions o = io::fieldsFromText<DiffRecOptions>(h, who, {"items", "mean_type"});
+    const io::HyperparameterReader r(h, who);
+    r.oneOf("mean_type", "x0", "eps");
     return {o, r.count("items")};
   }
 

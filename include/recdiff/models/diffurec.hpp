@@ -56,53 +56,10 @@
 #include "../timesteps/loss_second_moment_sampler.hpp"
 #include "../train/tiled.hpp"
 #include "../train/trainer.hpp"
+#include "diffurec_options.hpp"
 #include "next_item_evaluation.hpp"
 
 namespace recdiff {
-
-/// DiffuRec's hyperparameters; the defaults are the authors' (main.py flags in brackets).
-struct DiffuRecOptions {
-  // approximator
-  Index hidden = 128;                ///< [--hidden_size]
-  Index blocks = 4;                  ///< [--num_blocks]
-  Index heads = 4;                   ///< (hard-coded 4 in the reference)
-  Index maxLength = 50;              ///< [--max_len] history positions, left padding
-  double dropout = 0.1;              ///< [--dropout]
-  double embeddingDropout = 0.3;     ///< [--emb_dropout]
-  double lambda = 0.001;             ///< [--lambda_uncertainty]
-  bool learnedPositions = false;     ///< the reference declares positions but does not add them
-  double itemInitStd = 1.0;          ///< E ~ N(0, itemInitStd²) at initialisation (reference: 1)
-  nn::PaddingMask attentionMask = nn::PaddingMask::kKeys;  ///< kQueryRows = the reference's behaviour
-  // diffusion
-  std::string schedule = "trunc_lin";  ///< [--noise_schedule]
-  Index steps = 32;                    ///< [--diffusion_steps]
-  bool rescaleTimesteps = true;        ///< [--rescale_timesteps]
-  bool lossAwareTimesteps = false;     ///< update the loss-aware sampler and weight the loss (see the file comment)
-  // optimisation
-  double learningRate = 1e-3;  ///< [--lr]
-  double weightDecay = 0.0;    ///< [--weight_decay] (L2, torch.optim.Adam)
-  Index batchSize = 512;       ///< [--batch_size]
-  Index decayStep = 100;       ///< [--decay_step] StepLR, in epochs
-  double gamma = 0.1;          ///< [--gamma]
-  Index samplesPerEpoch = 0;   ///< 0: every training sample per epoch; else a fresh random subset of this size
-  // inference
-  Index inferenceRuns = 1;     ///< reverse runs averaged per scored history
-  // execution (not checkpointed settings)
-  /// Data parallelism: a training batch is cut into near-equal tiles of at most trainingTile rows, a batch of
-  /// histories to infer into tiles of at most inferenceTile rows. The tiles run on the OpenMP threads, each
-  /// through its own copy of the approximator (parameters copied in, its own workspaces, single-threaded
-  /// products); training gradients are summed in tile order. A tile's random numbers (dropout masks, Λ, reverse
-  /// noise) come from streams of its index, so results do not depend on the thread count. 0: never cut.
-  Index trainingTile = 64;
-  Index inferenceTile = 32;
-  // arithmetic (docs/bf16.md; not checkpointed settings)
-  /// Products of training steps: kBf16 rounds the operands of every large product (attention projections, FFNs,
-  /// time MLP, the loss's x̂0·Eᵀ and their gradients) to bfloat16 with fp32 accumulation. Needs DiffuRec<float>,
-  /// oneDNN and AVX512-BF16: the constructor throws otherwise.
-  nn::GemmPrecision trainingPrecision = nn::GemmPrecision::kFloat;
-  /// The same for inference: the reverse process and the scoring product x̂0·Eᵀ.
-  nn::GemmPrecision inferencePrecision = nn::GemmPrecision::kFloat;
-};
 
 /// What one training epoch did (the one EpochResult of train/trainer.hpp).
 using DiffuRecEpoch = EpochResult;
@@ -362,33 +319,12 @@ class DiffuRec {
                             });
   }
 
-  /// Every hyperparameter as text (checkpoint header); optionsFromHyperparameters() inverts it.
+  /// Every checkpointed option as text (DiffuRecOptions::fields) plus the item count (checkpoint header);
+  /// optionsFromHyperparameters() inverts it.
   std::map<std::string, std::string> hyperparameters() const {
-    const auto num = [](double v) { return detail::concat(v); };
-    const auto count = [](Index v) { return std::to_string(v); };
-    const DiffuRecOptions& o = options_;
-    return {{"items", count(items())},
-            {"hidden_size", count(o.hidden)},
-            {"num_blocks", count(o.blocks)},
-            {"heads", count(o.heads)},
-            {"max_len", count(o.maxLength)},
-            {"dropout", num(o.dropout)},
-            {"emb_dropout", num(o.embeddingDropout)},
-            {"lambda_uncertainty", num(o.lambda)},
-            {"learned_positions", o.learnedPositions ? "1" : "0"},
-            {"item_init_std", num(o.itemInitStd)},
-            {"attention_mask", o.attentionMask == nn::PaddingMask::kKeys ? "keys" : "query_rows"},
-            {"noise_schedule", o.schedule},
-            {"diffusion_steps", count(o.steps)},
-            {"rescale_timesteps", o.rescaleTimesteps ? "1" : "0"},
-            {"loss_aware_timesteps", o.lossAwareTimesteps ? "1" : "0"},
-            {"lr", num(o.learningRate)},
-            {"weight_decay", num(o.weightDecay)},
-            {"batch_size", count(o.batchSize)},
-            {"decay_step", count(o.decayStep)},
-            {"gamma", num(o.gamma)},
-            {"samples_per_epoch", count(o.samplesPerEpoch)},
-            {"inference_runs", count(o.inferenceRuns)}};
+    auto h = io::fieldsToText(options_);
+    h["items"] = std::to_string(items());
+    return h;
   }
 
   /// Writes the parameters and hyperparameters atomically (io/checkpoint.hpp), model type "DiffuRec".
@@ -402,34 +338,13 @@ class DiffuRec {
     io::loadCheckpoint(file, model_.parameters(), "DiffuRec", model_.parameterShapes());
   }
 
-  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
-  /// missing or malformed entry.
+  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument naming
+  /// the entry on a missing, malformed or unknown one. Checkpoints written before the precisions and the
+  /// schedule's parameters were recorded read as float arithmetic and the named schedule's defaults.
   static std::pair<DiffuRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
-    const io::HyperparameterReader r(h, "DiffuRec::optionsFromHyperparameters()");
-    DiffuRecOptions o;
-    o.hidden = r.count("hidden_size");
-    o.blocks = r.count("num_blocks");
-    o.heads = r.count("heads");
-    o.maxLength = r.count("max_len");
-    o.dropout = r.number("dropout");
-    o.embeddingDropout = r.number("emb_dropout");
-    o.lambda = r.number("lambda_uncertainty");
-    o.learnedPositions = r.flag("learned_positions");
-    o.itemInitStd = r.number("item_init_std");
-    const bool keys = r.oneOf("attention_mask", "keys", "query_rows");
-    o.attentionMask = keys ? nn::PaddingMask::kKeys : nn::PaddingMask::kQueryRows;
-    o.schedule = r.text("noise_schedule");
-    o.steps = r.count("diffusion_steps");
-    o.rescaleTimesteps = r.flag("rescale_timesteps");
-    o.lossAwareTimesteps = r.flag("loss_aware_timesteps");
-    o.learningRate = r.number("lr");
-    o.weightDecay = r.number("weight_decay");
-    o.batchSize = r.count("batch_size");
-    o.decayStep = r.count("decay_step");
-    o.gamma = r.number("gamma");
-    o.samplesPerEpoch = r.count("samples_per_epoch");
-    o.inferenceRuns = r.count("inference_runs");
-    return {o, r.count("items")};
+    const std::string who = "DiffuRec::optionsFromHyperparameters()";
+    const DiffuRecOptions o = io::fieldsFromText<DiffuRecOptions>(h, who, {"items"});
+    return {o, io::HyperparameterReader(h, who).count("items")};
   }
 
  private:

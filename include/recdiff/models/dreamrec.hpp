@@ -9,7 +9,7 @@
 ///               real position of the last maxLength items, right-padded)
 ///   denoiser    DreamRecDenoiser (mlp1 or mlp2 on [x_t | h | e_t], predicts x0; null vector n)
 ///   diffusion   GaussianDiffusion<AnySchedule, PredictX0, FixedSmallVariance, Scalar>: `exp` (default),
-///               `linear` (linspace(betaStart, betaEnd)), `cosine` (clipped to [1e-4, 0.9999]) or `sqrt`
+///               `linear` (linspace(beta_start, beta_end)), `cosine` (clipped to [1e-4, 0.9999]) or `sqrt`
 ///   training    x0 = E[target], t ~ U{0 … T−1}, x_t = q(x0, t), h replaced by n with probability p,
 ///               L = mean((f(x_t, h, t) − x0)²) (gradient into E through the target, x_t and the history),
 ///               AdamW(lr, weightDecay) (optim::FusedAdamW: one fused SIMD pass)
@@ -53,64 +53,10 @@
 #include "../random.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../train/trainer.hpp"
+#include "dreamrec_options.hpp"
 #include "next_item_evaluation.hpp"
 
 namespace recdiff {
-
-/// What an empty history (no item before the target) is encoded as.
-enum class EmptyHistory {
-  kReference,   ///< h = LN3(0) = LN3's bias, what the reference's indexing of position −1 computes
-  kNullVector,  ///< h = the guidance null vector n (the history is "no condition")
-};
-
-/// DreamRec's hyperparameters; the defaults are the authors' YooChoose command (flags in brackets).
-struct DreamRecOptions {
-  Index hidden = 64;          ///< [--hidden_factor] H
-  Index maxLength = 10;       ///< history length N (the reference's seq_size)
-  Index heads = 1;            ///< T-enc attention heads
-  double dropout = 0.1;       ///< [--dropout_rate] T-enc dropout
-  DreamRecArchitecture architecture = DreamRecArchitecture::kMlp1;  ///< [--diffuser_type]
-  std::string schedule = "exp";  ///< [--beta_sche] exp, linear, cosine or sqrt
-  Index steps = 500;          ///< [--timesteps] T
-  double betaStart = 1e-4;    ///< [--beta_start] (linear only)
-  double betaEnd = 0.02;      ///< [--beta_end] (linear only)
-  double guidance = 2.0;      ///< [--w]
-  double nullProbability = 0.1;  ///< [--p] probability of training a row with n instead of h
-  double learningRate = 1e-3; ///< [--lr]
-  double weightDecay = 0.0;   ///< [--l2_decay] (AdamW, decoupled)
-  Index batchSize = 256;      ///< [--batch_size]
-  /// Threads of the training loop (0: all available). At batch 256 a step's products and loops are too small
-  /// for a split to pay for its fork and join: bench_dreamrec on the quiet 2-core machine ran 127k samples/s on
-  /// one thread and 69k on two. Inference uses all threads. The results do not depend on it.
-  int trainingThreads = 1;
-  EmptyHistory emptyHistory = EmptyHistory::kReference;
-  /// The reference back-propagates the loss into E[target] both through x_t and as the regression target
-  /// x0; with detachTarget the target x0 is a constant (stop-gradient), which keeps the loss from shrinking E.
-  bool detachTarget = false;
-  /// Leave the item table E at its N(0, 1) initialisation (no gradient step touches it).
-  bool freezeItems = false;
-  /// Weight of an auxiliary softmax cross-entropy of x̂0·Eᵀ against the target (DiffuRec's loss; not in
-  /// DreamRec): 0 is the reference's pure x0-MSE objective.
-  double crossEntropyWeight = 0.0;
-};
-
-/// The ScheduleSpec of DreamRec's `--beta_sche` name.
-inline ScheduleSpec dreamRecSchedule(const DreamRecOptions& o) {
-  ScheduleSpec s;
-  s.name = o.schedule;
-  if (o.schedule == "linear") {
-    s.noiseScale = 1.0;
-    s.noiseMin = o.betaStart;
-    s.noiseMax = o.betaEnd;
-  } else if (o.schedule == "cosine") {
-    s.minBeta = 1e-4;
-    s.maxBeta = 0.9999;
-  } else {
-    RECDIFF_REQUIRE(o.schedule == "exp" || o.schedule == "sqrt", "DreamRec: schedule '", o.schedule,
-                    "' is not one of exp, linear, cosine, sqrt");
-  }
-  return s;
-}
 
 /// What one training epoch did (the one EpochResult of train/trainer.hpp).
 using DreamRecEpoch = EpochResult;
@@ -130,7 +76,7 @@ class DreamRec {
   /// Builds the model for items 1 … items; parameters are initialised from Rng(seed) as the reference does.
   DreamRec(const DreamRecOptions& options, Index items, std::uint64_t seed = 1)
       : options_(validated(options, items)),
-        diffusion_(makeSchedule(dreamRecSchedule(options)), options.steps),
+        diffusion_(makeSchedule(options.schedule), options.steps),
         encoder_({.items = items, .hidden = options.hidden, .heads = options.heads, .maxLength = options.maxLength,
                   .dropout = options.dropout}),
         denoiser_({.hidden = options.hidden, .architecture = options.architecture}),
@@ -338,30 +284,12 @@ class DreamRec {
                             });
   }
 
-  /// Every hyperparameter as text (checkpoint header); optionsFromHyperparameters() inverts it.
+  /// Every checkpointed option as text (DreamRecOptions::fields) plus the item count (checkpoint header);
+  /// optionsFromHyperparameters() inverts it.
   std::map<std::string, std::string> hyperparameters() const {
-    const auto num = [](double v) { return detail::concat(v); };
-    const auto count = [](Index v) { return std::to_string(v); };
-    const DreamRecOptions& o = options_;
-    return {{"items", count(items())},
-            {"hidden_factor", count(o.hidden)},
-            {"seq_size", count(o.maxLength)},
-            {"heads", count(o.heads)},
-            {"dropout_rate", num(o.dropout)},
-            {"diffuser_type", o.architecture == DreamRecArchitecture::kMlp1 ? "mlp1" : "mlp2"},
-            {"beta_sche", o.schedule},
-            {"timesteps", count(o.steps)},
-            {"beta_start", num(o.betaStart)},
-            {"beta_end", num(o.betaEnd)},
-            {"w", num(o.guidance)},
-            {"p", num(o.nullProbability)},
-            {"lr", num(o.learningRate)},
-            {"l2_decay", num(o.weightDecay)},
-            {"batch_size", count(o.batchSize)},
-            {"empty_history", o.emptyHistory == EmptyHistory::kReference ? "reference" : "null"},
-            {"detach_target", o.detachTarget ? "1" : "0"},
-            {"freeze_items", o.freezeItems ? "1" : "0"},
-            {"ce_weight", num(o.crossEntropyWeight)}};
+    auto h = io::fieldsToText(options_);
+    h["items"] = std::to_string(items());
+    return h;
   }
 
   /// Writes the parameters and hyperparameters atomically (io/checkpoint.hpp), model type "DreamRec".
@@ -373,37 +301,28 @@ class DreamRec {
   /// model untouched on a bad, truncated or mismatched file. Optimizer moments are not part of a checkpoint.
   void load(const std::filesystem::path& file) { io::loadCheckpoint(file, params_, "DreamRec", parameterShapes()); }
 
-  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument on a
-  /// missing or malformed entry.
+  /// The options and item count recorded in a checkpoint's hyperparameters; throws std::invalid_argument naming
+  /// the entry on a missing, malformed or unknown one. A checkpoint written before the schedule was a
+  /// ScheduleSpec (no `noise_scale` entry; `beta_start` / `beta_end` written for every schedule) reads as the
+  /// same schedule: the bounds count for `linear` only, as they did then.
   static std::pair<DreamRecOptions, Index> optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
-    const io::HyperparameterReader r(h, "DreamRec::optionsFromHyperparameters()");
-    DreamRecOptions o;
-    o.hidden = r.count("hidden_factor");
-    o.maxLength = r.count("seq_size");
-    o.heads = r.count("heads");
-    o.dropout = r.number("dropout_rate");
-    const bool mlp1 = r.oneOf("diffuser_type", "mlp1", "mlp2");
-    o.architecture = mlp1 ? DreamRecArchitecture::kMlp1 : DreamRecArchitecture::kMlp2;
-    o.schedule = r.text("beta_sche");
-    o.steps = r.count("timesteps");
-    o.betaStart = r.number("beta_start");
-    o.betaEnd = r.number("beta_end");
-    o.guidance = r.number("w");
-    o.nullProbability = r.number("p");
-    o.learningRate = r.number("lr");
-    o.weightDecay = r.number("l2_decay");
-    o.batchSize = r.count("batch_size");
-    const bool referenceHistory = r.oneOf("empty_history", "reference", "null");
-    o.emptyHistory = referenceHistory ? EmptyHistory::kReference : EmptyHistory::kNullVector;
-    o.detachTarget = r.flag("detach_target");
-    o.freezeItems = r.flag("freeze_items");
-    o.crossEntropyWeight = r.number("ce_weight");
-    return {o, r.count("items")};
+    const std::string who = "DreamRec::optionsFromHyperparameters()";
+    std::map<std::string, std::string> entries = h;
+    const auto name = h.find("beta_sche");
+    if (h.count("noise_scale") == 0 && name != h.end() && name->second != "linear") {
+      entries.erase("beta_start");
+      entries.erase("beta_end");
+    }
+    const DreamRecOptions o = io::fieldsFromText<DreamRecOptions>(entries, who, {"items"});
+    return {o, io::HyperparameterReader(h, who).count("items")};
   }
 
  private:
   static DreamRecOptions validated(const DreamRecOptions& o, Index items) {
     RECDIFF_REQUIRE(items > 0, "DreamRec: items must be positive, got ", items);
+    const std::string& s = o.schedule.name;
+    RECDIFF_REQUIRE(s == "exp" || s == "linear" || s == "cosine" || s == "sqrt", "DreamRec: schedule '", s,
+                    "' is not one of exp, linear, cosine, sqrt");
     RECDIFF_REQUIRE(o.batchSize > 0 && o.steps > 0 && o.maxLength > 0, "DreamRec: batchSize ", o.batchSize,
                     ", steps ", o.steps, " and maxLength ", o.maxLength, " must be positive");
     RECDIFF_REQUIRE(o.nullProbability >= 0.0 && o.nullProbability <= 1.0, "DreamRec: nullProbability must lie in [0, 1], got ",

@@ -58,48 +58,9 @@
 #include "../timesteps/loss_second_moment_sampler.hpp"
 #include "../train/trainer.hpp"
 #include "diffrec.hpp"
+#include "ldiffrec_options.hpp"
 
 namespace recdiff {
-
-/// L-DiffRec's hyperparameters; defaults are the authors' ml-1m_clean preset (reference flags in brackets).
-struct LDiffRecOptions {
-  // autoencoder
-  std::vector<Index> inDims = {300};  ///< [--in_dims]
-  std::vector<Index> outDims = {};    ///< [--out_dims]
-  bool variational = true;            ///< [--reparam]
-  double aeDropout = 0.1;
-  double lamda = 0.03;                ///< [--lamda]
-  double annealCap = 0.005;           ///< [--anneal_cap]
-  Index annealSteps = 500;            ///< [--anneal_steps] (counted in epochs, as the reference)
-  double vaeAnnealCap = 0.3;          ///< [--vae_anneal_cap]
-  Index vaeAnnealSteps = 200;         ///< [--vae_anneal_steps] (counted in batches)
-  double lr1 = 1e-3, wd1 = 0.0;       ///< [--lr1 --wd1] autoencoder AdamW
-  // denoiser
-  std::vector<Index> mlpDims = {300};  ///< [--mlp_dims]
-  Index timeEmbeddingSize = 10;        ///< [--emb_size]
-  bool normalizeInput = false;         ///< [--norm]
-  double dropout = 0.5;                ///< denoiser input dropout
-  double lr2 = 5e-4, wd2 = 0.0;        ///< [--lr2 --wd2] denoiser AdamW
-  // diffusion
-  ScheduleSpec schedule = defaultSchedule();
-  Index steps = 40;
-  bool reweight = true;
-  Index samplingSteps = 0;
-  bool samplingNoise = false;
-  Index lossHistory = 10;
-  double uniformMix = 1e-3;
-  Index batchSize = 400;
-
-  /// linear-var(0.005, 0.005, 0.02), β_0 not fixed (L-DiffRec's beta_fixed=False).
-  static ScheduleSpec defaultSchedule() {
-    ScheduleSpec s;
-    s.name = "linear-var";
-    s.noiseScale = 0.005;
-    s.noiseMin = 0.005;
-    s.noiseMax = 0.02;
-    return s;
-  }
-};
 
 /// Item cluster labels for L-DiffRec: k-means (5 restarts, k-means++) on `embeddings` [items × dim] with the
 /// generator `rng`; clusters = 1 gives every item label 0 (no clustering, as the reference's n_cate = 1).
@@ -298,55 +259,27 @@ class LDiffRec {
     return table;
   }
 
-  /// Every hyperparameter as text, plus the item cluster labels ("item_clusters", comma separated): what a
-  /// checkpoint records to rebuild the model (see clusterLabels(const io::CheckpointInfo&)).
+  /// Every checkpointed option as text (LDiffRecOptions::fields), plus the item count, the mean type and the
+  /// item cluster labels ("item_clusters", comma separated): what a checkpoint records to rebuild the model (see
+  /// clusterLabels(const io::CheckpointInfo&) and optionsFromHyperparameters()).
   std::map<std::string, std::string> hyperparameters() const {
-    const auto num = [](double v) { return detail::concat(v); };
-    const auto list = [](const std::vector<Index>& v) {
-      std::string out;
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i > 0) out += ',';
-        out += std::to_string(v[i]);
-      }
-      return out;
-    };
-    const auto opt = [&](const std::optional<double>& v) { return v ? num(*v) : std::string("default"); };
-    const LDiffRecOptions& o = options_;
+    auto h = io::fieldsToText(options_);
     std::string labels;
     for (Index i = 0; i < labels_.size(); ++i) {
       if (i > 0) labels += ',';
       labels += std::to_string(labels_(i));
     }
-    return {{"items", std::to_string(items())},
-            {"item_clusters", labels},
-            {"in_dims", list(o.inDims)},
-            {"out_dims", list(o.outDims)},
-            {"reparam", o.variational ? "1" : "0"},
-            {"ae_dropout", num(o.aeDropout)},
-            {"lamda", num(o.lamda)},
-            {"anneal_cap", num(o.annealCap)},
-            {"anneal_steps", std::to_string(o.annealSteps)},
-            {"vae_anneal_cap", num(o.vaeAnnealCap)},
-            {"vae_anneal_steps", std::to_string(o.vaeAnnealSteps)},
-            {"lr1", num(o.lr1)},
-            {"wd1", num(o.wd1)},
-            {"mlp_dims", list(o.mlpDims)},
-            {"emb_size", std::to_string(o.timeEmbeddingSize)},
-            {"norm", o.normalizeInput ? "1" : "0"},
-            {"dropout", num(o.dropout)},
-            {"lr2", num(o.lr2)},
-            {"wd2", num(o.wd2)},
-            {"mean_type", "x0"},
-            {"noise_schedule", o.schedule.name},
-            {"noise_scale", opt(o.schedule.noiseScale)},
-            {"noise_min", opt(o.schedule.noiseMin)},
-            {"noise_max", opt(o.schedule.noiseMax)},
-            {"first_beta", opt(o.schedule.firstBeta)},
-            {"steps", std::to_string(o.steps)},
-            {"reweight", o.reweight ? "1" : "0"},
-            {"sampling_steps", std::to_string(o.samplingSteps)},
-            {"sampling_noise", o.samplingNoise ? "1" : "0"},
-            {"batch_size", std::to_string(o.batchSize)}};
+    h["items"] = std::to_string(items());
+    h["item_clusters"] = labels;
+    h["mean_type"] = "x0";
+    return h;
+  }
+
+  /// The options recorded in a checkpoint's hyperparameters (the labels: clusterLabels()); throws
+  /// std::invalid_argument naming the entry on a missing, malformed or unknown one.
+  static LDiffRecOptions optionsFromHyperparameters(const std::map<std::string, std::string>& h) {
+    return io::fieldsFromText<LDiffRecOptions>(h, "LDiffRec::optionsFromHyperparameters()",
+                                               {"items", "item_clusters", "mean_type"});
   }
 
   /// Named tensors of the checkpoint: the autoencoder's (prefixed "ae.") then the denoiser's ("mlp.").

@@ -41,6 +41,7 @@
 
 #include "../data/interactions.hpp"
 #include "../error.hpp"
+#include "../io/fields.hpp"
 #include "../types.hpp"
 
 namespace recdiff {
@@ -49,6 +50,13 @@ namespace recdiff {
 struct TimeWeightOptions {
   double wMin = 0.1;  ///< weight of each user's oldest interaction (> 0)
   double wMax = 1.0;  ///< weight of the newest (>= wMin)
+
+  /// The field table (io/fields.hpp); Self is TimeWeightOptions or const TimeWeightOptions.
+  template <class Self, class V>
+  static void fields(Self& o, V&& v) {
+    v(io::Field("w_min", "T-DiffRec: weight of each user's oldest interaction"), o.wMin);
+    v(io::Field("w_max", "T-DiffRec: weight of the newest"), o.wMax);
+  }
 };
 
 /// What the caller knows about the stored order of each user's interactions.

@@ -84,19 +84,14 @@ void gemm(Dst&& dst, const Eigen::MatrixBase<Lhs>& lhs, const Eigen::MatrixBase<
     detail::gemmBlock(dst, lhs.derived(), rhs.derived(), mode);
     return;
   }
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel num_threads(threads)
-  {
-    const auto part = static_cast<Index>(omp_get_thread_num());
-    const auto parts = static_cast<Index>(omp_get_num_threads());
+  parallelParts(threads, [&](Index part, Index parts) {
     const Index begin = rows * part / parts;
     const Index end = rows * (part + 1) / parts;
     if (end > begin) {
       detail::gemmBlock(dst.middleRows(begin, end - begin), lhs.derived().middleRows(begin, end - begin),
                         rhs.derived(), mode);
     }
-  }
-#endif
+  });
 }
 
 /// Arithmetic of a float product (docs/bf16.md).
@@ -183,13 +178,10 @@ void forEachRowBlock(Index rows, Index cols, F&& f) {
                           ? 1
                           : std::max(1, std::min(availableThreads(), static_cast<int>(rows)));
   if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    {
-      const auto part = static_cast<Index>(omp_get_thread_num());
-      const auto parts = static_cast<Index>(omp_get_num_threads());
+    parallelParts(threads, [&](Index part, Index parts) {
       const Index begin = rows * part / parts, end = rows * (part + 1) / parts;
       if (end > begin) f(begin, end - begin);
-    }
+    });
     return;
   }
 #else

@@ -19,6 +19,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 #include "parameters.hpp"
 
@@ -70,10 +71,7 @@ class LayerNorm {
     const auto beta = beta_().row(0).array();
     const Scalar invDim = Scalar(1) / static_cast<Scalar>(dim_);
     const Scalar eps = static_cast<Scalar>(eps_);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (n * dim_ > 32768)
-#endif
-    for (Index i = 0; i < n; ++i) {
+    parallelFor(n, n * dim_ > 32768, [&](Index i) {
       const auto xi = x.row(i).array();
       const Scalar mu = xi.sum() * invDim;
       auto xh = xhat_.row(i).array();
@@ -83,7 +81,7 @@ class LayerNorm {
       rstd_(i) = r;
       xh *= r;
       y.row(i).array() = xh * gamma + beta;
-    }
+    });
   }
 
   /// dy, dx: [rows × dim] (rows as in the last forward); accumulates dgamma, dbeta; dx is resized.
@@ -96,17 +94,14 @@ class LayerNorm {
     dBeta_().row(0) += dy.colwise().sum();
     const auto gamma = gamma_().row(0).array();
     const Scalar invDim = Scalar(1) / static_cast<Scalar>(dim_);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (n * dim_ > 32768)
-#endif
-    for (Index i = 0; i < n; ++i) {
+    parallelFor(n, n * dim_ > 32768, [&](Index i) {
       const auto xh = xhat_.row(i).array();
       auto dxi = dx.row(i).array();
       dxi = dy.row(i).array() * gamma;  // g
       const Scalar meanG = dxi.sum() * invDim;
       const Scalar meanGx = (dxi * xh).sum() * invDim;
       dxi = (dxi - meanG - xh * meanGx) * rstd_(i);
-    }
+    });
   }
 
   /// The normalised input xhat of the last forward, [rows × dim].

@@ -44,21 +44,13 @@
 #include "../random.hpp"
 #include "../types.hpp"
 #include "../parallel.hpp"
+#include "attention_mask.hpp"
 #include "dropout.hpp"
 #include "gemm.hpp"
 #include "parameters.hpp"
 #include "softmax.hpp"
 
 namespace recdiff::nn {
-
-/// Which positions a padding mask hides.
-enum class PaddingMask {
-  kKeys,       ///< padded positions are hidden as keys (standard)
-  kQueryRows,  ///< padded positions' query rows are blanked (DiffuRec's reference code); padded keys stay visible
-};
-
-/// [batch × seqLen] validity of positions: true = a real item, false = padding.
-using PositionMask = Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct MultiHeadAttentionOptions {
   Index dim = 0;             ///< model width (a multiple of heads)
@@ -77,7 +69,7 @@ class MultiHeadAttention {
   using Matrix = RowMatrix<Scalar>;
 
   explicit MultiHeadAttention(const MultiHeadAttentionOptions& options)
-      : options_(options), dropout_(options.dropout) {
+      : options_(options), dropout_(options.dropout), mask_(options.paddingMask, options.sequenceLength) {
     RECDIFF_REQUIRE(options.dim > 0 && options.heads > 0 && options.dim % options.heads == 0,
                     "MultiHeadAttention: dim ", options.dim, " must be a positive multiple of heads ", options.heads);
     RECDIFF_REQUIRE(options.sequenceLength > 0, "MultiHeadAttention: sequenceLength must be positive, got ",
@@ -131,16 +123,12 @@ class MultiHeadAttention {
     RECDIFF_REQUIRE(sequenceLength > 0, "MultiHeadAttention::setSequenceLength(): must be positive, got ",
                     sequenceLength);
     options_.sequenceLength = sequenceLength;
+    mask_.setSequenceLength(sequenceLength);
   }
 
   /// Sets the padding mask [batch × seqLen] (true = real position) applied by the following forward calls.
-  void setPaddingMask(const Eigen::Ref<const PositionMask>& valid) {
-    RECDIFF_REQUIRE(valid.cols() == options_.sequenceLength, "MultiHeadAttention::setPaddingMask(): mask has ",
-                    valid.cols(), " columns, sequenceLength is ", options_.sequenceLength);
-    mask_ = valid;
-    hasMask_ = true;
-  }
-  void clearPaddingMask() noexcept { hasMask_ = false; }
+  void setPaddingMask(const Eigen::Ref<const PositionMask>& valid) { mask_.set(valid); }
+  void clearPaddingMask() noexcept { mask_.clear(); }
 
   /// Last-query mode (see the file comment): forward() then writes y [batch × dim], backward() takes dy of
   /// that shape and still writes dx [batch·seqLen × dim].
@@ -210,7 +198,7 @@ class MultiHeadAttention {
     ensureScratch();
     const bool parallel = batch > 1 && n * dim > 32768;
     parallelFor(batch, parallel, [&](Index b) {
-      Matrix& dP = scratch_[threadIndex()];
+      Matrix& dP = scratch_[threadNumber()];
       dP.resize(len, len);
       for (Index h = 0; h < heads; ++h) {
         const Scalar* base = qkv_.data() + b * len * 3 * dim + h * d;
@@ -230,7 +218,7 @@ class MultiHeadAttention {
           // dP through the dropout: store it in dProbs_ and let the layer apply its mask below.
           dProbs_.middleRows(r0, len) = dP;
         } else {
-          softmaxBlockBackward(b, r0, dP, scale);
+          mask_.softmaxBlockBackward(probs_, b, r0, dP, scale);
           dq.noalias() = dP * k;
           dk.noalias() = dP.transpose() * q;
         }
@@ -239,7 +227,7 @@ class MultiHeadAttention {
     if (dropActive_) {
       dropout_.backward(dProbs_, dProbs_);
       parallelFor(batch, parallel, [&](Index b) {
-        Matrix& dP = scratch_[threadIndex()];
+        Matrix& dP = scratch_[threadNumber()];
         for (Index h = 0; h < heads; ++h) {
           const Scalar* base = qkv_.data() + b * len * 3 * dim + h * d;
           ConstBlock q(base, len, d, Eigen::OuterStride<>(3 * dim));
@@ -249,7 +237,7 @@ class MultiHeadAttention {
           Block dk(dbase + dim, len, d, Eigen::OuterStride<>(3 * dim));
           const Index r0 = (b * heads + h) * len;
           dP = dProbs_.middleRows(r0, len);
-          softmaxBlockBackward(b, r0, dP, scale);
+          mask_.softmaxBlockBackward(probs_, b, r0, dP, scale);
           dq.noalias() = dP * k;
           dk.noalias() = dP.transpose() * q;
         }
@@ -263,149 +251,8 @@ class MultiHeadAttention {
   }
 
  private:
-  static int threadIndex() {
-#if defined(_OPENMP)
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-  }
-
   void ensureScratch() {
-#if defined(_OPENMP)
-    // Called inside a caller's parallel region (data-parallel replicas), the loops below run serially on that
-    // thread, whose number may exceed the nested thread limit.
-    const auto threads = static_cast<std::size_t>(std::max(omp_get_max_threads(), omp_get_thread_num() + 1));
-#else
-    const std::size_t threads = 1;
-#endif
-    if (scratch_.size() < threads) scratch_.resize(threads);
-  }
-
-  bool queryRowBlanked(Index b, Index i) const {
-    return hasMask_ && options_.paddingMask == PaddingMask::kQueryRows && !mask_(b, i);
-  }
-
-  /// dP (for rows r0 … r0+len−1 of probs_) becomes dS = scale · P ⊙ (dP − <dP, P>); blanked rows get 0.
-  void softmaxBlockBackward(Index b, Index r0, Matrix& dP, Scalar scale) const {
-    const Index len = options_.sequenceLength;
-    for (Index i = 0; i < len; ++i) {
-      if (queryRowBlanked(b, i)) {
-        dP.row(i).setZero();
-        continue;
-      }
-      softmaxRowBackward(probs_.row(r0 + i).data(), dP.row(i).data(), dP.row(i).data(), len);
-      dP.row(i) *= scale;
-    }
-  }
-
-  /// Per-sequence key masks for attentionSoftmax() (key-padding mode): keyKeep_ 1 / 0 and keyBias_ 0 / −∞ per
-  /// key, anyKey_ whether a sequence has a visible key.
-  void prepareKeyMask(Index batch, bool keyMask) {
-    if (!keyMask) return;
-    const Index len = options_.sequenceLength;
-    keyKeep_.resize(batch, len);
-    keyBias_.resize(batch, len);
-    anyKey_.resize(batch);
-    for (Index b = 0; b < batch; ++b) {
-      for (Index j = 0; j < len; ++j) {
-        keyKeep_(b, j) = mask_(b, j) ? Scalar(1) : Scalar(0);
-        keyBias_(b, j) = mask_(b, j) ? Scalar(0) : -std::numeric_limits<Scalar>::infinity();
-      }
-      anyKey_(b) = mask_.row(b).any();
-    }
-  }
-
-  /// Softmax of `rows` contiguous score rows of sequence b (seqLen entries each), in place, without causal
-  /// masking; row i belongs to query query0 + i·queryStep (for the query-row mask). The exponentials run over
-  /// the whole block in one vectorised pass (per row, the last seqLen mod 16 entries of every row would be
-  /// scalar libm calls); maxima, masks and sums are per row as in attentionSoftmax().
-  void softmaxBlock(Scalar* block, Index rows, Index b, Index query0, Index queryStep, Scalar scale,
-                    bool keyMask) const {
-    const Index len = options_.sequenceLength;
-    using Row = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
-    using ConstRow = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
-    Row all(block, rows * len);
-    if (keyMask) {
-      // Key padding (never together with blanked query rows: that is the other PaddingMask).
-      if (!anyKey_(b)) {
-        all.setZero();
-        return;
-      }
-      const ConstRow keep(keyKeep_.row(b).data(), len), bias(keyBias_.row(b).data(), len);
-      for (Index i = 0; i < rows; ++i) {
-        Row r(block + i * len, len);
-        const Scalar m = (r + bias).maxCoeff();
-        r = (r - m).min(Scalar(0)) * scale;
-      }
-      all = all.exp();
-      for (Index i = 0; i < rows; ++i) {
-        Row r(block + i * len, len);
-        r *= keep;
-        r *= Scalar(1) / r.sum();
-      }
-      return;
-    }
-    for (Index i = 0; i < rows; ++i) {
-      Row r(block + i * len, len);
-      if (queryRowBlanked(b, query0 + i * queryStep)) {
-        r.setZero();
-        continue;
-      }
-      const Scalar m = r.maxCoeff();
-      r = (r - m) * scale;
-    }
-    all = all.exp();
-    for (Index i = 0; i < rows; ++i) {
-      Row r(block + i * len, len);
-      if (queryRowBlanked(b, query0 + i * queryStep)) r.setConstant(Scalar(1) / static_cast<Scalar>(len));
-      else r *= Scalar(1) / r.sum();
-    }
-  }
-
-  /// Softmax of one score row of sequence b, in place, vectorised: entries j ≥ visible (causal) and padded
-  /// keys (keyMask; prepareKeyMask() first) get probability exactly 0; a row with no visible key becomes all
-  /// zeros. Without causal masking it is one vectorised pass: the masked maximum as max(r + keyBias), then
-  /// exp(min(r − m, 0)·scale) ⊙ keyKeep (the min keeps a masked score above m from overflowing; visible
-  /// scores are ≤ m, so their values are those of the plain formula).
-  void attentionSoftmax(Scalar* row, Index b, Index visible, Scalar scale, bool keyMask) const {
-    const Index len = options_.sequenceLength;
-    Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> r(row, len);
-    if (visible == len) {
-      if (!keyMask) {
-        const Scalar m = r.maxCoeff();
-        r = ((r - m) * scale).exp();
-        r *= Scalar(1) / r.sum();
-        return;
-      }
-      if (!anyKey_(b)) {
-        r.setZero();
-        return;
-      }
-      using ConstRow = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
-      const ConstRow keep(keyKeep_.row(b).data(), len), bias(keyBias_.row(b).data(), len);
-      const Scalar m = (r + bias).maxCoeff();
-      r = ((r - m).min(Scalar(0)) * scale).exp() * keep;
-      r *= Scalar(1) / r.sum();
-      return;
-    }
-    Scalar m = -std::numeric_limits<Scalar>::infinity();
-    bool any = false;
-    for (Index j = 0; j < visible; ++j)
-      if (!keyMask || mask_(b, j)) {
-        m = std::max(m, row[j]);
-        any = true;
-      }
-    if (!any) {
-      r.setZero();
-      return;
-    }
-    r = ((r - m) * scale).exp();  // max of the visible entries is 0 after the shift: no overflow
-    for (Index j = visible; j < len; ++j) row[j] = Scalar(0);
-    if (keyMask)
-      for (Index j = 0; j < visible; ++j)
-        if (!mask_(b, j)) row[j] = Scalar(0);
-    r *= Scalar(1) / r.sum();
+    if (scratch_.size() < threadSlots()) scratch_.resize(threadSlots());
   }
 
   /// Forward in last-query mode: y [batch × dim].
@@ -424,8 +271,8 @@ class MultiHeadAttention {
     probs_.resize(batch * heads, len);
     context_.resize(batch, dim);
     const Scalar scale = static_cast<Scalar>(scale_);
-    const bool keyMask = hasMask_ && options_.paddingMask == PaddingMask::kKeys;
-    prepareKeyMask(batch, keyMask);
+    const bool keyMask = mask_.keyMaskActive();
+    mask_.prepareKeyMask(batch, keyMask);
     const bool parallel = batch > 1 && n * dim > 32768;
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     parallelFor(batch, parallel, [&](Index b) {
@@ -434,7 +281,7 @@ class MultiHeadAttention {
         probs_.row(b * heads + h).noalias() = q_.row(b).segment(h * d, d) * k.transpose();
       }
       // The heads' rows of sequence b are contiguous; all of them belong to the last query.
-      softmaxBlock(probs_.row(b * heads).data(), heads, b, len - 1, 0, scale, keyMask);
+      mask_.softmaxBlock(probs_.row(b * heads).data(), heads, b, len - 1, 0, scale, keyMask);
     });
     dropActive_ = training_ && dropout_.probability() > 0.0;
     if (dropActive_) dropout_.forward(probs_, dropped_);
@@ -483,7 +330,7 @@ class MultiHeadAttention {
         ConstBlock k(kv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
         Block dk(dKv_.data() + b * len * 2 * dim + h * d, len, d, Eigen::OuterStride<>(2 * dim));
         auto dS = dProbs_.row(b * heads + h);
-        if (queryRowBlanked(b, len - 1)) {
+        if (mask_.queryRowBlanked(b, len - 1)) {
           dS.setZero();
         } else {
           softmaxRowBackward(probs_.row(b * heads + h).data(), dS.data(), dS.data(), len);
@@ -510,7 +357,7 @@ class MultiHeadAttention {
     RECDIFF_REQUIRE(n % len == 0, "MultiHeadAttention::forward(): ", n, " rows is not a multiple of sequenceLength ",
                     len);
     const Index batch = n / len, d = headDim_;
-    RECDIFF_REQUIRE(!hasMask_ || mask_.rows() == batch, "MultiHeadAttention::forward(): the padding mask has ",
+    RECDIFF_REQUIRE(mask_.matches(batch), "MultiHeadAttention::forward(): the padding mask has ",
                     mask_.rows(), " sequences, x has ", batch);
     RECDIFF_ASSERT(wQkv_.bound());
     if (lastOnly_) {
@@ -523,8 +370,8 @@ class MultiHeadAttention {
     probs_.resize(batch * heads * len, len);
     context_.resize(n, dim);
     const Scalar scale = static_cast<Scalar>(scale_);
-    const bool keyMask = hasMask_ && options_.paddingMask == PaddingMask::kKeys;
-    prepareKeyMask(batch, keyMask);
+    const bool keyMask = mask_.keyMaskActive();
+    mask_.prepareKeyMask(batch, keyMask);
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
     dropActive_ = training_ && dropout_.probability() > 0.0;
@@ -539,15 +386,15 @@ class MultiHeadAttention {
         auto s = probs_.middleRows(r0, len);
         s.noalias() = q * k.transpose();
         if (!options_.causal) {
-          softmaxBlock(probs_.row(r0).data(), len, b, 0, 1, scale, keyMask);
+          mask_.softmaxBlock(probs_.row(r0).data(), len, b, 0, 1, scale, keyMask);
         } else {
           for (Index i = 0; i < len; ++i) {
             Scalar* row = probs_.row(r0 + i).data();
-            if (queryRowBlanked(b, i)) {
+            if (mask_.queryRowBlanked(b, i)) {
               std::fill(row, row + len, Scalar(1) / static_cast<Scalar>(len));
               continue;
             }
-            attentionSoftmax(row, b, i + 1, scale, keyMask);
+            mask_.attentionSoftmax(row, b, i + 1, scale, keyMask);
           }
         }
         if (!drop) {
@@ -579,10 +426,7 @@ class MultiHeadAttention {
   bool training_ = true;
   bool dropActive_ = false;
   MappedMatrix<Scalar> wQkv_, bQkv_, wO_, bO_, dWQkv_, dBQkv_, dWO_, dBO_;
-  PositionMask mask_;
-  bool hasMask_ = false;
-  Matrix keyKeep_, keyBias_;                 // prepareKeyMask()
-  Eigen::Array<bool, Eigen::Dynamic, 1> anyKey_;
+  AttentionMask<Scalar> mask_;
   Matrix input_, qkv_, probs_, dropped_, context_, dContext_, dQkv_, dProbs_;
   Matrix kv_, q_, lastX_, dKv_, dQ_, dQx_;  // last-query mode
   bool lastOnly_ = false;

@@ -36,6 +36,9 @@ namespace recdiff {
 /// Options of DiffusionTrainer.
 struct DiffusionTrainerOptions {
   bool reweight = true;  ///< DiffRec's ELBO reweighting (reweightX0 / reweightEpsilon in losses.hpp)
+  /// The q_sample coefficients (in lossAndGradient with given noise) and the eps likelihood term's: exact, or
+  /// rounded to float32 as DiffRec does (parity tests only).
+  CoefficientPrecision coefficientPrecision = CoefficientPrecision::kDouble;
 };
 
 /// What one training step did.
@@ -108,7 +111,19 @@ class MseDiffusionObjective {
   template <class Noise>
   double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
                          const Eigen::MatrixBase<Noise>& noise, const Condition& condition) {
-    diffusion_->qSample(x0, t, noise, xt_);
+    if (options_.coefficientPrecision == CoefficientPrecision::kReferenceFloat32) {
+      // DiffRec's q_sample reads sqrt(alphaBar_t), sqrt(1 - alphaBar_t) through _extract_into_tensor(...).float().
+      diffusion_->checkTimesteps(t, x0.rows(), "DiffusionTrainer::lossAndGradient");
+      RECDIFF_REQUIRE(noise.rows() == x0.rows() && noise.cols() == x0.cols(),
+                      "DiffusionTrainer::lossAndGradient(): noise and x0 disagree on shape");
+      xt_.resize(x0.rows(), x0.cols());
+      for (Index b = 0; b < x0.rows(); ++b)
+        xt_.row(b) = static_cast<Scalar>(static_cast<float>(diffusion_->sqrtAlphaBar()(t(b)))) * x0.row(b) +
+                     static_cast<Scalar>(static_cast<float>(diffusion_->sqrtOneMinusAlphaBar()(t(b)))) *
+                         noise.row(b).template cast<Scalar>();
+    } else {
+      diffusion_->qSample(x0, t, noise, xt_);
+    }
     return finish(x0, t, importanceWeights, noise, condition);
   }
 
@@ -132,7 +147,8 @@ class MseDiffusionObjective {
   double finish(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
                 const Eigen::MatrixBase<Noise>& noise, const Condition& condition) {
     model_->forward(xt_, t, condition, out_);
-    diffusionLoss(*diffusion_, x0, xt_, noise, t, out_, importanceWeights, options_.reweight, loss_);
+    diffusionLoss(*diffusion_, x0, xt_, noise, t, out_, importanceWeights, options_.reweight, loss_,
+                  options_.coefficientPrecision);
     model_->parameters().zeroGrad();
     model_->backward(loss_.dOut, nullptr);
     return static_cast<double>(loss_.loss.mean());
