@@ -3,7 +3,7 @@
 //                            full histories; items/s = training samples/s
 //   BM_DreamRecGuidedSample  the guided reverse process (w 2, 500 steps) for a batch of users, then scoring
 //                            against the item table; items/s = users/s. Arg 0: the fast path
-//                            (DreamRecDenoiser::sampleGuided), arg 1: the generic DdpmSampler with the guidance hook
+//                            (DdpmSampler with the GuidedTiled path), arg 1: the generic DdpmSampler with the guidance hook
 //                            (two denoiser passes per step), for the gain of the precomputed terms.
 // Threads follow OMP_NUM_THREADS. Eigen's own GEMM threading is off (Eigen::setNbThreads(1)), as in
 // examples/dreamrec_movielens: DreamRec's products are small (≤ 256 × 192 × 128), Eigen's threads spin-wait for
@@ -64,7 +64,7 @@ void BM_DreamRecGuidedSample(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(scores.data());
   }
-  state.SetLabel(generic ? "DdpmSampler + guidance hook" : "sampleGuided");
+  state.SetLabel(generic ? "DdpmSampler + guidance hook" : "DdpmSampler + GuidedTiled");
   state.SetItemsProcessed(state.iterations() * users);
 }
 

@@ -106,7 +106,10 @@ int run(Config& c) {
   const auto at20 = std::find(c.ks.begin(), c.ks.end(), Index{20});
   const std::size_t k20 = at20 != c.ks.end() ? static_cast<std::size_t>(at20 - c.ks.begin()) : 0;
   c.loop.metric = c.loop.shortMetric = "HR@" + std::to_string(c.ks[k20]);
-  recdiff::metrics::LabelMetrics lastValid, bestValid;
+  std::string hr20 = "hr@", ndcg20 = "ndcg@";  // DreamRec::evaluate's MetricTable keys at K = 20
+  hr20 += std::to_string(c.ks[k20]);
+  ndcg20 += std::to_string(c.ks[k20]);
+  recdiff::metrics::MetricTable lastValid, bestValid;
   recdiff::ColVector<float> best = model.parameters().values();
   ex::EpochLoopHooks h;
   h.train = [&](int epoch) {
@@ -123,8 +126,8 @@ int run(Config& c) {
     const ex::Stopwatch ev;
     lastValid = evaluate(HeldOut::Valid, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
     std::ostringstream row;
-    row << lastValid.hitRate[k20] << ',' << lastValid.ndcg[k20] << ',' << ev.seconds();
-    return ex::EvalOutcome{.score = lastValid.hitRate[k20], .columns = row.str(), .text = {}};
+    row << lastValid.at(hr20) << ',' << lastValid.at(ndcg20) << ',' << ev.seconds();
+    return ex::EvalOutcome{.score = lastValid.at(hr20), .columns = row.str(), .text = {}};
   };
   h.improved = [&](int) {
     bestValid = lastValid;
@@ -159,7 +162,7 @@ int run(Config& c) {
     table.add("popularity.valid", ex::popularityMetrics(d, HeldOut::Valid, c.ks, protocol, padding));
     table.add("popularity.test", ex::popularityMetrics(d, HeldOut::Test, c.ks, protocol, padding));
   }
-  std::cout << "\nbest epoch " << o.bestEpoch << " (validation HR@" << c.ks[k20] << " " << bestValid.hitRate[k20] << ")\n";
+  std::cout << "\nbest epoch " << o.bestEpoch << " (validation HR@" << c.ks[k20] << " " << bestValid.at(hr20) << ")\n";
   table.print(std::cout);
 
   const auto perSecond = [](double count, double seconds) { return seconds > 0 ? count / seconds : 0.0; };

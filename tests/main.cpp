@@ -13,6 +13,8 @@ namespace {
 std::uint64_t gSeed = 20261125;
 }
 std::uint64_t seed() { return gSeed; }
+std::filesystem::path sourceDir() { return std::filesystem::path(RECDIFF_TEST_SOURCE_DIR); }
+
 std::filesystem::path goldenDir() {
   if (const char* env = std::getenv("RECDIFF_GOLDEN_DIR"); env != nullptr && *env != '\0') return env;
   return std::filesystem::path(RECDIFF_TEST_SOURCE_DIR) / "tests" / "golden";

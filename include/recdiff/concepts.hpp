@@ -7,6 +7,10 @@
 /// version, with a class skeleton per contract, is docs/concepts.md.
 
 #include <concepts>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -102,6 +106,74 @@ concept Denoiser = InferenceDenoiser<D> && requires(D& d, const RowMatrix<typena
 
 template <class D>
 inline constexpr bool isDenoiser = Denoiser<D>;
+
+// ----------------------------------------------------------------------------------------------- Model
+
+// The types the model concepts name; declared here so that this header stays light (a concept is only checked
+// where it is used, and there the full types are known).
+namespace data {
+class Interactions;
+class Sequences;
+struct SequenceSamples;
+struct HistoryBatch;
+}  // namespace data
+namespace metrics {
+class MetricTable;
+template <class Scalar>
+struct TopK;
+}  // namespace metrics
+
+/// What every model has, whatever its input (docs/concepts.md#model): a score type `ScalarType`, its
+/// hyperparameters as text (what a checkpoint header records), and save / load of its fitted state.
+template <class M>
+concept PersistentModel = requires(M& m, const M& cm, const std::filesystem::path& file) {
+  typename M::ScalarType;
+  { cm.hyperparameters() } -> std::convertible_to<std::map<std::string, std::string>>;
+  cm.save(file);
+  m.load(file);
+};
+
+/// An interaction model (docs/concepts.md#model): users × items interactions in, scores over the items out.
+/// DiffRec, L-DiffRec, T-DiffRec and the baselines (EASE, ItemKNN, RP3beta, MostPopular).
+///   scores(input, users, out, rng)                   [users.size() × items], from the users' rows of input
+///   recommend(input, users, k, filterSeen, rng)      -> metrics::TopK<ScalarType>
+///   evaluate(train, valid, test, ks, rng)            -> metrics::MetricTable ("valid.recall@20", …)
+template <class M>
+concept InteractionRecommender =
+    PersistentModel<M> &&
+    requires(M& m, const data::Interactions& x, std::span<const Index> users, Index k, bool filterSeen, Rng& rng,
+             RowMatrix<typename M::ScalarType>& out, std::span<const Index> ks) {
+      m.scores(x, users, out, rng);
+      { m.recommend(x, users, k, filterSeen, rng) } -> std::same_as<metrics::TopK<typename M::ScalarType>>;
+      { m.evaluate(x, x, x, ks, rng) } -> std::same_as<metrics::MetricTable>;
+    };
+
+/// A sequence model (docs/concepts.md#model): item histories in, scores over the item ids (column 0 = the
+/// padding item) out. DreamRec and DiffuRec. "Users" are histories here: a next-item model scores a history,
+/// not a row of a user × item matrix, so this flavour takes a data::HistoryBatch where the interaction
+/// flavour takes (input, users).
+///   scores(batch, out, rng)                          [batch × (items + 1)]
+///   recommend(batch, k, filterSeen, rng)             -> metrics::TopK<ScalarType>
+///   evaluate(full, samples, ks, rng)                 -> metrics::MetricTable ("hr@10", "ndcg@10", …)
+template <class M>
+concept SequenceRecommender =
+    PersistentModel<M> &&
+    requires(M& m, const data::HistoryBatch& b, const data::Sequences& full, const data::SequenceSamples& samples,
+             Index k, bool filterSeen, Rng& rng, RowMatrix<typename M::ScalarType>& out, std::span<const Index> ks) {
+      m.scores(b, out, rng);
+      { m.recommend(b, k, filterSeen, rng) } -> std::same_as<metrics::TopK<typename M::ScalarType>>;
+      { m.evaluate(full, samples, ks, rng) } -> std::same_as<metrics::MetricTable>;
+    };
+
+/// A model that can be fitted on `Train` with default fit options: `m.fit(train)` (the training loop of
+/// train/ for the diffusion models, a closed form or a count for the baselines).
+template <class M, class Train>
+concept Fittable = requires(M& m, const Train& train) { m.fit(train); };
+
+/// The whole model concept of docs/concepts.md#model, interaction flavour: fit on data::Interactions plus
+/// InteractionRecommender.
+template <class M>
+concept InteractionModel = InteractionRecommender<M> && Fittable<M, data::Interactions>;
 
 }  // namespace recdiff
 

@@ -50,7 +50,6 @@
 // denoisers and models
 #include "denoisers/time_embedding.hpp"
 #include "denoisers/diffrec_mlp.hpp"
-#include "denoisers/diffrec_folded_reverse.hpp"
 #include "denoisers/diffurec_approximator.hpp"
 #include "denoisers/dreamrec_encoder.hpp"
 #include "denoisers/dreamrec_denoiser.hpp"

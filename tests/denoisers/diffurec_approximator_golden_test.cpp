@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <recdiff/denoisers/diffurec_approximator.hpp>
+#include <recdiff/sampling/ddpm_sampler.hpp>
 #include <recdiff/diffusion.hpp>
 #include <recdiff/schedules.hpp>
 
@@ -172,8 +173,14 @@ TEST_CASE("DiffuRecApproximator reproduces the reference outputs gradients and r
       const RowMatrix<double> initial = recdiff::test::goldenMatrix<double>(reverse.at(0));
       std::vector<RowMatrix<double>> stepNoises;
       for (Index k = 1; k <= steps; ++k) stepNoises.push_back(recdiff::test::goldenMatrix<double>(reverse.at(static_cast<std::size_t>(k))));
-      RowMatrix<double> sampled;
-      model.sampleWithNoise(diffusion, seq, initial, stepNoises, sampled, &lambdaNoise);
+      // The reference's reverse_p_sample with its recorded draws: DdpmSampler's replay loop, Λ fixed.
+      using Seq = recdiff::DiffuRecApproximator<double>::Sequences;
+      auto withLambda = recdiff::makeFunctionDenoiser<double, Seq>(
+          [&](const RowMatrix<double>& x, const Eigen::ArrayXi& ts, const Seq& s, RowMatrix<double>& out) {
+            model.forwardWithNoise(x, ts, s, lambdaNoise, out);
+          });
+      RowMatrix<double> sampled = initial;
+      recdiff::DdpmSampler(diffusion, recdiff::diffuRecReverseOptions()).runWithNoise(withLambda, seq, sampled, stepNoises);
       CHECK(recdiff::test::maxRelativeError(sampled, recdiff::test::goldenMatrix<double>(c.at("reverse_output"))) < tol);
     }
   }

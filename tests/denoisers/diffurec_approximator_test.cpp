@@ -4,6 +4,7 @@
 
 #include <recdiff/concepts.hpp>
 #include <recdiff/denoisers/diffurec_approximator.hpp>
+#include <recdiff/sampling/ddpm_sampler.hpp>
 #include <recdiff/diffusion.hpp>
 #include <recdiff/schedules.hpp>
 
@@ -127,9 +128,9 @@ TEMPLATE_TEST_CASE("DiffuRecApproximator samples deterministically for a seed in
   RowMatrix<TestType> a, b;
   model.setRng(recdiff::Rng(3));
   recdiff::Rng r1(9), r2(9);
-  model.sample(diffusion, seq, r1, a);
+  recdiff::DdpmSampler(diffusion, recdiff::diffuRecReverseOptions()).sampleFromNoise(model, seq, seq.rows(), 4, r1, a);
   model.setRng(recdiff::Rng(3));
-  model.sample(diffusion, seq, r2, b);
+  recdiff::DdpmSampler(diffusion, recdiff::diffuRecReverseOptions()).sampleFromNoise(model, seq, seq.rows(), 4, r2, b);
   REQUIRE(a.rows() == 3);
   REQUIRE(a.cols() == 4);
   CHECK(a.allFinite());

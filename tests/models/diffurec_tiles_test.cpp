@@ -84,7 +84,7 @@ TEST_CASE("DiffuRec inference tiles equal the tiles run one by one", "[models][d
     recdiff::Rng reverse = base.fork(1).fork(static_cast<std::uint64_t>(k));
     RowMatrix<double> out;
     const recdiff::DiffuRecApproximator<double>::Sequences seq = h.middleRows(b, n).array();
-    m.sample(reference.diffusion(), seq, reverse, out);
+    recdiff::DdpmSampler(reference.diffusion(), recdiff::diffuRecReverseOptions()).sampleFromNoise(m, seq, n, m.options().hidden, reverse, out);
     CHECK((tiled.middleRows(b, n) - out).cwiseAbs().maxCoeff() == 0.0);
   }
 }

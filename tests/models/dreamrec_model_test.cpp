@@ -125,10 +125,10 @@ TEST_CASE("DreamRec learns a deterministic next-item rule", "[models][dreamrec]"
     lastLoss = r.meanLoss;
   }
   const auto after = model.evaluate(full, split.test, ks, evalRng);
-  CAPTURE(firstLoss, lastLoss, before.hitRate[1], after.hitRate[0], after.hitRate[1]);
+  CAPTURE(firstLoss, lastLoss, before.at("hr@3"), after.at("hr@1"), after.at("hr@3"));
   CHECK(lastLoss < 0.5 * firstLoss);
-  CHECK(after.hitRate[1] > 0.5);  // chance is 3 / 21
-  CHECK(after.hitRate[1] > before.hitRate[1] + 0.25);
+  CHECK(after.at("hr@3") > 0.5);  // chance is 3 / 21
+  CHECK(after.at("hr@3") > before.at("hr@3") + 0.25);
 }
 
 TEST_CASE("DreamRec is deterministic for a seed and round-trips through a checkpoint", "[models][dreamrec]") {

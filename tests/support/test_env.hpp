@@ -21,6 +21,10 @@ std::uint64_t seed();
 /// is, and a build in another clone can reuse them from a compiler cache).
 std::filesystem::path goldenDir();
 
+/// The root of this source tree (RECDIFF_TEST_SOURCE_DIR, known to main.cpp only), for tests that read the
+/// headers themselves (tests/models/usage_snippets_test.cpp).
+std::filesystem::path sourceDir();
+
 /// Root of the local data mirror laid out like ../shared/data (movielens/, diffrec/, diffurec/):
 /// $RECDIFF_TEST_DATA, else the parent of $RECDIFF_DATA_MIRROR (which names data/movielens), else none.
 /// Tests that need it SKIP with a message when it is absent (CI sets it).

@@ -8,9 +8,13 @@
 #include <Eigen/Cholesky>
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 #include <cstdint>
 
 #include "common.hpp"
+#include "recommender.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -56,10 +60,11 @@ struct EASEOptions {
 ///   ease.score(train, 0, 256, scores);      // [256 × items] for users 0 … 255
 /// \endcode
 template <class Scalar = float>
-class EASE {
+class EASE : public Recommender<EASE<Scalar>, Scalar> {
   static_assert(std::is_floating_point_v<Scalar>, "EASE: Scalar must be float or double");
 
  public:
+  static constexpr const char* kModelType = "EASE";
   using ScalarType = Scalar;  ///< the score type
 
   using ColMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
@@ -128,6 +133,26 @@ class EASE {
   /// The item-item weights B [items × items], zero diagonal.
   const RowMatrix<Scalar>& weights() const noexcept { return weights_; }
   const EASEOptions& options() const noexcept { return options_; }
+
+  /// The options as text (the concept's hyperparameters(); checkpoint header). The memory limit is a
+  /// setting of the machine, not of the model, and is not recorded.
+  std::map<std::string, std::string> hyperparameters() const {
+    return {{"lambda", detail::number(options_.lambda)}, {"solver", options_.solver == EASESolver::llt ? "llt" : "ldlt"}};
+  }
+  /// The fitted state for save(): B [items × items].
+  void writeState(std::vector<nn::ParameterShape>& shapes, std::vector<double>& values) const {
+    detail::appendState(shapes, values, "weights", {weights_.rows(), weights_.cols()}, weights_);
+  }
+  /// Restores B and the options (load()).
+  void readState(const std::vector<nn::ParameterShape>& shapes, const double* values,
+                 const std::map<std::string, std::string>& h) {
+    RECDIFF_REQUIRE(shapes.size() == 1 && shapes[0].dims.size() == 2 && shapes[0].dims[0] == shapes[0].dims[1],
+                    "EASE::load(): expected one square weight tensor");
+    options_.lambda = std::stod(detail::hyperparameter(h, "lambda", "EASE::load()"));
+    options_.solver = detail::hyperparameter(h, "solver", "EASE::load()") == "ldlt" ? EASESolver::ldlt : EASESolver::llt;
+    const Index n = shapes[0].dims[0];
+    weights_ = Eigen::Map<const RowMatrix<double>>(values, n, n).template cast<Scalar>();
+  }
 
  private:
   void checkMemory(const char* who, Index items, int matrices) const {

@@ -6,8 +6,12 @@
 /// (Sarwar et al., WWW 2001; the shrunk cosine and per-item top-k as in Ferrari Dacrema et al., RecSys 2019).
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "common.hpp"
+#include "recommender.hpp"
 
 namespace recdiff::baselines {
 
@@ -38,8 +42,9 @@ struct ItemKNNOptions {
 ///   knn.score(train, 0, 256, scores);       // [256 × items]
 /// \endcode
 template <class Scalar = float>
-class ItemKNN {
+class ItemKNN : public Recommender<ItemKNN<Scalar>, Scalar> {
  public:
+  static constexpr const char* kModelType = "ItemKNN";
   using ScalarType = Scalar;  ///< the score type
 
   explicit ItemKNN(ItemKNNOptions options = {}) : options_(options) {
@@ -103,6 +108,26 @@ class ItemKNN {
   /// W [items × items]: row i holds the targets j that have i among their neighbours, with weight s_ij.
   const SparseWeights<Scalar>& weights() const noexcept { return weights_; }
   const ItemKNNOptions& options() const noexcept { return options_; }
+
+  /// The options as text (the concept's hyperparameters(); checkpoint header).
+  std::map<std::string, std::string> hyperparameters() const {
+    return {{"neighbours", std::to_string(options_.neighbours)},
+            {"shrink", detail::number(options_.shrink)},
+            {"normalize_neighbours", options_.normalizeNeighbours ? "1" : "0"}};
+  }
+  /// The fitted state for save(): W as CSR tensors.
+  void writeState(std::vector<nn::ParameterShape>& shapes, std::vector<double>& values) const {
+    detail::appendSparse(shapes, values, "weights", weights_);
+  }
+  /// Restores W and the options (load()).
+  void readState(const std::vector<nn::ParameterShape>& shapes, const double* values,
+                 const std::map<std::string, std::string>& h) {
+    const char* who = "ItemKNN::load()";
+    options_.neighbours = std::stoll(detail::hyperparameter(h, "neighbours", who));
+    options_.shrink = std::stod(detail::hyperparameter(h, "shrink", who));
+    options_.normalizeNeighbours = detail::hyperparameter(h, "normalize_neighbours", who) == "1";
+    weights_ = detail::readSparse<Scalar>(shapes, values, who);
+  }
 
  private:
   ItemKNNOptions options_;

@@ -5,10 +5,13 @@
 /// MostPopular: every user gets the same ranking, items ordered by their number of training interactions.
 
 #include <algorithm>
+#include <map>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "common.hpp"
+#include "recommender.hpp"
 
 namespace recdiff::baselines {
 
@@ -31,8 +34,9 @@ namespace recdiff::baselines {
 ///   pop.score(train, 0, 256, scores);       // [256 × items]; mask the history, then rank
 /// \endcode
 template <class Scalar = float>
-class MostPopular {
+class MostPopular : public Recommender<MostPopular<Scalar>, Scalar> {
  public:
+  static constexpr const char* kModelType = "MostPopular";
   using ScalarType = Scalar;  ///< the score type
 
   /// Counts the interactions of every item of x [users × items].
@@ -43,13 +47,38 @@ class MostPopular {
     counts_ = Eigen::ArrayXi::Zero(x.cols());
     for (Index u = 0; u < x.outerSize(); ++u)
       for (InteractionMatrix::InnerIterator it(x, u); it; ++it) ++counts_(it.index());
-    ranking_.resize(static_cast<std::size_t>(x.cols()));
+    rank();
+  }
+
+  /// No hyperparameters (the concept's hyperparameters(); the checkpoint header records the item count).
+  std::map<std::string, std::string> hyperparameters() const { return {{"items", std::to_string(items())}}; }
+  /// The fitted state for save(): the counts [items].
+  void writeState(std::vector<nn::ParameterShape>& shapes, std::vector<double>& values) const {
+    detail::appendState(shapes, values, "counts", {counts_.size()}, counts_);
+  }
+  /// Restores the counts and the ranking from them (load()).
+  void readState(const std::vector<nn::ParameterShape>& shapes, const double* values,
+                 const std::map<std::string, std::string>&) {
+    RECDIFF_REQUIRE(shapes.size() == 1 && shapes[0].dims.size() == 1 && shapes[0].dims[0] > 0,
+                    "MostPopular::load(): expected one tensor of counts");
+    counts_.resize(shapes[0].dims[0]);
+    for (Index i = 0; i < counts_.size(); ++i) counts_(i) = static_cast<int>(values[i]);
+    rank();
+  }
+
+ private:
+  /// The ranking and rank scores from counts_.
+  void rank() {
+    const Index items = counts_.size();
+    ranking_.resize(static_cast<std::size_t>(items));
     std::iota(ranking_.begin(), ranking_.end(), Index(0));
     std::stable_sort(ranking_.begin(), ranking_.end(), [this](Index a, Index b) { return counts_(a) > counts_(b); });
-    rankScore_.resize(x.cols());
+    rankScore_.resize(items);
     for (std::size_t r = 0; r < ranking_.size(); ++r)
-      rankScore_(ranking_[r]) = static_cast<Scalar>(x.cols() - static_cast<Index>(r));
+      rankScore_(ranking_[r]) = static_cast<Scalar>(items - static_cast<Index>(r));
   }
+
+ public:
 
   /// Writes the popularity score of every item for users [first, first + count) of x: out [count × items].
   /// The interaction rows are not used (the model is not personalised); x only fixes the shapes.

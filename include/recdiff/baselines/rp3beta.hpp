@@ -7,8 +7,12 @@
 /// Accurate, Diverse, and Scalable Recommendations for Interactive Applications", ACM TiiS 2017).
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "common.hpp"
+#include "recommender.hpp"
 
 namespace recdiff::baselines {
 
@@ -39,8 +43,9 @@ struct RP3betaOptions {
 ///   rp3.score(train, 0, 256, scores);       // [256 × items]
 /// \endcode
 template <class Scalar = float>
-class RP3beta {
+class RP3beta : public Recommender<RP3beta<Scalar>, Scalar> {
  public:
+  static constexpr const char* kModelType = "RP3beta";
   using ScalarType = Scalar;  ///< the score type
 
   explicit RP3beta(RP3betaOptions options = {}) : options_(options) {
@@ -137,6 +142,28 @@ class RP3beta {
   /// W [items × items] after pruning: row i holds the items j reached from i.
   const SparseWeights<Scalar>& weights() const noexcept { return weights_; }
   const RP3betaOptions& options() const noexcept { return options_; }
+
+  /// The options as text (the concept's hyperparameters(); checkpoint header).
+  std::map<std::string, std::string> hyperparameters() const {
+    return {{"alpha", detail::number(options_.alpha)},
+            {"beta", detail::number(options_.beta)},
+            {"neighbours", std::to_string(options_.neighbours)},
+            {"normalize_rows", options_.normalizeRows ? "1" : "0"}};
+  }
+  /// The fitted state for save(): W as CSR tensors.
+  void writeState(std::vector<nn::ParameterShape>& shapes, std::vector<double>& values) const {
+    detail::appendSparse(shapes, values, "weights", weights_);
+  }
+  /// Restores W and the options (load()).
+  void readState(const std::vector<nn::ParameterShape>& shapes, const double* values,
+                 const std::map<std::string, std::string>& h) {
+    const char* who = "RP3beta::load()";
+    options_.alpha = std::stod(detail::hyperparameter(h, "alpha", who));
+    options_.beta = std::stod(detail::hyperparameter(h, "beta", who));
+    options_.neighbours = std::stoll(detail::hyperparameter(h, "neighbours", who));
+    options_.normalizeRows = detail::hyperparameter(h, "normalize_rows", who) == "1";
+    weights_ = detail::readSparse<Scalar>(shapes, values, who);
+  }
 
  private:
   RP3betaOptions options_;

@@ -23,7 +23,8 @@
 ///   DiffuRecApproximator<float> model({.items = 3416, .hidden = 128, .blocks = 4, .steps = 32});
 ///   model.reset(rng);  model.setRng(rng.fork(1));
 ///   float loss = model.trainingLoss(diffusion, seqs, targets, t, noise);   // accumulates gradients
-///   model.setTraining(false);  model.sample(diffusion, seqs, rng, x0Hat);  // reverse from N(0, I)
+///   model.setTraining(false);                                              // reverse from N(0, I):
+///   DdpmSampler(diffusion, diffuRecReverseOptions()).sampleFromNoise(model, seqs, seqs.rows(), 128, rng, x0Hat);
 
 #include <cmath>
 #include <limits>
@@ -263,7 +264,7 @@ class DiffuRecApproximator {
                     "sequences of length ", len, " exceed maxLength ", options_.maxLength);
     batch_ = batch;
     len_ = len;
-    // S = LayerNorm(Dropout(E[seq]) [+ P]); inside one reverse run in evaluation mode (sample*()), S is computed
+    // S = LayerNorm(Dropout(E[seq]) [+ P]); inside one reverse run in evaluation mode (beginReverse()), S is computed
     // at the first step and reused at the others (same histories, same parameters, no dropout).
     const bool reuse = reverseActive_ && !training_ && sValid_ && ids_.size() == n && sPositions_ == len &&
                        (ids_ == Eigen::Map<const Eigen::ArrayXi>(seq.data(), n)).all();
@@ -403,65 +404,19 @@ class DiffuRecApproximator {
   const Matrix& lastXt() const noexcept { return xt_; }
   const Matrix& lastX0Hat() const noexcept { return x0Hat_; }
 
-  /// Reverse process from x_T = initialNoise over all steps T−1 … 0 (the reference's reverse_p_sample):
-  /// x_{t−1} = pSample(x_t, t, f(x_t, t, seq), stepNoise). stepNoises(k) is used at step T−1−k; Λ is
-  /// drawn from the model's generator at every step unless lambdaNoise is given (then reused at every step).
-  /// \tparam Diffusion provides steps() and pSample(xt, t, modelOut, noise, out) (GaussianDiffusion with
-  /// FixedLargeVariance for DiffuRec).
-  template <class Diffusion>
-  void sampleWithNoise(const Diffusion& diffusion, const Sequences& seq, const Matrix& initialNoise,
-                       const std::vector<Matrix>& stepNoises, Matrix& out, const Matrix* lambdaNoise = nullptr) {
-    const Index steps = diffusion.steps();
-    RECDIFF_REQUIRE(static_cast<Index>(stepNoises.size()) == steps, "DiffuRecApproximator::sampleWithNoise(): ",
-                    stepNoises.size(), " step noises for ", steps, " steps");
-    x_ = initialNoise;
-    ReverseScope scope(*this);
-    Eigen::ArrayXi t(seq.rows());
-    for (Index step = steps - 1; step >= 0; --step) {
-      t.setConstant(static_cast<int>(step));
-      if (lambdaNoise != nullptr) forwardWithNoise(x_, t, seq, *lambdaNoise, x0Hat_);
-      else forward(x_, t, seq, x0Hat_);
-      diffusion.pSample(x_, t, x0Hat_, stepNoises[static_cast<std::size_t>(steps - 1 - step)], x_);
-    }
-    out = x_;
+  /// The reverse-run hooks of DdpmSampler (sampling/ddpm_sampler.hpp, hasReverseScope): between them, in
+  /// evaluation mode, S is computed at the first step and reused at the others (same histories, same
+  /// parameters, no dropout). DiffuRec's reverse process is DdpmSampler with diffuRecReverseOptions().
+  void beginReverse() noexcept {
+    reverseActive_ = true;
+    sValid_ = false;
   }
-
-  /// Reverse process from N(0, I) with noise from rng (inference; call setTraining(false) first).
-  /// out: [batch × H], the final x̂0 estimate x_0 to be scored against E.
-  template <class Diffusion>
-  void sample(const Diffusion& diffusion, const Sequences& seq, Rng& rng, Matrix& out) {
-    const Index steps = diffusion.steps();
-    x_.resize(seq.rows(), options_.hidden);
-    rng.fillNormal(x_);
-    ReverseScope scope(*this);
-    Eigen::ArrayXi t(seq.rows());
-    for (Index step = steps - 1; step >= 0; --step) {
-      t.setConstant(static_cast<int>(step));
-      forward(x_, t, seq, x0Hat_);
-      noise_.resize(x_.rows(), x_.cols());
-      if (step > 0) rng.fillNormal(noise_);
-      else noise_.setZero();
-      diffusion.pSample(x_, t, x0Hat_, noise_, x_);
-    }
-    out = x_;
+  void endReverse() noexcept {
+    reverseActive_ = false;
+    sValid_ = false;
   }
 
  private:
-  /// Marks a reverse run (S may be reused across its steps) for its lifetime.
-  struct ReverseScope {
-    explicit ReverseScope(DiffuRecApproximator& m) : model(m) {
-      model.reverseActive_ = true;
-      model.sValid_ = false;
-    }
-    ~ReverseScope() {
-      model.reverseActive_ = false;
-      model.sValid_ = false;
-    }
-    ReverseScope(const ReverseScope&) = delete;
-    ReverseScope& operator=(const ReverseScope&) = delete;
-    DiffuRecApproximator& model;
-  };
-
   /// The reference's float32 [cos | sin] sinusoid (Diffu_xstart.timestep_embedding on t.float() · scale).
   void referenceSinusoid(const Eigen::ArrayXi& t, double scale, Matrix& out) const {
     const Index h = options_.hidden, half = h / 2;
@@ -530,10 +485,10 @@ class DiffuRecApproximator {
   nn::PositionMask valid_;
   Matrix embedded_, positionRows_, s_, sinusoid_, z_, lambda_, lambdaNoise_, last_;
   bool sValid_ = false;         ///< s_ holds S of ids_ (evaluation mode, inside a reverse run)
-  bool reverseActive_ = false;  ///< inside sample() / sampleWithNoise()
+  bool reverseActive_ = false;  ///< between beginReverse() and endReverse()
   Index sPositions_ = 0;
   std::vector<Matrix> hidden_ = std::vector<Matrix>(1);
-  Matrix gLast_, gA_, gB_, gZ_, gSinusoid_, gOut_, gXt_, x0_, xt_, x0Hat_, x_, noise_;
+  Matrix gLast_, gA_, gB_, gZ_, gSinusoid_, gOut_, gXt_, x0_, xt_, x0Hat_;
 };
 
 }  // namespace recdiff

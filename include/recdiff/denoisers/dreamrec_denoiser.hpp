@@ -17,14 +17,16 @@
 /// time term e_t W_tᵀ (+ b1) constant over the batch (a [T × width] table, computed once), and the
 /// unconditional pass shares x_t W_xᵀ; for mlp1 guidance then folds into one constant row per history,
 ///   x̂0 = x_t W_xᵀ + table[t] + (1 + w)·h W_hᵀ − w·n W_hᵀ,
-/// so one guided step costs one [batch × H] × [H × H] product (see GuidedSampling / sampleGuided()).
+/// so one guided step costs one [batch × H] × [H × H] product (GuidedSampling, prepareGuided(), guidedX0():
+/// the pieces of the GuidedTiled fast path of DdpmSampler, sampling/guided_tiled.hpp).
 ///
 /// Usage:
 ///   DreamRecDenoiser<float> f({.hidden = 64, .architecture = DreamRecArchitecture::kMlp1});
 ///   binder.bind(f); f.reset(rng);
 ///   f.forwardMasked(xt, t, h, useNull, out); f.backward(dOut, &dXt, &dH);     // training (null rows → n)
 ///   DdpmSampler(diffusion, {.guidance = 2.0}).run(f, h, x, rng);              // generic guided reverse loop
-///   f.sampleGuided(diffusion, h, 2.0, rng, x);                                // the same numbers, faster
+///   DdpmSampler(diffusion, {.guidance = 2.0}, GuidedTiled{}).sampleFromNoise(f, h, h.rows(), 64, rng, x);
+///                                                                             // the same numbers, faster
 
 #include <algorithm>
 #include <cmath>
@@ -41,12 +43,7 @@
 #include "../nn/init.hpp"
 #include "../nn/linear.hpp"
 #include "../nn/parameters.hpp"
-#include "../simd/kernels.hpp"
 #include "time_embedding.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 namespace recdiff {
 
@@ -244,7 +241,7 @@ class DreamRecDenoiser {
     }
   }
 
-  /// Guided x̂0 for rows [r0, r0 + x.rows()) of the prepared histories at step t. scratch: any matrix.
+  /// Guided x̂0 for rows [r0, r0 + x.rows()) of the prepared histories at (original) step t. scratch: any matrix.
   void guidedX0(const GuidedSampling& g, Index r0, const Matrix& x, Index t, Matrix& out, Matrix& scratch) const {
     const Index rows = x.rows();
     if (!mlp2()) {
@@ -277,58 +274,6 @@ class DreamRecDenoiser {
     scratch.noalias() = act * g.w2T;
     scratch.rowwise() += g.b2.row(0);
     out.swap(scratch);
-  }
-
-  /// Rows per tile of sampleGuided().
-  static constexpr Index kGuidedTile = 256;
-
-  /// The whole guided reverse process from x_T ~ N(0, I) for histories h [batch × H]:
-  /// x_{t−1} = c1_t·x̂0 + c2_t·x_t + σ_t·z, x̂0 guided with weight w, for t = T−1 … 0. It draws the same
-  /// normals from rng as DdpmSampler(diffusion, {.guidance = w}).sampleFromNoise(*this, h, batch, H, rng)
-  /// and gives its result up to rounding; it runs the rows in tiles of kGuidedTile that stay in cache over all
-  /// T steps, in parallel over tiles (OpenMP); the result does not depend on the thread count.
-  /// \tparam Diffusion a GaussianDiffusion with this Scalar (its reverseStd() decides the variance).
-  template <class Diffusion>
-  void sampleGuided(const Diffusion& diffusion, const Matrix& h, double guidance, Rng& rng, Matrix& x) {
-    const Index batch = h.rows(), d = options_.hidden, steps = diffusion.steps();
-    const auto& map = diffusion.timestepMap();
-    prepareGuided(h, guidance, map.maxCoeff() + 1, guided_);  // the table over the denoiser's (original) steps
-    const auto count = static_cast<std::uint64_t>(batch * d);
-    std::vector<random::NoiseAddress> noise(static_cast<std::size_t>(steps + 1));
-    for (auto& a : noise) a = rng.template reserveNoise<Scalar>(count);
-    x.resize(batch, d);
-    const auto& c1 = diffusion.posteriorMeanCoef1();
-    const auto& c2 = diffusion.posteriorMeanCoef2();
-    const auto& sigma = diffusion.reverseStd();
-#if defined(_OPENMP)
-    const Index threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-#else
-    const Index threads = 1;
-#endif
-    // Tiles of a fixed size (not one per thread): a tile's arithmetic then does not depend on the thread count
-    // (the GEMM of a block of other height may round differently), so neither does the result.
-    const Index tile = std::max<Index>(1, std::min<Index>(kGuidedTile, batch));
-    const Index tiles = (batch + tile - 1) / tile;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) if (tiles > 1 && threads > 1)
-#endif
-    for (Index k = 0; k < tiles; ++k) {
-      const Index r0 = k * tile, rows = std::min(tile, batch - r0);
-      Matrix xs(rows, d), x0(rows, d), z(rows, d), scratch;
-      simd::normalFill<Scalar>(noise[0], static_cast<std::uint64_t>(r0 * d), xs.data(), rows * d);
-      for (Index step = steps - 1; step >= 0; --step) {
-        guidedX0(guided_, r0, xs, map(step), x0, scratch);
-        const std::size_t at = static_cast<std::size_t>(steps - step);
-        const Scalar s = step > 0 ? sigma(step) : Scalar(0);
-        if (s != Scalar(0)) {
-          simd::normalFill<Scalar>(noise[at], static_cast<std::uint64_t>(r0 * d), z.data(), rows * d);
-          xs = c1(step) * x0 + c2(step) * xs + s * z;
-        } else {
-          xs = c1(step) * x0 + c2(step) * xs;
-        }
-      }
-      x.middleRows(r0, rows) = xs;
-    }
   }
 
  private:
@@ -380,7 +325,6 @@ class DreamRecDenoiser {
   nn::Linear<Scalar> first_, second_;
   Eigen::Array<bool, Eigen::Dynamic, 1> useNull_;
   Matrix sinusoidTable_, sinusoid_, e_, in_, z_, act_, dAct_, dIn_, dE_, dSinusoid_;
-  GuidedSampling guided_;
 };
 
 }  // namespace recdiff

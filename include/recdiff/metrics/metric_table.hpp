@@ -59,7 +59,8 @@ class MetricTable {
   void add(const std::string& prefix, const SetMetrics& m) {
     const std::string p = prefix.empty() ? "" : prefix + ".";
     for (std::size_t c = 0; c < m.ks.size(); ++c) {
-      const std::string at = "@" + std::to_string(m.ks[c]);
+      std::string at(1, '@');  // not "@" + to_string(): g++ 12's -Wrestrict false positive at -O3 (PR 105329)
+      at += std::to_string(m.ks[c]);
       set(p + "precision" + at, m.precision[c]);
       set(p + "recall" + at, m.recall[c]);
       set(p + "ndcg" + at, m.ndcg[c]);
@@ -72,10 +73,17 @@ class MetricTable {
   void add(const std::string& prefix, const LabelMetrics& m) {
     const std::string p = prefix.empty() ? "" : prefix + ".";
     for (std::size_t c = 0; c < m.ks.size(); ++c) {
-      const std::string at = "@" + std::to_string(m.ks[c]);
+      std::string at(1, '@');  // not "@" + to_string(): g++ 12's -Wrestrict false positive at -O3 (PR 105329)
+      at += std::to_string(m.ks[c]);
       set(p + "hr" + at, m.hitRate[c]);
       set(p + "ndcg" + at, m.ndcg[c]);
     }
+  }
+
+  /// Adds every entry of `other` under `<prefix>.` (e.g. a sequence model's "hr@10" as "test.hr@10").
+  void add(const std::string& prefix, const MetricTable& other) {
+    const std::string p = prefix.empty() ? "" : prefix + ".";
+    for (const auto& [k, v] : other.entries_) set(p + k, v);
   }
 
   /// A JSON object {"test.recall@20": 0.1697, ...} (17 significant digits; non-finite values as null).

@@ -14,13 +14,13 @@
 ///   inference  from the clean train row (samplingSteps forward steps, 0 by default), every reverse step's
 ///              posterior mean without noise, history masked, top-K (metrics/topk.hpp).
 ///
-/// Usage:
-///   DiffRec<> model(DiffRecOptions{}, train.items());
+/// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet diffrec):
+///   DiffRec<> model(options, train.items());
 ///   Rng rng(1);
-///   for (int epoch = 0; epoch < 100; ++epoch) model.trainEpoch(train, rng);       // or, with callbacks:
-///   const TrainResult r = model.fit(train, {.epochs = 100, .seed = 1});
-///   RowMatrix<float> scores = model.scores(train);                      // [users × items]
-///   auto top = model.recommend(train, users, 20, true);                 // ids and scores, history filtered
+///   for (int epoch = 0; epoch < 3; ++epoch) model.trainEpoch(train, rng);
+///   RowMatrix<float> scores = model.scores(train, rng);                     // [users × items]
+///   auto top = model.recommend(train, users, 5, true, rng);                 // ids and scores, history filtered
+///   metrics::MetricTable table = model.evaluate(train, valid, test, ks, rng);  // valid.recall@20, test.ndcg@10, …
 
 #include <algorithm>
 #include <filesystem>
@@ -34,7 +34,6 @@
 
 #include "../data/batching.hpp"
 #include "../data/interactions.hpp"
-#include "../denoisers/diffrec_folded_reverse.hpp"
 #include "../denoisers/diffrec_mlp.hpp"
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
@@ -47,6 +46,7 @@
 #include "../optim/optimizer.hpp"
 #include "../random.hpp"
 #include "../sampling/ddpm_sampler.hpp"
+#include "../sampling/folded_diffrec.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
 #include "../train/diffusion_trainer.hpp"
@@ -66,6 +66,7 @@ class DiffRec {
   using Sampler = LossSecondMomentSampler;
   using Optimizer = optim::FusedAdamW;
   using Matrix = RowMatrix<Scalar>;
+  using ScalarType = Scalar;  ///< the score type (the model concept, docs/concepts.md#model)
   using Trainer = DiffusionTrainer<Diffusion, Model, Sampler, Optimizer>;
   static constexpr bool kPredictEpsilon = std::is_same_v<Parameterization, PredictEpsilon>;
 
@@ -264,34 +265,32 @@ class DiffRec {
   }
 
   using Folded = DiffRecFoldedReverse<Diffusion>;
+  using FoldedSampler = DdpmSampler<Diffusion, Folded>;
 
   /// The folded reverse loop for `rows` rows of inference, when options allow it and it pays (see Folding).
-  std::optional<Folded> foldedReverse(Index rows) {
+  std::optional<FoldedSampler> foldedReverse(Index rows) {
     using F = DiffRecOptions::Folding;
     const bool applies = !options_.normalizeInput && !options_.samplingNoise;
     RECDIFF_REQUIRE(applies || options_.foldedReverse != F::kAlways, "DiffRec: foldedReverse = kAlways needs "
                     "normalizeInput and samplingNoise off (the folded loop is linear and noiseless)");
     if (options_.foldedReverse == F::kNever || !applies) return std::nullopt;
     if (options_.foldedReverse == F::kAuto && !Folded::worthIt(model_, rows, options_.steps)) return std::nullopt;
-    return std::optional<Folded>(std::in_place, model_, diffusion_);
+    return std::optional<FoldedSampler>(std::in_place, diffusion_, DdpmOptions{.addNoise = false},
+                                        Folded(model_, diffusion_));
   }
 
-  /// samplingSteps forward steps from `rows`, then the reverse loop: folded when `folded` is given, else
-  /// DdpmSampler's step-by-step loop.
+  /// samplingSteps forward steps from `rows`, then the reverse loop (DiffRec runs all T reverse steps whatever
+  /// the number of forward steps, its p_sample): folded when `folded` is given, else step by step.
   template <class Rows>
-  void scoresWith(const Eigen::MatrixBase<Rows>& rows, Matrix& out, Rng& rng, const Folded* folded) {
+  void scoresWith(const Eigen::MatrixBase<Rows>& rows, Matrix& out, Rng& rng, const FoldedSampler* folded) {
     RECDIFF_REQUIRE(rows.cols() == items(), "DiffRec::scores(): rows have ", rows.cols(), " columns, expected ", items());
     model_.setTraining(false);
-    const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
-    if (options_.samplingSteps == 0) {
-      out = rows.template cast<Scalar>();
+    if (folded != nullptr) {
+      folded->sampleFromInput(model_, NoCondition{}, rows, options_.samplingSteps, rng, out);
     } else {
-      const Eigen::ArrayXi t = Eigen::ArrayXi::Constant(rows.rows(), static_cast<int>(options_.samplingSteps - 1));
-      diffusion_.qSample(rows, t, rng, out);
+      const DdpmSampler<Diffusion> reverse(diffusion_, {.addNoise = options_.samplingNoise});
+      reverse.sampleFromInput(model_, NoCondition{}, rows, options_.samplingSteps, rng, out);
     }
-    // DiffRec runs all T reverse steps whatever the number of forward steps (its p_sample).
-    if (folded != nullptr) folded->run(out, diffusion_.steps() - 1);
-    else reverse.run(model_, NoCondition{}, out, rng);
   }
 
   /// The batcher's float rows as this model's Scalar (a no-op view for float).

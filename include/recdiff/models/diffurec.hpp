@@ -18,12 +18,13 @@
 ///                 scores x̂0·Eᵀ [batch × (items + 1)], column 0 = padding.
 /// Item ids are 1 … items; histories are [batch × len] id matrices left-padded with 0 (data::fillHistoryBatch).
 ///
-/// Usage:
-///   DiffuRec<> model(DiffuRecOptions{}, d.items, seed);
+/// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet diffurec):
+///   DiffuRec<> model(options, d.items, seed);
 ///   Rng rng(seed);
-///   for (int epoch = 1; epoch <= 50; ++epoch) { Rng e = rng.fork(epoch); model.trainEpoch(d.split.train, d.train, e); }
-///   auto m = model.evaluate(d.full, d.split.test, ks, rng);          // HR@K, NDCG@K (NextItemProtocol)
-///   auto top = model.recommend(history, 10, rng);                    // [batch × 10] ids and scores
+///   for (int epoch = 1; epoch <= 3; ++epoch) { Rng e = rng.fork(epoch); model.trainEpoch(d.split.train, d.train, e); }
+///   metrics::MetricTable m = model.evaluate(d.full, d.split.test, ks, rng);  // hr@K, ndcg@K (NextItemProtocol)
+///   data::fillHistoryBatch(d.full, d.split.test, rows, model.padding(), batch);
+///   auto top = model.recommend(batch, 10, true, rng);                         // ids and scores, history filtered
 
 #include <algorithm>
 #include <concepts>
@@ -42,6 +43,8 @@
 #include "../data/batching.hpp"
 #include "../data/sequences.hpp"
 #include "../denoisers/diffurec_approximator.hpp"
+#include "../metrics/metric_table.hpp"
+#include "../sampling/ddpm_sampler.hpp"
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
 #include "../io/checkpoint.hpp"
@@ -94,6 +97,7 @@ class DiffuRec {
   using Approximator = DiffuRecApproximator<Scalar>;
   using Optimizer = optim::Optimizer<optim::AdamUpdate, optim::StepDecay>;
   using Matrix = RowMatrix<Scalar>;
+  using ScalarType = Scalar;  ///< the score type (the model concept, docs/concepts.md#model)
   using Sequences = typename Approximator::Sequences;
 
   /// Builds the model for items 1 … items; parameters are initialised from Rng(seed) as the reference does.
@@ -115,6 +119,10 @@ class DiffuRec {
   Index items() const noexcept { return model_.options().items; }
   /// Score columns: items + 1 (column 0 = padding).
   Index columns() const noexcept { return items() + 1; }
+  /// How histories are padded for this model (data::fillHistoryBatch): the last maxLength items, left padding, id 0.
+  data::PaddingOptions padding() const noexcept {
+    return {.maxLen = options_.maxLength, .side = data::Padding::Left, .padId = 0};
+  }
   const Diffusion& diffusion() const noexcept { return diffusion_; }
   Approximator& approximator() noexcept { return model_; }
   LossSecondMomentSampler& timestepSampler() noexcept { return sampler_; }
@@ -258,6 +266,7 @@ class DiffuRec {
     const Index tiles = tileCount(n, options_.inferenceTile);
     const int workers = tiles_.prepare(tiles, false);
     out.resize(n, options_.hidden);
+    const DdpmSampler<Diffusion> sampler(diffusion_, diffuRecReverseOptions());
     for (Index run = 0; run < options_.inferenceRuns; ++run) {
       const Rng modelRng = rng.fork(2 * static_cast<std::uint64_t>(run));
       const Rng reverseRng = rng.fork(2 * static_cast<std::uint64_t>(run) + 1);
@@ -267,10 +276,10 @@ class DiffuRec {
         m.setRng(modelRng.fork(static_cast<std::uint64_t>(k)));
         Rng reverse = reverseRng.fork(static_cast<std::uint64_t>(k));
         if (tiles == 1) {
-          m.sample(diffusion_, sequences_, reverse, s.x0);
+          sampler.sampleFromNoise(m, sequences_, count, options_.hidden, reverse, s.x0);
         } else {
           s.sequences = sequences_.middleRows(begin, count);
-          m.sample(diffusion_, s.sequences, reverse, s.x0);
+          sampler.sampleFromNoise(m, s.sequences, count, options_.hidden, reverse, s.x0);
         }
         if (run == 0) out.middleRows(begin, count) = s.x0;
         else out.middleRows(begin, count) += s.x0;
@@ -304,11 +313,24 @@ class DiffuRec {
     return top;
   }
 
-  /// HR@K and NDCG@K of the held-out samples (indexing `full`) under `protocol` (default: history masked,
+  /// The model concept's scores (docs/concepts.md#model): the histories of a batch (data::fillHistoryBatch with
+  /// padding()), [batch × columns()].
+  void scores(const data::HistoryBatch& batch, Matrix& out, Rng& rng) { scores(batch.history,  out, rng); }
+
+  /// The model concept's recommend: the top-k items of every history of `batch`; with filterSeen the items of
+  /// the history itself are never returned (nor, ever, the padding item).
+  metrics::TopK<Scalar> recommend(const data::HistoryBatch& batch, Index k, bool filterSeen, Rng& rng) {
+    const metrics::CsrMatrix seen = filterSeen ? historyItemMask(batch.history, columns()) : metrics::CsrMatrix();
+    return recommend(batch.history,  k, rng, filterSeen ? &seen : nullptr);
+  }
+
+  /// HR@K and NDCG@K of the held-out samples (indexing `full`) as the MetricTable entries `hr@K`, `ndcg@K`
+  /// (the one evaluation result type of every model; table.add("test", ...) prefixes them) under `protocol` (default: history masked,
   /// padding excluded, per-sample mean); histories are the last maxLength items before each label.
-  metrics::LabelMetrics evaluate(const data::Sequences& full, const data::SequenceSamples& samples,
+  metrics::MetricTable evaluate(const data::Sequences& full, const data::SequenceSamples& samples,
                                  std::span<const Index> ks, Rng& rng, const NextItemProtocol& protocol = {}) {
-    return evaluateNextItem(full, samples, ks, protocol, {.maxLen = options_.maxLength, .side = data::Padding::Left, .padId = 0},
+    metrics::MetricTable table;
+    table.add("", evaluateNextItem(full, samples, ks, protocol, padding(),
                             columns(), [&](const data::HistoryBatch& b, RowMatrix<float>& out) {
                               if constexpr (std::is_same_v<Scalar, float>) {
                                 scores(b.history, out, rng);
@@ -316,7 +338,8 @@ class DiffuRec {
                                 scores(b.history, evalScores_, rng);
                                 out = evalScores_.template cast<float>();
                               }
-                            });
+                            }));
+    return table;
   }
 
   /// Every checkpointed option as text (DiffuRecOptions::fields) plus the item count (checkpoint header);

@@ -14,17 +14,18 @@
 ///               L = mean((f(x_t, h, t) − x0)²) (gradient into E through the target, x_t and the history),
 ///               AdamW(lr, weightDecay) (optim::FusedAdamW: one fused SIMD pass)
 ///   inference   x_T ~ N(0, I), T guided steps x̂0 = (1 + w) f(x_t, h, t) − w f(x_t, n, t) with the
-///               fixed-small variance (DreamRecDenoiser::sampleGuided, batched over all histories),
+///               fixed-small variance (DdpmSampler with the GuidedTiled path, batched over all histories),
 ///               scores x_0 · Eᵀ [batch × (items + 1)], column 0 = padding
 /// Item ids are 1 … items; histories are [batch × len] id matrices right-padded with 0 (data::fillHistoryBatch
 /// with Padding::Right) and their real lengths.
 ///
-/// Usage:
-///   DreamRec<> model(DreamRecOptions{}, d.items, seed);
+/// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet dreamrec):
+///   DreamRec<> model(options, d.items, seed);
 ///   Rng rng(seed);
-///   for (int epoch = 1; epoch <= 100; ++epoch) { Rng e = rng.fork(epoch); model.trainEpoch(d.split.train, d.train, e); }
-///   auto m = model.evaluate(d.full, d.split.test, ks, rng);          // HR@K, NDCG@K (NextItemProtocol)
-///   auto top = model.recommend(history, lengths, 10, rng);           // ids and scores, best first
+///   for (int epoch = 1; epoch <= 3; ++epoch) { Rng e = rng.fork(epoch); model.trainEpoch(d.split.train, d.train, e); }
+///   metrics::MetricTable m = model.evaluate(d.full, d.split.test, ks, rng);  // hr@K, ndcg@K (NextItemProtocol)
+///   data::fillHistoryBatch(d.full, d.split.test, rows, model.padding(), batch);
+///   auto top = model.recommend(batch, 10, true, rng);                         // ids and scores, history filtered
 
 #include <algorithm>
 #include <cmath>
@@ -41,6 +42,8 @@
 #include "../data/sequences.hpp"
 #include "../denoisers/dreamrec_denoiser.hpp"
 #include "../denoisers/dreamrec_encoder.hpp"
+#include "../metrics/metric_table.hpp"
+#include "../sampling/guided_tiled.hpp"
 #include "../diffusion/gaussian_diffusion.hpp"
 #include "../diffusion/policies.hpp"
 #include "../io/checkpoint.hpp"
@@ -67,6 +70,7 @@ class DreamRec {
  public:
   using Scalar = Scalar_;
   using Matrix = RowMatrix<Scalar>;
+  using ScalarType = Scalar;  ///< the score type (the model concept, docs/concepts.md#model)
   using Diffusion = GaussianDiffusion<AnySchedule, PredictX0, FixedSmallVariance, Scalar>;
   using Encoder = DreamRecEncoder<Scalar>;
   using Denoiser = DreamRecDenoiser<Scalar>;
@@ -233,7 +237,8 @@ class DreamRec {
                 std::optional<double> guidance = std::nullopt) {
     encode(history, lengths, h_);
     Rng reverse = rng.fork(1);
-    denoiser_.sampleGuided(diffusion_, h_, guidance.value_or(options_.guidance), reverse, out);
+    const DdpmSampler<Diffusion, GuidedTiled> sampler(diffusion_, {.guidance = guidance.value_or(options_.guidance)});
+    sampler.sampleFromNoise(denoiser_, h_, h_.rows(), options_.hidden, reverse, out);
     rng = rng.fork(2);  // advance: the next call draws fresh numbers
   }
 
@@ -268,12 +273,25 @@ class DreamRec {
     return top;
   }
 
-  /// HR@K and NDCG@K of the held-out samples (indexing `full`) under `protocol` (default: history masked,
+  /// The model concept's scores (docs/concepts.md#model): the histories of a batch (data::fillHistoryBatch with
+  /// padding()), [batch × columns()].
+  void scores(const data::HistoryBatch& batch, Matrix& out, Rng& rng) { scores(batch.history, batch.lengths, out, rng); }
+
+  /// The model concept's recommend: the top-k items of every history of `batch`; with filterSeen the items of
+  /// the history itself are never returned (nor, ever, the padding item).
+  metrics::TopK<Scalar> recommend(const data::HistoryBatch& batch, Index k, bool filterSeen, Rng& rng) {
+    const metrics::CsrMatrix seen = filterSeen ? historyItemMask(batch.history, columns()) : metrics::CsrMatrix();
+    return recommend(batch.history, batch.lengths, k, rng, filterSeen ? &seen : nullptr);
+  }
+
+  /// HR@K and NDCG@K of the held-out samples (indexing `full`) as the MetricTable entries `hr@K`, `ndcg@K`
+  /// (the one evaluation result type of every model; table.add("test", ...) prefixes them) under `protocol` (default: history masked,
   /// padding excluded, per-sample mean); the histories are the last maxLength items before each label.
-  metrics::LabelMetrics evaluate(const data::Sequences& full, const data::SequenceSamples& samples,
+  metrics::MetricTable evaluate(const data::Sequences& full, const data::SequenceSamples& samples,
                                  std::span<const Index> ks, Rng& rng, const NextItemProtocol& protocol = {},
                                  std::optional<double> guidance = std::nullopt) {
-    return evaluateNextItem(full, samples, ks, protocol, padding(), columns(),
+    metrics::MetricTable table;
+    table.add("", evaluateNextItem(full, samples, ks, protocol, padding(), columns(),
                             [&](const data::HistoryBatch& b, RowMatrix<float>& out) {
                               if constexpr (std::is_same_v<Scalar, float>) {
                                 scores(b.history, b.lengths, out, rng, guidance);
@@ -281,7 +299,8 @@ class DreamRec {
                                 scores(b.history, b.lengths, evalScores_, rng, guidance);
                                 out = evalScores_.template cast<float>();
                               }
-                            });
+                            }));
+    return table;
   }
 
   /// Every checkpointed option as text (DreamRecOptions::fields) plus the item count (checkpoint header);

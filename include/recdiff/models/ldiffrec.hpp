@@ -24,9 +24,9 @@
 /// Checkpoints: save() / load() keep both parameter sets and the cluster labels; clusterLabels(info, file)
 /// reads the labels back from a checkpoint header to rebuild the model.
 ///
-/// Usage:
-///   const Eigen::ArrayXi labels = recdiff::clusterItems(itemEmbeddings, 2, rng);
-///   recdiff::LDiffRec<> model(recdiff::LDiffRecOptions{}, labels, 1);
+/// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet ldiffrec):
+///   const Eigen::ArrayXi labels = clusterItems(itemEmbeddings, 2, rng);
+///   LDiffRec<> model(options, labels, 1);
 ///   model.trainEpoch(train, rng);
 ///   auto table = model.evaluate(train, valid, test, ks, rng);
 
@@ -48,6 +48,7 @@
 #include "../diffusion/policies.hpp"
 #include "../io/checkpoint.hpp"
 #include "../metrics/metric_table.hpp"
+#include "../metrics/split_evaluation.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
 #include "../nn/autoencoder.hpp"
@@ -79,6 +80,7 @@ class LDiffRec {
   using Model = DiffRecMlp<Scalar>;
   using Autoencoder = nn::ItemAutoencoder<Scalar>;
   using Matrix = RowMatrix<Scalar>;
+  using ScalarType = Scalar;  ///< the score type (the model concept, docs/concepts.md#model)
 
   LDiffRec(const LDiffRecOptions& options, const Eigen::ArrayXi& labels, std::uint64_t seed = 1)
       : options_(validated(options)),
@@ -226,37 +228,35 @@ class LDiffRec {
     }
   }
 
-  /// DiffRec's protocol (see DiffRec::evaluate): scores from each user's train row, validation masks train,
-  /// test masks train and valid.
+  /// Scores [users.size() × items] for the given users from their rows of `input` (one batch).
+  void scores(const data::Interactions& input, std::span<const Index> users, Matrix& out, Rng& rng) {
+    data::denseRows(input, users, rowsBuffer_);
+    scores(rowsBuffer_, out, rng);
+  }
+
+  /// The top-k items of `users` (ids and scores, best first); with filterSeen the items of `input` (and of any
+  /// extra masks) are never returned.
+  metrics::TopK<Scalar> recommend(const data::Interactions& input, std::span<const Index> users, Index k,
+                                  bool filterSeen, Rng& rng, std::vector<const metrics::CsrMatrix*> extraMasks = {}) {
+    Matrix s;
+    scores(input, users, s, rng);
+    metrics::TopKOptions o;
+    if (filterSeen) o.exclude.push_back(&input.matrix());
+    for (const auto* m : extraMasks) o.exclude.push_back(m);
+    o.users = users;
+    metrics::TopK<Scalar> top;
+    metrics::topK(s, k, top, o);
+    return top;
+  }
+
+  /// DiffRec's protocol (metrics::evaluateSplits in batches of batchSize users): scores from each user's train
+  /// row, validation masks train, test masks train and valid.
   metrics::MetricTable evaluate(const data::Interactions& train, const data::Interactions& valid,
                                 const data::Interactions& test, std::span<const Index> ks, Rng& rng,
                                 metrics::UserAverage average = metrics::UserAverage::AllUsers) {
-    RECDIFF_REQUIRE(!ks.empty(), "LDiffRec::evaluate(): no cut-offs");
-    RECDIFF_REQUIRE(valid.users() == train.users() && test.users() == train.users() && valid.items() == train.items() &&
-                        test.items() == train.items() && train.items() == items(),
-                    "LDiffRec::evaluate(): train, valid and test must share the model's [users × items] shape");
-    const Index k = *std::max_element(ks.begin(), ks.end());
-    const Index users = train.users();
-    metrics::IdMatrix validIds(users, k), testIds(users, k);
-    std::vector<Index> batchUsers;
-    RowMatrix<float> rows;
-    Matrix s;
-    metrics::TopK<Scalar> top;
-    for (Index first = 0; first < users; first += options_.batchSize) {
-      const Index n = std::min(options_.batchSize, users - first);
-      batchUsers.resize(static_cast<std::size_t>(n));
-      for (Index r = 0; r < n; ++r) batchUsers[static_cast<std::size_t>(r)] = first + r;
-      data::denseRows(train, batchUsers, rows);
-      scores(rows, s, rng);
-      metrics::topK(s, k, top, {.exclude = {&train.matrix()}, .users = batchUsers});
-      validIds.middleRows(first, n) = top.ids;
-      metrics::topK(s, k, top, {.exclude = {&train.matrix(), &valid.matrix()}, .users = batchUsers});
-      testIds.middleRows(first, n) = top.ids;
-    }
-    metrics::MetricTable table;
-    table.add("valid", metrics::evaluateSets(validIds, valid.matrix(), ks, {.average = average}));
-    table.add("test", metrics::evaluateSets(testIds, test.matrix(), ks, {.average = average}));
-    return table;
+    RECDIFF_REQUIRE(train.items() == items(), "LDiffRec::evaluate(): the data has ", train.items(),
+                    " items but the model was built for ", items());
+    return metrics::evaluateSplits(*this, train, valid, test, ks, rng, {.average = average, .batch = options_.batchSize});
   }
 
   /// Every checkpointed option as text (LDiffRecOptions::fields), plus the item count, the mean type and the
@@ -365,6 +365,7 @@ class LDiffRec {
   const data::Interactions* batcherData_ = nullptr;
   std::optional<data::UserBatcher> batcher_;
   Matrix xBatch_, noise_, z0_, zt_, out_, logits_, dLogits_, dOut_, dZt_, dZ0_;
+  RowMatrix<float> rowsBuffer_;  ///< dense input rows of scores(input, users, ...)
   DiffusionLoss<Scalar> loss_;
   TimestepBatch<Scalar> tb_;
 };

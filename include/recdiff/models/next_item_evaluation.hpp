@@ -16,11 +16,11 @@
 /// mask, the padding item 0 ranked like any item, the mean of per-batch means over batches of 512 users, with
 /// float32 NDCG sums.
 ///
-/// Usage:
+/// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet next_item_evaluation):
 ///   const auto split = data::leaveLastOut(full);
-///   auto m = evaluateNextItem(full, split.test, std::vector<Index>{5, 10, 20}, NextItemProtocol{},
-///                             {.maxLen = 50}, [&](const data::HistoryBatch& b, RowMatrix<float>& scores) {
-///                               model.scores(b.history, scores, rng);            // [b × columns]
+///   auto m = evaluateNextItem(full, split.test, std::vector<Index>{5, 10}, NextItemProtocol{}, model.padding(),
+///                             model.columns(), [&](const data::HistoryBatch& b, RowMatrix<float>& scores) {
+///                               model.scores(b, scores, rng);  // [b × columns]
 ///                             });
 
 #include <algorithm>
@@ -54,6 +54,22 @@ struct NextItemProtocol {
             .accumulation = metrics::Accumulation::Float32};
   }
 };
+
+/// The items of each history row [batch × len] as a CSR mask [batch × columns] (ids <= 0 are padding), for
+/// recommend(batch, k, filterSeen = true) of the sequence models.
+inline metrics::CsrMatrix historyItemMask(const data::IdMatrix& history, Index columns) {
+  metrics::CsrMatrix mask(history.rows(), columns);
+  std::vector<Eigen::Triplet<float, int>> entries;
+  for (Index r = 0; r < history.rows(); ++r)
+    for (Index c = 0; c < history.cols(); ++c) {
+      const int id = history(r, c);
+      RECDIFF_REQUIRE(id < columns, "historyItemMask(): item id ", id, " outside [0, ", columns, ")");
+      if (id > 0) entries.emplace_back(static_cast<int>(r), id, 1.0f);
+    }
+  mask.setFromTriplets(entries.begin(), entries.end(), [](float a, float) { return a; });
+  mask.makeCompressed();
+  return mask;
+}
 
 /// CSR mask [samples × columns]: row r holds every item of sample r's user before the label (positions
 /// 0 … end−1 of the full sequence). Item ids must lie in [0, columns).

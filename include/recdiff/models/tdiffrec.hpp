@@ -27,10 +27,9 @@
 /// masks are `train_data.nonzero()`. (A zero weight would silently drop an interaction from x0 while still
 /// masking it; the reference's scipy `nonzero()` would then also stop masking it. wMin > 0 avoids both.)
 ///
-/// Usage:
-///   const auto weighted = recdiff::timeWeighted(split.train, {.wMin = 0.1, .wMax = 1.0},
-///                                               recdiff::StoredOrder::Chronological);  // .npy splits
-///   recdiff::DiffRec<> model(options, weighted.items());
+/// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet tdiffrec):
+///   const auto weighted = timeWeighted(split.train, {.wMin = 0.1, .wMax = 1.0}, StoredOrder::Chronological);  // .npy splits
+///   DiffRec<> model(options, weighted.items());
 ///   model.trainEpoch(weighted, rng);
 ///   auto table = model.evaluate(weighted, split.valid, split.test, ks, rng);
 

@@ -1,8 +1,9 @@
-#ifndef RECDIFF_DENOISERS_DIFFREC_FOLDED_REVERSE_HPP
-#define RECDIFF_DENOISERS_DIFFREC_FOLDED_REVERSE_HPP
+#ifndef RECDIFF_SAMPLING_FOLDED_DIFFREC_HPP
+#define RECDIFF_SAMPLING_FOLDED_DIFFREC_HPP
 
-/// \file diffrec_folded_reverse.hpp
-/// DiffRec's noiseless reverse loop computed in the MLP's hidden space.
+/// \file folded_diffrec.hpp
+/// DiffRec's noiseless reverse loop computed in the MLP's hidden space: a fast path of DdpmSampler
+/// (sampling/ddpm_sampler.hpp) for DiffRecMlp, which only provides its layers.
 ///
 /// DiffRec's inference (the authors' `p_sample` with `sampling_noise = False`) repeats, for t = T−1 … 0,
 ///   out_t = W_L h_t + b_L                                  (the MLP's last layer is linear)
@@ -27,20 +28,24 @@
 ///
 /// Usage:
 ///   DiffRecFoldedReverse<Diffusion> folded(model, diffusion);   // forms M; rebuild after the weights change
-///   folded.run(x, diffusion.steps() - 1);                       // x: x_t in, the final posterior mean out
+///   DdpmSampler sampler(diffusion, {.addNoise = false}, std::move(folded));
+///   sampler.run(model, NoCondition{}, x, rng);                  // x: x_t in, the final posterior mean out
+///   // or, without the sampler: folded.run(x, diffusion.steps() - 1);
 
 #include <algorithm>
 #include <type_traits>
 
 #include <Eigen/Core>
 
+#include "../denoisers/diffrec_mlp.hpp"
+#include "../denoisers/time_embedding.hpp"
 #include "../diffusion/policies.hpp"
 #include "../error.hpp"
 #include "../nn/gemm.hpp"
 #include "../parallel.hpp"
+#include "../random.hpp"
 #include "../types.hpp"
-#include "diffrec_mlp.hpp"
-#include "time_embedding.hpp"
+#include "ddpm_sampler.hpp"
 
 namespace recdiff {
 
@@ -115,6 +120,22 @@ class DiffRecFoldedReverse {
     }
   }
 
+  /// The DdpmSampler path hook: the model must be the one this object was built from; the loop is noiseless
+  /// and unguided, so options must say so (addNoise off or a NoNoiseVariance diffusion, guidance 0). Draws
+  /// nothing from rng, as StepByStep draws nothing without noise.
+  template <class D>
+  void run(const Diffusion& diffusion, const DdpmOptions& options, D& denoiser, const NoCondition&, Matrix& x, Rng&,
+           Index fromStep) const {
+    static_assert(std::is_same_v<D, Model>, "DiffRecFoldedReverse: the fast path of DiffRecMlp only");
+    RECDIFF_REQUIRE(&denoiser == model_ && &diffusion == diffusion_,
+                    "DiffRecFoldedReverse::run(): built for another model or diffusion");
+    RECDIFF_REQUIRE(options.guidance == 0.0, "DiffRecFoldedReverse::run(): no guidance in DiffRec");
+    constexpr bool kNoiseless = std::is_same_v<typename Diffusion::VarianceType, NoNoiseVariance>;
+    RECDIFF_REQUIRE(!options.addNoise || kNoiseless,
+                    "DiffRecFoldedReverse::run(): the folded loop is noiseless; set addNoise = false");
+    run(x, fromStep);
+  }
+
   /// Reverse steps fromStep … 0 on x ([rows × items], x_t on entry) in place, without noise: x becomes the
   /// last posterior mean, as DdpmSampler::run with addNoise = false would leave it.
   void run(Matrix& x, Index fromStep) const {
@@ -173,4 +194,4 @@ class DiffRecFoldedReverse {
 
 }  // namespace recdiff
 
-#endif  // RECDIFF_DENOISERS_DIFFREC_FOLDED_REVERSE_HPP
+#endif  // RECDIFF_SAMPLING_FOLDED_DIFFREC_HPP

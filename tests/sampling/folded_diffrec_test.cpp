@@ -1,7 +1,7 @@
-// Tests for include/recdiff/denoisers/diffrec_folded_reverse.hpp: the noiseless reverse loop in hidden space
+// Tests for include/recdiff/sampling/folded_diffrec.hpp: the noiseless reverse loop in hidden space
 // equals DdpmSampler's step-by-step loop over DiffRecMlp (x0 and eps prediction, 2- and 4-layer stacks,
 // respaced steps, partial start, tiles), does not depend on the thread count, and refuses --norm.
-#include <recdiff/denoisers/diffrec_folded_reverse.hpp>
+#include <recdiff/sampling/folded_diffrec.hpp>
 #include <recdiff/sampling.hpp>
 
 #include <vector>
@@ -63,7 +63,7 @@ void compareWithStepwise(const std::vector<Index>& dims, const Diffusion<Param, 
 
 }  // namespace
 
-TEST_CASE("The folded DiffRec reverse loop equals the step-by-step loop (x0 prediction)", "[denoisers][diffrec_folded]") {
+TEST_CASE("The folded DiffRec reverse loop equals the step-by-step loop (x0 prediction)", "[sampling][diffrec_folded]") {
   const Diffusion<recdiff::PredictX0, double> d(recdiff::CosineSchedule{}, 12);
   for (const auto& dims : std::vector<std::vector<Index>>{{9}, {5, 11}, {4, 6, 8}}) {
     compareWithStepwise(dims, d, 11, 5, 1e-12);
@@ -75,7 +75,7 @@ TEST_CASE("The folded DiffRec reverse loop equals the step-by-step loop (x0 pred
                       1e-12);
 }
 
-TEST_CASE("The folded DiffRec reverse loop equals the step-by-step loop (eps prediction)", "[denoisers][diffrec_folded]") {
+TEST_CASE("The folded DiffRec reverse loop equals the step-by-step loop (eps prediction)", "[sampling][diffrec_folded]") {
   const Diffusion<recdiff::PredictEpsilon, double> d(recdiff::CosineSchedule{}, 12);
   for (const auto& dims : std::vector<std::vector<Index>>{{9}, {5, 11}}) {
     compareWithStepwise(dims, d, 11, 5, 1e-10);
@@ -83,14 +83,14 @@ TEST_CASE("The folded DiffRec reverse loop equals the step-by-step loop (eps pre
   }
 }
 
-TEST_CASE("The folded DiffRec reverse loop follows a respaced diffusion's timestep map", "[denoisers][diffrec_folded]") {
+TEST_CASE("The folded DiffRec reverse loop follows a respaced diffusion's timestep map", "[sampling][diffrec_folded]") {
   const Diffusion<recdiff::PredictX0, double> full(recdiff::CosineSchedule{}, 40);
   const auto fast = full.respaced("ddim8");
   REQUIRE(fast.timestepMap()(1) != 1);
   compareWithStepwise({5, 11}, fast, fast.steps() - 1, 6, 1e-12);
 }
 
-TEST_CASE("The folded DiffRec reverse loop in float stays close to the double loop", "[denoisers][diffrec_folded]") {
+TEST_CASE("The folded DiffRec reverse loop in float stays close to the double loop", "[sampling][diffrec_folded]") {
   // Same model in float and double: float rounding only (relative to the output scale).
   recdiff::Rng rng(recdiff::test::seed());
   const Index items = 300, rows = 70;
@@ -112,7 +112,7 @@ TEST_CASE("The folded DiffRec reverse loop in float stays close to the double lo
 }
 
 #if RECDIFF_HAS_OPENMP
-TEST_CASE("The folded DiffRec reverse loop gives the same bits on 1 and 2 threads", "[denoisers][diffrec_folded]") {
+TEST_CASE("The folded DiffRec reverse loop gives the same bits on 1 and 2 threads", "[sampling][diffrec_folded]") {
   recdiff::Rng rng(recdiff::test::seed());
   const Index items = 200, rows = 3 * 64 + 5;
   recdiff::DiffRecMlp<float> model({.items = items, .dims = {30, 50}, .timeEmbeddingSize = 10}, rng);
@@ -131,7 +131,7 @@ TEST_CASE("The folded DiffRec reverse loop gives the same bits on 1 and 2 thread
 }
 #endif
 
-TEST_CASE("The folded DiffRec reverse loop refuses what it cannot fold", "[denoisers][diffrec_folded]") {
+TEST_CASE("The folded DiffRec reverse loop refuses what it cannot fold", "[sampling][diffrec_folded]") {
   recdiff::Rng rng(recdiff::test::seed());
   const Diffusion<recdiff::PredictX0, double> d(recdiff::CosineSchedule{}, 5);
   recdiff::DiffRecMlp<double> normalized({.items = 10, .dims = {4}, .normalizeInput = true}, rng);
