@@ -31,7 +31,10 @@ namespace recdiff::examples {
 /// "1,2,3".
 inline std::string join(const std::vector<Index>& v) {
   std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) {  // appended piece by piece: `"," + std::string` trips g++ 12's
+    if (i > 0) s += ',';                          // -Wrestrict false positive at -O3 (GCC bug 105329)
+    s += std::to_string(v[i]);
+  }
   return s;
 }
 

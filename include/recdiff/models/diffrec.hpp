@@ -94,29 +94,33 @@ class DiffRec {
   Trainer& trainer() noexcept { return trainer_; }
 
   /// One pass over all users of `train` in shuffled batches of options().batchSize (the order and every
-  /// random number come from `rng`). Stops at the first non-finite batch, which is not applied.
-  EpochResult trainEpoch(const data::Interactions& train, Rng& rng) {
+  /// random number come from `rng`), through the Trainer. Stops at the first non-finite batch, which is not
+  /// applied. `epoch` (1-based) is what the callbacks' endBatch hooks see.
+  template <class... Callbacks>
+  EpochResult trainEpoch(const data::Interactions& train, Rng& rng, Index maxBatches = 0, Index epoch = 1,
+                         Callbacks&... callbacks) {
     requireItems(train, "DiffRec::trainEpoch()");
     if (batcherData_ != &train || !batcher_) {
       batcher_.emplace(train, options_.batchSize);
       batcherData_ = &train;
     }
-    data::UserBatcher& batcher = *batcher_;
-    batcher.startEpoch(rng);
+    batcher_->startEpoch(rng);
     model_.setTraining(true);
-    EpochResult result;
-    for (Index b = 0; b < batcher.batches(); ++b) {
-      const Matrix& x0 = asScalar(batcher.rows(b));
-      const StepResult step = trainer_.step(x0, NoCondition{}, rng);
-      if (!step.finite) {
-        result.finite = false;
-        break;
-      }
-      result.sumLoss += step.loss;
-      ++result.batches;
-    }
-    result.meanLoss = result.batches > 0 ? result.sumLoss / static_cast<double>(result.batches) : 0.0;
-    return result;
+    struct Source {
+      DiffRec* self;
+      Index batches() const { return self->batcher_->batches(); }
+      const Matrix& batch(Index b) const { return self->asScalar(self->batcher_->rows(b)); }
+    } source{this};
+    return trainer_.loop().epoch(source, rng, epoch, maxBatches, callbacks...);
+  }
+
+  /// Trains options.epochs epochs (epoch e from Rng(options.seed, options.stream).fork(e)) with the callbacks of
+  /// train/callbacks.hpp (early stopping, keep-best, CSV log, progress bar, …); see train::fit().
+  template <class... Callbacks>
+  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options, Callbacks&... callbacks) {
+    return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
+      return trainEpoch(train, rng, options.maxBatchesPerEpoch, e, cb...);
+    }, callbacks...);
   }
 
   /// Inference scores [users.size() × items] for the given users of `input` (their rows are the model's

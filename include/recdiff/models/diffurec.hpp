@@ -27,6 +27,7 @@
 ///   auto top = model.recommend(batch, 10, true, rng);                         // ids and scores, history filtered
 
 #include <algorithm>
+#include <concepts>
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -56,19 +57,15 @@
 #include "../random.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
+#include "../train/tiled.hpp"
+#include "../train/trainer.hpp"
 #include "diffurec_options.hpp"
 #include "next_item_evaluation.hpp"
 
 namespace recdiff {
 
-/// What one training epoch did.
-struct DiffuRecEpoch {
-  double meanLoss = 0.0;  ///< mean of the batches' losses
-  double lastLoss = 0.0;  ///< the last batch's loss (what the reference prints per epoch)
-  Index batches = 0;
-  Index samples = 0;
-  bool finite = true;     ///< false: a batch gave a non-finite loss or gradient; the epoch stopped before applying it
-};
+/// What one training epoch did (the one EpochResult of train/trainer.hpp).
+using DiffuRecEpoch = EpochResult;
 
 /// GEMM FLOPs the implementation performs, for throughput reports (achieved GFLOP/s).
 struct DiffuRecFlops {
@@ -91,11 +88,6 @@ inline DiffuRecFlops diffuRecFlops(const DiffuRecOptions& o, Index items) {
   f.inferencePerUser = static_cast<double>(o.steps * o.inferenceRuns) * f.forwardPerHistory + scoring;
   return f;
 }
-
-/// The default per-batch callback of DiffuRec::trainEpoch(): does nothing.
-struct NoBatchCallback {
-  void operator()(Index /*done*/, Index /*batches*/, double /*loss*/) const noexcept {}
-};
 
 /// DiffuRec with its approximator, diffusion, timestep sampler and optimizer; see the file comment.
 template <class Scalar = float>
@@ -137,12 +129,26 @@ class DiffuRec {
   Optimizer& optimizer() noexcept { return optimizer_; }
   Index parameterCount() const noexcept { return model_.parameters().size(); }
 
+  /// DiffuRec's objective for the Trainer: the cross-entropy of x̂0·Eᵀ of step() (tiled; the loss-aware
+  /// sampler, when on, is fed inside step(), before the divergence check, as before the Trainer).
+  class Objective {
+   public:
+    using Batch = data::HistoryBatch;
+    explicit Objective(DiffuRec& m) : m_(&m) {}
+    double lossAndGradient(const Batch& b, Rng& rng) { return static_cast<double>(m_->step(b.history, b.targets, rng)); }
+    nn::ParameterBuffer<Scalar>& parameters() { return m_->model_.parameters(); }
+
+   private:
+    DiffuRec* m_;
+  };
+
   /// One epoch: the samples (indexing `train`) in a shuffled order drawn from rng, options().samplesPerEpoch
-  /// of them (0: all), in batches of batchSize; maxBatches > 0 stops earlier. Then the StepLR epoch advances.
-  /// onBatch(done, batches, loss) is called after every applied batch (e.g. a progress bar).
-  template <class OnBatch = NoBatchCallback>
+  /// of them (0: all), in batches of batchSize; maxBatches > 0 stops earlier. Through the Trainer: the order
+  /// from rng.fork(1), the steps from rng.fork(3); then the StepLR epoch advances. `epoch` (1-based) is what
+  /// the callbacks' endBatch hooks see.
+  template <class... Callbacks>
   DiffuRecEpoch trainEpoch(const data::Sequences& train, const data::SequenceSamples& samples, Rng& rng,
-                           Index maxBatches = 0, OnBatch&& onBatch = {}) {
+                           Index maxBatches = 0, Index epoch = 1, Callbacks&... callbacks) {
     RECDIFF_REQUIRE(samples.size() > 0, "DiffuRec::trainEpoch(): no training samples");
     RECDIFF_REQUIRE(train.maxItem() <= items(), "DiffuRec::trainEpoch(): item id ", train.maxItem(),
                     " exceeds the model's ", items(), " items");
@@ -161,25 +167,31 @@ class DiffuRec {
     if (options_.samplesPerEpoch > 0)
       batches = std::min(batches, (options_.samplesPerEpoch + options_.batchSize - 1) / options_.batchSize);
     if (maxBatches > 0) batches = std::min(batches, maxBatches);
-    DiffuRecEpoch result;
-    double sum = 0.0;
-    for (Index b = 0; b < batches; ++b) {
-      const data::HistoryBatch& batch = batcher.batch(b);
-      const Scalar loss = step(batch.history, batch.targets, noiseRng);
-      if (!std::isfinite(static_cast<double>(loss)) || !model_.parameters().gradsFinite()) {
-        result.finite = false;
-        break;
-      }
-      optimizer_.step(model_.parameters());
-      sum += static_cast<double>(loss);
-      result.lastLoss = static_cast<double>(loss);
-      ++result.batches;
-      result.samples += batch.targets.size();
-      onBatch(result.batches, batches, result.lastLoss);
-    }
-    result.meanLoss = result.batches > 0 ? sum / static_cast<double>(result.batches) : 0.0;
-    optimizer_.endEpoch();
-    return result;
+    Objective objective(*this);
+    train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
+    return trainer.epoch(batcher, noiseRng, epoch, batches, callbacks...);
+  }
+
+  /// The same with a per-batch function onBatch(done, batches, loss) called after every applied batch (e.g. a
+  /// progress bar); prefer fit() with train::ProgressBar.
+  template <class OnBatch>
+    requires std::invocable<OnBatch&, Index, Index, double>
+  DiffuRecEpoch trainEpoch(const data::Sequences& train, const data::SequenceSamples& samples, Rng& rng,
+                           Index maxBatches, OnBatch&& onBatch) {
+    struct Adapter {
+      OnBatch* f;
+      void endBatch(Index /*epoch*/, Index batch, Index batches, double loss) { (*f)(batch, batches, loss); }
+    } adapter{&onBatch};
+    return trainEpoch(train, samples, rng, maxBatches, 1, adapter);
+  }
+
+  /// Trains options.epochs epochs with callbacks (train/callbacks.hpp) on (train, samples); see train::fit().
+  template <class... Callbacks>
+  [[nodiscard]] TrainResult fit(const data::Sequences& train, const data::SequenceSamples& samples,
+                                const FitOptions& options, Callbacks&... callbacks) {
+    return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
+      return trainEpoch(train, samples, rng, options.maxBatchesPerEpoch, e, cb...);
+    }, callbacks...);
   }
 
   /// One gradient evaluation on a batch (history [batch × len] ids, targets [batch] ids): zeroes the
@@ -210,13 +222,13 @@ class DiffuRec {
                                  weighted ? &tb.weights : nullptr);
       rowLosses_ = model_.lastRowLosses();
     } else {
-      const int workers = prepareReplicas(tiles, model_.training());
+      const int workers = tiles_.prepare(tiles, model_.training());
       tileGrads_.resize(static_cast<std::size_t>(tiles));
       tileLosses_.resize(tiles);
       rowLosses_.resize(n);
-      runTiles(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
-        Approximator& m = worker(w);
-        TileScratch& s = scratch_[static_cast<std::size_t>(w)];
+      tiles_.run(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
+        Approximator& m = tiles_.worker(w);
+        TileScratch& s = tiles_.scratch(w);
         s.sequences = sequences_.middleRows(begin, count);
         s.targets = targets.segment(begin, count);
         s.t = tb.t.segment(begin, count);
@@ -230,19 +242,8 @@ class DiffuRec {
         tileGrads_[static_cast<std::size_t>(k)] = m.parameters().grads();
       });
       // The batch mean: tile k weighs count_k / n; summed in tile order, in parallel over parameter chunks.
-      auto& grads = model_.parameters().grads();
-      const Index size = grads.size(), chunk = 1 << 16, chunks = (size + chunk - 1) / chunk;
-      parallelFor(chunks, chunks > 1, [&](Index c) {
-        const Index begin = c * chunk, count = std::min(chunk, size - begin);
-        for (Index k = 0; k < tiles; ++k) {
-          const Scalar share = static_cast<Scalar>(tileRows(n, tiles, k)) / static_cast<Scalar>(n);
-          const auto g = tileGrads_[static_cast<std::size_t>(k)].segment(begin, count);
-          if (k == 0) grads.segment(begin, count) = share * g;
-          else grads.segment(begin, count) += share * g;
-        }
-      });
-      for (Index k = 0; k < tiles; ++k)
-        loss += static_cast<Scalar>(tileRows(n, tiles, k)) / static_cast<Scalar>(n) * tileLosses_(k);
+      train::sumTileGradients(model_.parameters(), tileGrads_, n);
+      loss = train::sumTileLosses(tileLosses_, n);
     }
     if (options_.lossAwareTimesteps) sampler_.update(tb.t, rowLosses_);
     return loss;
@@ -263,15 +264,15 @@ class DiffuRec {
     const Index n = sequences_.rows();
     model_.setTraining(false);
     const Index tiles = tileCount(n, options_.inferenceTile);
-    const int workers = prepareReplicas(tiles, false);
+    const int workers = tiles_.prepare(tiles, false);
     out.resize(n, options_.hidden);
     const DdpmSampler<Diffusion> sampler(diffusion_, diffuRecReverseOptions());
     for (Index run = 0; run < options_.inferenceRuns; ++run) {
       const Rng modelRng = rng.fork(2 * static_cast<std::uint64_t>(run));
       const Rng reverseRng = rng.fork(2 * static_cast<std::uint64_t>(run) + 1);
-      runTiles(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
-        Approximator& m = worker(w);
-        TileScratch& s = scratch_[static_cast<std::size_t>(w)];
+      tiles_.run(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
+        Approximator& m = tiles_.worker(w);
+        TileScratch& s = tiles_.scratch(w);
         m.setRng(modelRng.fork(static_cast<std::uint64_t>(k)));
         Rng reverse = reverseRng.fork(static_cast<std::uint64_t>(k));
         if (tiles == 1) {
@@ -378,48 +379,7 @@ class DiffuRec {
     ArrayX<Scalar> weights;
   };
 
-  /// Tiles of at most `tile` rows for n rows (0: one tile).
-  static Index tileCount(Index n, Index tile) { return tile > 0 ? std::max<Index>(1, (n + tile - 1) / tile) : 1; }
-  /// Rows of tile k when n rows are cut into `tiles` near-equal contiguous tiles.
-  static Index tileBegin(Index n, Index tiles, Index k) { return n * k / tiles; }
-  static Index tileRows(Index n, Index tiles, Index k) {
-    return tileBegin(n, tiles, k + 1) - tileBegin(n, tiles, k);
-  }
-
-  /// The approximator worker w runs on: the model itself for worker 0, a replica otherwise.
-  Approximator& worker(int w) { return w == 0 ? model_ : *replicas_[static_cast<std::size_t>(w - 1)]; }
-
-  /// Workers for `tiles` tiles (at most the available threads); creates the missing replicas, copies the
-  /// model's parameters into the ones used and sets their mode. Returns the number of workers.
-  int prepareReplicas(Index tiles, bool training) {
-    const int workers = static_cast<int>(std::min<Index>(availableThreads(), tiles));
-    while (static_cast<int>(replicas_.size()) < workers - 1)
-      replicas_.push_back(std::make_unique<Approximator>(approximatorOptions(options_, items())));
-    if (static_cast<int>(scratch_.size()) < workers) scratch_.resize(static_cast<std::size_t>(workers));
-    for (int w = 1; w < workers; ++w) {
-      Approximator& r = *replicas_[static_cast<std::size_t>(w - 1)];
-      r.parameters().values() = model_.parameters().values();
-      if (r.training() != training) r.setTraining(training);
-    }
-    return workers;
-  }
-
-  /// body(worker, k, begin, count) for the tiles k of n rows, tile k on worker k mod workers (one thread each).
-  /// An exception thrown by a tile is rethrown here after every worker has stopped.
-  template <class Body>
-  void runTiles(Index tiles, int workers, Index n, Body&& body) {
-    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
-    parallelFor(workers, workers > 1, [&](Index w) {
-      try {
-        for (Index k = w; k < tiles; k += workers)
-          body(static_cast<int>(w), k, tileBegin(n, tiles, k), tileRows(n, tiles, k));
-      } catch (...) {
-        errors[static_cast<std::size_t>(w)] = std::current_exception();
-      }
-    });
-    for (const auto& e : errors)
-      if (e) std::rethrow_exception(e);
-  }
+  static Index tileCount(Index n, Index tile) { return train::tileCount(n, tile); }
 
   static DiffuRecOptions validated(const DiffuRecOptions& o, Index items) {
     RECDIFF_REQUIRE(items > 0, "DiffuRec: items must be positive, got ", items);
@@ -462,8 +422,9 @@ class DiffuRec {
   std::optional<data::SequenceBatcher> batcher_;
   Sequences sequences_;
   Matrix noise_, x0_, evalScores_;
-  std::vector<std::unique_ptr<Approximator>> replicas_;  // workers 1 … of the data-parallel tiles
-  std::vector<TileScratch> scratch_;                      // per worker
+  /// Workers 1 … of the data-parallel tiles (train/tiled.hpp), a scratch per worker.
+  train::Tiles<Approximator, TileScratch> tiles_{
+      model_, [this] { return std::make_unique<Approximator>(approximatorOptions(options_, items())); }};
   std::vector<typename nn::ParameterBuffer<Scalar>::Vector> tileGrads_;
   ArrayX<Scalar> tileLosses_, rowLosses_;
 };

@@ -55,19 +55,14 @@
 #include "../parallel.hpp"
 #include "../random.hpp"
 #include "../schedules/make_schedule.hpp"
+#include "../train/trainer.hpp"
 #include "dreamrec_options.hpp"
 #include "next_item_evaluation.hpp"
 
 namespace recdiff {
 
-/// What one training epoch did.
-struct DreamRecEpoch {
-  double meanLoss = 0.0;  ///< mean of the batches' losses
-  double lastLoss = 0.0;  ///< the last batch's loss (what the reference prints per epoch)
-  Index batches = 0;
-  Index samples = 0;
-  bool finite = true;     ///< false: a batch gave a non-finite loss or gradient; the epoch stopped before applying it
-};
+/// What one training epoch did (the one EpochResult of train/trainer.hpp).
+using DreamRecEpoch = EpochResult;
 
 /// DreamRec with its encoder, denoiser, diffusion and optimizer; see the file comment.
 template <class Scalar_ = float>
@@ -122,10 +117,26 @@ class DreamRec {
     return {.maxLen = options_.maxLength, .side = data::Padding::Right, .padId = 0};
   }
 
+  /// DreamRec's objective for the Trainer: the null-history x0-MSE (+ crossEntropyWeight · CE) of step().
+  class Objective {
+   public:
+    using Batch = data::HistoryBatch;
+    explicit Objective(DreamRec& m) : m_(&m) {}
+    double lossAndGradient(const Batch& b, Rng& rng) {
+      return static_cast<double>(m_->step(b.history, b.lengths, b.targets, rng));
+    }
+    nn::ParameterBuffer<Scalar>& parameters() { return m_->params_; }
+
+   private:
+    DreamRec* m_;
+  };
+
   /// One epoch over the samples (indexing `train`) in a shuffled order drawn from rng, in batches of
-  /// batchSize (the last one smaller); maxBatches > 0 stops earlier.
+  /// batchSize (the last one smaller); maxBatches > 0 stops earlier. Through the Trainer: the order from
+  /// rng.fork(1), the encoder's dropout from rng.fork(2), the steps from rng.fork(3); then AdamW's epoch.
+  template <class... Callbacks>
   DreamRecEpoch trainEpoch(const data::Sequences& train, const data::SequenceSamples& samples, Rng& rng,
-                           Index maxBatches = 0) {
+                           Index maxBatches = 0, Index epoch = 1, Callbacks&... callbacks) {
     RECDIFF_REQUIRE(samples.size() > 0, "DreamRec::trainEpoch(): no training samples");
     RECDIFF_REQUIRE(train.maxItem() <= items(), "DreamRec::trainEpoch(): item id ", train.maxItem(),
                     " exceeds the model's ", items(), " items");
@@ -140,27 +151,19 @@ class DreamRec {
     encoder_.setTraining(true);
     encoder_.setRng(rng.fork(2));
     Rng stepRng = rng.fork(3);
-    Index batches = batcher.batches();
-    if (maxBatches > 0) batches = std::min(batches, maxBatches);
-    DreamRecEpoch result;
-    double sum = 0.0;
     const ScopedThreadLimit threads(options_.trainingThreads);
-    for (Index b = 0; b < batches; ++b) {
-      const data::HistoryBatch& batch = batcher.batch(b);
-      const Scalar loss = step(batch.history, batch.lengths, batch.targets, stepRng);
-      if (!std::isfinite(static_cast<double>(loss)) || !params_.gradsFinite()) {
-        result.finite = false;
-        break;
-      }
-      optimizer_.step(params_);
-      sum += static_cast<double>(loss);
-      result.lastLoss = static_cast<double>(loss);
-      ++result.batches;
-      result.samples += batch.targets.size();
-    }
-    result.meanLoss = result.batches > 0 ? sum / static_cast<double>(result.batches) : 0.0;
-    optimizer_.endEpoch();
-    return result;
+    Objective objective(*this);
+    train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
+    return trainer.epoch(batcher, stepRng, epoch, maxBatches, callbacks...);
+  }
+
+  /// Trains options.epochs epochs with callbacks (train/callbacks.hpp) on (train, samples); see train::fit().
+  template <class... Callbacks>
+  [[nodiscard]] TrainResult fit(const data::Sequences& train, const data::SequenceSamples& samples,
+                                const FitOptions& options, Callbacks&... callbacks) {
+    return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
+      return trainEpoch(train, samples, rng, options.maxBatchesPerEpoch, e, cb...);
+    }, callbacks...);
   }
 
   /// One gradient evaluation (the optimizer is not stepped): zeroes the gradients, draws t, the noise and the

@@ -57,6 +57,7 @@
 #include "../sampling/ddpm_sampler.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
+#include "../train/trainer.hpp"
 #include "diffrec.hpp"
 #include "ldiffrec_options.hpp"
 
@@ -150,8 +151,38 @@ class LDiffRec {
     return wElbo * elbo + wVae * vae;
   }
 
-  /// One pass over all users of `train` in shuffled batches (every random number from `rng`).
-  EpochResult trainEpoch(const data::Interactions& train, Rng& rng) {
+  /// L-DiffRec's objective for the Trainer (autoencoder + diffusion loss over both parameter buffers): per
+  /// batch the timesteps, the latent noise, then the autoencoder's dropout and ε from the step's rng; λ of the
+  /// current epoch and the KL weight of the current update. afterStep feeds the timestep sampler, endEpoch
+  /// advances λ's annealing.
+  class Objective {
+   public:
+    using Batch = RowMatrix<float>;  ///< the batcher's dense interaction rows
+    explicit Objective(LDiffRec& m) : m_(&m) {}
+    double lossAndGradient(const Batch& rows, Rng& rng) {
+      LDiffRec& m = *m_;
+      m.xBatch_ = rows.template cast<Scalar>();
+      m.tb_ = m.sampler_.template sample<Scalar>(m.xBatch_.rows(), rng);
+      m.noise_.resize(m.xBatch_.rows(), m.ae_.latentSize());
+      rng.fillNormal(m.noise_);
+      const double loss = m.lossAndGradient(m.xBatch_, m.tb_.t, m.tb_.weights, m.noise_, rng, m.currentLamda(),
+                                            m.currentKlWeight());
+      ++m.updates_;
+      return loss;
+    }
+    train::ParameterGroup<Scalar, 2> parameters() { return {{&m_->ae_.parameters(), &m_->model_.parameters()}}; }
+    void afterStep(const Batch& /*rows*/) { m_->sampler_.update(m_->tb_.t, m_->loss_.weighted); }
+    void endEpoch() { ++m_->epochsDone_; }
+
+   private:
+    LDiffRec* m_;
+  };
+
+  /// One pass over all users of `train` in shuffled batches (every random number from `rng`) through the
+  /// Trainer: the autoencoder's AdamW(lr1, wd1), then the denoiser's AdamW(lr2, wd2).
+  template <class... Callbacks>
+  EpochResult trainEpoch(const data::Interactions& train, Rng& rng, Index maxBatches = 0, Index epoch = 1,
+                         Callbacks&... callbacks) {
     RECDIFF_REQUIRE(train.items() == items(), "LDiffRec::trainEpoch(): the data has ", train.items(),
                     " items but the model was built for ", items());
     if (batcherData_ != &train || !batcher_) {
@@ -161,29 +192,23 @@ class LDiffRec {
     batcher_->startEpoch(rng);
     ae_.setTraining(true);
     model_.setTraining(true);
-    EpochResult result;
-    const double lamda = currentLamda();
-    for (Index b = 0; b < batcher_->batches(); ++b) {
-      const auto& rows = batcher_->rows(b);
-      xBatch_ = rows.template cast<Scalar>();
-      const TimestepBatch<Scalar> tb = sampler_.template sample<Scalar>(xBatch_.rows(), rng);
-      noise_.resize(xBatch_.rows(), ae_.latentSize());
-      rng.fillNormal(noise_);
-      const double loss = lossAndGradient(xBatch_, tb.t, tb.weights, noise_, rng, lamda, currentKlWeight());
-      ++updates_;
-      if (!std::isfinite(loss) || !ae_.parameters().gradsFinite() || !model_.parameters().gradsFinite()) {
-        result.finite = false;
-        break;
-      }
-      aeOptimizer_.step(ae_.parameters());
-      modelOptimizer_.step(model_.parameters());
-      sampler_.update(tb.t, loss_.weighted);
-      result.sumLoss += loss;
-      ++result.batches;
-    }
-    ++epochsDone_;
-    result.meanLoss = result.batches > 0 ? result.sumLoss / static_cast<double>(result.batches) : 0.0;
-    return result;
+    struct Source {
+      data::UserBatcher* batcher;
+      Index batches() const { return batcher->batches(); }
+      const RowMatrix<float>& batch(Index b) const { return batcher->rows(b); }
+    } source{&*batcher_};
+    Objective objective(*this);
+    train::OptimizerGroup<optim::AdamW, optim::AdamW> optimizers(aeOptimizer_, modelOptimizer_);
+    train::Trainer<Objective, decltype(optimizers)> trainer(objective, optimizers);
+    return trainer.epoch(source, rng, epoch, maxBatches, callbacks...);
+  }
+
+  /// Trains options.epochs epochs with callbacks (train/callbacks.hpp); see DiffRec::fit() and train::fit().
+  template <class... Callbacks>
+  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options, Callbacks&... callbacks) {
+    return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
+      return trainEpoch(train, rng, options.maxBatchesPerEpoch, e, cb...);
+    }, callbacks...);
   }
 
   /// Item scores [batch × items] for dense rows: encode to μ, the reverse diffusion, decode.
@@ -342,6 +367,7 @@ class LDiffRec {
   Matrix xBatch_, noise_, z0_, zt_, out_, logits_, dLogits_, dOut_, dZt_, dZ0_;
   RowMatrix<float> rowsBuffer_;  ///< dense input rows of scores(input, users, ...)
   DiffusionLoss<Scalar> loss_;
+  TimestepBatch<Scalar> tb_;
 };
 
 }  // namespace recdiff

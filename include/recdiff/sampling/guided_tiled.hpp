@@ -25,14 +25,11 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../random.hpp"
 #include "../simd/kernels.hpp"
 #include "../types.hpp"
 #include "ddpm_sampler.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 namespace recdiff {
 
@@ -92,17 +89,10 @@ struct GuidedTiled {
     const auto& c1 = diffusion.posteriorMeanCoef1();
     const auto& c2 = diffusion.posteriorMeanCoef2();
     const auto& sigma = diffusion.reverseStd();
-#if defined(_OPENMP)
-    const Index threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-#else
-    const Index threads = 1;
-#endif
     const Index tile = std::max<Index>(1, std::min<Index>(kTileRows, batch));
     const Index tiles = (batch + tile - 1) / tile;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) if (tiles > 1 && threads > 1)
-#endif
-    for (Index k = 0; k < tiles; ++k) {
+    // Tiles are independent and each is computed the same way on any thread: same bits at any thread count.
+    parallelFor(tiles, tiles > 1, [&](Index k) {
       const Index r0 = k * tile, rows = std::min(tile, batch - r0);
       Matrix xs(rows, d), x0(rows, d), z(rows, d), scratch;
       if (initial != nullptr) simd::normalFill<Scalar>(*initial, static_cast<std::uint64_t>(r0 * d), xs.data(), rows * d);
@@ -119,7 +109,7 @@ struct GuidedTiled {
         }
       }
       x.middleRows(r0, rows) = xs;
-    }
+    });
   }
 };
 

@@ -2,7 +2,7 @@
 #define RECDIFF_TRAIN_DIFFUSION_TRAINER_HPP
 
 /// \file diffusion_trainer.hpp
-/// One optimisation step of a Gaussian-diffusion objective with an MSE loss (DiffRec's `training_losses`,
+/// The Gaussian-diffusion objective with an MSE loss (DiffRec's `training_losses`,
 /// Wang et al. 2023, Eqs. 11–13): draw t and importance weights from the timestep sampler, noise x0 with
 /// the fused kernel (ε generated in place), run the denoiser, compute the reweighted loss divided by the
 /// importance probability, back-propagate, take the optimizer step, and feed (t, reweighted loss) to the
@@ -10,6 +10,9 @@
 ///
 /// Divergence is a status, not an exception (STYLE.md 4.4): a non-finite loss or gradient skips the update
 /// and the step reports `finite = false`, leaving the parameters as they were.
+///
+/// MseDiffusionObjective is the train::Objective; DiffusionTrainer composes it with an optimizer in a
+/// train::Trainer (one step at a time, or trainer.loop().epoch(...)).
 ///
 /// Usage:
 ///   DiffusionTrainer trainer(diffusion, model, sampler, optimizer, {.reweight = true});
@@ -26,6 +29,7 @@
 #include "../random.hpp"
 #include "../simd/kernels.hpp"
 #include "../types.hpp"
+#include "trainer.hpp"
 
 namespace recdiff {
 
@@ -43,33 +47,44 @@ struct StepResult {
   bool finite = true;   ///< false when the loss or a gradient was NaN or infinite: no update was applied
 };
 
-/// The training step of a diffusion model over rows x0 [batch × dim].
+/// DiffRec's MSE diffusion objective over rows x0 [batch × dim] (a train::Objective, trainer.hpp): t and the
+/// importance weights from the timestep sampler, the fused noising, the denoiser, the reweighted loss divided by
+/// the importance probability, back-propagation into model.parameters(); afterStep() feeds (t, reweighted loss)
+/// to the sampler's optional update hook.
 /// \tparam Diffusion a GaussianDiffusion (tables, coefficients, reweighting).
 /// \tparam Model     a Denoiser (concepts.hpp): forward, backward, parameters().
 /// \tparam Sampler   a TimestepSampler; its update(t, losses) hook is called when present.
-/// \tparam Optimizer anything with step(nn::ParameterBuffer<Scalar>&) (optim/optimizer.hpp).
-template <class Diffusion, class Model, class Sampler, class Optimizer>
-class DiffusionTrainer {
-  static_assert(isDenoiser<Model>, "DiffusionTrainer: Model must satisfy Denoiser (see docs/concepts.md#denoiser)");
+template <class Diffusion, class Model, class Sampler>
+class MseDiffusionObjective {
+  static_assert(isDenoiser<Model>,
+                "MseDiffusionObjective: Model must satisfy Denoiser (see docs/concepts.md#denoiser)");
   static_assert(isTimestepSampler<Sampler>,
-                "DiffusionTrainer: Sampler must satisfy TimestepSampler (see docs/concepts.md#timestepsampler)");
+                "MseDiffusionObjective: Sampler must satisfy TimestepSampler (see docs/concepts.md#timestepsampler)");
 
  public:
   using Scalar = typename Model::Scalar;
   using Matrix = RowMatrix<Scalar>;
   using Condition = typename Model::Condition;
+  using Batch = Matrix;  ///< x0 rows; the condition of a batch step is Condition{} (DiffRec: NoCondition)
   static_assert(std::is_same_v<Scalar, typename Diffusion::ScalarType>,
-                "DiffusionTrainer: the model and the diffusion must use the same Scalar");
+                "MseDiffusionObjective: the model and the diffusion must use the same Scalar");
   static constexpr bool kPredictEpsilon =
       std::is_same_v<typename Diffusion::ParameterizationType, PredictEpsilon>;
 
-  DiffusionTrainer(const Diffusion& diffusion, Model& model, Sampler& sampler, Optimizer& optimizer,
-                   DiffusionTrainerOptions options = {})
-      : diffusion_(&diffusion), model_(&model), sampler_(&sampler), optimizer_(&optimizer), options_(options) {}
+  MseDiffusionObjective(const Diffusion& diffusion, Model& model, Sampler& sampler, DiffusionTrainerOptions options = {})
+      : diffusion_(&diffusion), model_(&model), sampler_(&sampler), options_(options) {}
 
-  /// Loss and parameter gradient of one batch for given t, importance weights and noise address, without
-  /// an optimizer step (the gradient is accumulated into model.parameters().grads() after zeroing it).
-  /// Exposed so that tests can finite-difference the whole training loss.
+  /// The batch step of the Trainer: timesteps, then one noise reservation from `rng`, then the loss and the
+  /// gradient (zeroed first) with Condition{}.
+  double lossAndGradient(const Matrix& x0, Rng& rng) {
+    RECDIFF_REQUIRE(x0.rows() > 0, "MseDiffusionObjective::lossAndGradient(): empty batch");
+    drawTimesteps(*sampler_, x0.rows(), rng, timesteps_);
+    const random::NoiseAddress at = rng.reserveNoise<Scalar>(static_cast<std::uint64_t>(x0.size()));
+    return lossAndGradient(x0, timesteps_.t, timesteps_.weights, at, Condition{});
+  }
+
+  /// Loss and parameter gradient of one batch for given t, importance weights and noise address (the gradient
+  /// is accumulated into model.parameters().grads() after zeroing it). Tests finite-difference it.
   double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
                          const random::NoiseAddress& noiseAt, const Condition& condition) {
     RECDIFF_REQUIRE(t.size() == x0.rows(), "DiffusionTrainer::lossAndGradient(): x0 has ", x0.rows(),
@@ -112,21 +127,12 @@ class DiffusionTrainer {
     return finish(x0, t, importanceWeights, noise, condition);
   }
 
-  /// One training step on x0 [batch × dim] with randomness from `rng` (timesteps, then one noise draw).
-  StepResult step(const Matrix& x0, const Condition& condition, Rng& rng) {
-    RECDIFF_REQUIRE(x0.rows() > 0, "DiffusionTrainer::step(): empty batch");
-    drawTimesteps(*sampler_, x0.rows(), rng, timesteps_);
-    const TimestepBatch<Scalar>& tb = timesteps_;
-    const random::NoiseAddress at = rng.reserveNoise<Scalar>(static_cast<std::uint64_t>(x0.size()));
-    StepResult result;
-    result.loss = lossAndGradient(x0, tb.t, tb.weights, at, condition);
-    result.finite = std::isfinite(result.loss) && model_->parameters().gradsFinite();
-    if (!result.finite) return result;
-    optimizer_->step(model_->parameters());
-    if constexpr (hasUpdateHook<Sampler, Scalar>) sampler_->update(tb.t, loss_.weighted);
-    return result;
+  /// After an applied update: the sampler's update(t, reweighted losses) hook, when it has one.
+  void afterStep(const Matrix& /*x0*/) {
+    if constexpr (hasUpdateHook<Sampler, Scalar>) sampler_->update(timesteps_.t, loss_.weighted);
   }
 
+  nn::ParameterBuffer<Scalar>& parameters() { return model_->parameters(); }
   /// The denoiser's output for the last batch [batch × dim].
   const Matrix& lastOutput() const noexcept { return out_; }
   /// The noised input of the last batch [batch × dim].
@@ -151,12 +157,59 @@ class DiffusionTrainer {
   const Diffusion* diffusion_;
   Model* model_;
   Sampler* sampler_;
-  Optimizer* optimizer_;
   DiffusionTrainerOptions options_;
   ArrayX<Scalar> a_, b_;
   Matrix xt_, noise_, out_;
   DiffusionLoss<Scalar> loss_;
   TimestepBatch<Scalar> timesteps_;
+};
+
+/// The MSE objective composed with an optimizer through train::Trainer: what DiffRec trains with.
+/// step() is one Trainer step; the objective's entry points are forwarded for tests.
+template <class Diffusion, class Model, class Sampler, class Optimizer>
+class DiffusionTrainer {
+ public:
+  using Objective = MseDiffusionObjective<Diffusion, Model, Sampler>;
+  using Scalar = typename Objective::Scalar;
+  using Matrix = typename Objective::Matrix;
+  using Condition = typename Objective::Condition;
+  using Loop = train::Trainer<Objective, Optimizer>;
+
+  DiffusionTrainer(const Diffusion& diffusion, Model& model, Sampler& sampler, Optimizer& optimizer,
+                   DiffusionTrainerOptions options = {})
+      : objective_(diffusion, model, sampler, options), loop_(objective_, optimizer) {}
+  DiffusionTrainer(const DiffusionTrainer&) = delete;
+  DiffusionTrainer& operator=(const DiffusionTrainer&) = delete;
+
+  /// One training step on x0 [batch × dim] with randomness from `rng` (timesteps, then one noise draw). Only
+  /// Condition{} is supported by the batch step (DiffRec's NoCondition).
+  StepResult step(const Matrix& x0, const Condition& /*condition*/, Rng& rng) {
+    RECDIFF_REQUIRE(x0.rows() > 0, "DiffusionTrainer::step(): empty batch");
+    StepResult result;
+    result.loss = loop_.step(x0, rng, result.finite);
+    return result;
+  }
+
+  double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
+                         const random::NoiseAddress& noiseAt, const Condition& condition) {
+    return objective_.lossAndGradient(x0, t, importanceWeights, noiseAt, condition);
+  }
+  template <class Noise>
+  double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
+                         const Eigen::MatrixBase<Noise>& noise, const Condition& condition) {
+    return objective_.lossAndGradient(x0, t, importanceWeights, noise, condition);
+  }
+
+  Objective& objective() noexcept { return objective_; }
+  Loop& loop() noexcept { return loop_; }
+  const Matrix& lastOutput() const noexcept { return objective_.lastOutput(); }
+  const Matrix& lastNoisedInput() const noexcept { return objective_.lastNoisedInput(); }
+  const DiffusionLoss<Scalar>& lastLoss() const noexcept { return objective_.lastLoss(); }
+  const DiffusionTrainerOptions& options() const noexcept { return objective_.options(); }
+
+ private:
+  Objective objective_;
+  Loop loop_;
 };
 
 }  // namespace recdiff

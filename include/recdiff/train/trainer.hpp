@@ -32,16 +32,19 @@
 ///   const TrainResult t = recdiff::train::fit({.epochs = 50}, [&](Index e, Rng& r, auto&... cb) {
 ///     return trainer.epoch(batches, r, e, cb...); }, early, keepBest, csv);
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "../error.hpp"
+#include "../nn/parameters.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 
@@ -156,6 +159,44 @@ Index rowsOf(const B& b) {
 }
 
 }  // namespace detail
+
+/// Several parameter buffers that one objective trains (L-DiffRec: the autoencoder's and the denoiser's), each
+/// with its own optimizer (OptimizerGroup). gradsFinite() is true when every buffer's gradient is finite.
+template <class Scalar, std::size_t N>
+struct ParameterGroup {
+  std::array<nn::ParameterBuffer<Scalar>*, N> buffers;
+  bool gradsFinite() const {
+    for (const auto* b : buffers)
+      if (!b->gradsFinite()) return false;
+    return true;
+  }
+};
+
+/// One optimizer per buffer of a ParameterGroup, stepped in buffer order; endEpoch() reaches each that has one.
+template <class... Optimizers>
+class OptimizerGroup {
+ public:
+  explicit OptimizerGroup(Optimizers&... optimizers) : optimizers_(optimizers...) {}
+
+  template <class Scalar>
+  void step(ParameterGroup<Scalar, sizeof...(Optimizers)> group) {
+    stepEach(group, std::index_sequence_for<Optimizers...>{});
+  }
+  void endEpoch() {
+    std::apply([](auto&... o) { (endOne(o), ...); }, optimizers_);
+  }
+
+ private:
+  template <class Scalar, std::size_t... I>
+  void stepEach(ParameterGroup<Scalar, sizeof...(Optimizers)>& group, std::index_sequence<I...>) {
+    (std::get<I>(optimizers_).step(*group.buffers[I]), ...);
+  }
+  template <class O>
+  static void endOne(O& o) {
+    if constexpr (requires { o.endEpoch(); }) o.endEpoch();
+  }
+  std::tuple<Optimizers&...> optimizers_;
+};
 
 /// The training loop over an Objective and an Optimizer (anything with step(P&) for the objective's
 /// parameters() type P, optionally endEpoch()). Holds references: both must outlive it.
