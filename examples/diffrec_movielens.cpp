@@ -25,7 +25,6 @@
 // they are, or a raw MovieLens release (u.data, ratings.dat or ratings.csv), loaded with the preset's rating
 // threshold and split 7:1:2 by time within each user.
 #include <iostream>
-#include <optional>
 #include <string>
 #include <vector>
 
