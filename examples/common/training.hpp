@@ -33,7 +33,7 @@ struct LoopFlags {
   bool progress = true;
 
   void add(CLI::App& app, const std::string& patienceHelp) {
-    app.add_option("--epochs", epochs_, "upper epoch limit (0: evaluate only, e.g. with --load)")
+    app.add_option("--epochs", epochs_, "upper epoch limit (default: the preset's)")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--max-batches-per-epoch", maxBatches, "stop each epoch after this many batches (0: no limit)")
         ->check(CLI::NonNegativeNumber);
