@@ -1,0 +1,193 @@
+// recdiff.DiffRec and recdiff.TDiffRec: the options' field tables (models/diffrec_options.hpp, T-DiffRec's
+// TimeWeightOptions) and FitSettings as keywords, fit through train::fit() with the library's callbacks (early
+// stopping on validation recall@20, keep-best, progress bar) plus the Python hooks (Ctrl-C, callback).
+
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <recdiff/models/diffrec.hpp>
+#include <recdiff/models/tdiffrec.hpp>
+
+#include "bindings.hpp"
+#include "common.hpp"
+#include "fit_hooks.hpp"
+
+namespace recdiff::python {
+
+namespace {
+
+/// T-DiffRec's options beside DiffRec's, or none.
+struct NoTimeWeights {
+  template <class Self, class V>
+  static void fields(Self&, V&&) {}
+};
+
+/// The cut-offs evaluated on validation: 10, 20 and the selecting metric's ("recall@50" -> 50).
+std::vector<Index> validationCutoffs(const std::string& metric, const std::string& who) {
+  const auto at = metric.find('@');
+  Index k = 0;
+  if (at != std::string::npos && at > 0) {
+    double x = 0.0;
+    if (io::detail::parseNumber(std::string_view(metric).substr(at + 1), x) && x >= 1 && std::floor(x) == x)
+      k = static_cast<Index>(x);
+  }
+  RECDIFF_REQUIRE(k > 0, who, ": metric = '", metric, "' is not <name>@<K>, e.g. recall@20");
+  std::vector<Index> ks{10, 20, k};
+  std::sort(ks.begin(), ks.end());
+  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  return ks;
+}
+
+template <bool TimeAware>
+struct DiffRecModel {
+  static inline const char* kName = TimeAware ? "TDiffRec" : "DiffRec";
+  using Model = DiffRec<PredictX0, float>;
+  using Time = std::conditional_t<TimeAware, TimeWeightOptions, NoTimeWeights>;
+  DiffRecOptions options;
+  Time time;
+  FitSettings settings;
+  Execution execution;
+  std::uint64_t seed = 1;
+  std::unique_ptr<Model> model;
+  std::mutex mutex;
+  py::object fitResult = py::none();
+
+  explicit DiffRecModel(const py::kwargs& kwargs) {
+    const std::string who = std::string(kName) + "()";
+    std::set<std::string> used;
+    applyKeywords(options, kwargs, who, used);
+    applyKeywords(time, kwargs, who, used);
+    applyKeywords(settings, kwargs, who, used);
+    applyKeywords(execution, kwargs, who, used);
+    std::vector<std::string> valid;
+    collectKeywords(options, valid);
+    collectKeywords(time, valid);
+    collectKeywords(settings, valid);
+    collectKeywords(execution, valid);
+    rejectUnknown(kwargs, used, valid, who);
+    RECDIFF_REQUIRE(settings.evalEvery > 0 && settings.patience > 0, who, ": eval_every and patience must be positive");
+    validationCutoffs(settings.metric, who);
+    if constexpr (TimeAware) timeWeighted(data::Interactions(), time, StoredOrder::Chronological);  // checks w_min, w_max
+    seed = settings.seed;
+  }
+
+  Model& fitted(const char* who) {
+    RECDIFF_REQUIRE_FITTED(model != nullptr, who);
+    return *model;
+  }
+  /// T-DiffRec: each row's stored order is its time order (recdiff.datasets keeps the files' order).
+  data::Interactions input(const data::Interactions& x) const {
+    if constexpr (TimeAware) return timeWeighted(x, time, StoredOrder::Chronological);
+    else return x;
+  }
+  Index items() const { return model ? model->items() : 0; }
+  std::map<std::string, std::string> hyperparameters() const {
+    if (model) return model->hyperparameters();
+    auto h = io::fieldsToText(options);
+    for (auto& [k, v] : io::fieldsToText(time)) h[k] = v;
+    return h;
+  }
+};
+
+template <bool TimeAware>
+DiffRecModel<TimeAware>& fit(DiffRecModel<TimeAware>& w, const py::object& userItems, const py::object& validation,
+                             bool showProgress, const py::object& callback) {
+  using W = DiffRecModel<TimeAware>;
+  const std::string who = std::string(W::kName) + ".fit()";
+  const data::Interactions train = fromScipy(userItems, who + ": user_items");
+  std::optional<data::Interactions> valid;
+  if (!validation.is_none()) {
+    valid = fromScipy(validation, who + ": validation");
+    RECDIFF_REQUIRE(valid->users() == train.users() && valid->items() == train.items(), who, ": validation is ",
+                    valid->users(), " x ", valid->items(), ", user_items ", train.users(), " x ", train.items());
+  }
+  const std::vector<Index> ks = validationCutoffs(w.settings.metric, who);
+  std::optional<train::EarlyStopping> early;
+  std::unique_ptr<typename W::Model> fresh;
+  PythonHooks hooks(callback, nullptr);
+  TrainResult result;
+  {
+    py::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(w.mutex);
+    const ThreadScope threads(w.execution.threads);
+    fresh = std::make_unique<typename W::Model>(w.options, train.items(), w.settings.seed);
+    const data::Interactions x = w.input(train);
+    const FitOptions fo{.epochs = w.settings.epochs, .seed = w.settings.seed};
+    if (valid) {
+      early.emplace(
+          [&](Index epoch) {
+            Rng rng(w.settings.seed, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
+            metrics::MetricTable t;
+            t.add("valid", evaluateModel(*fresh, x, train, *valid, nullptr, ks, metrics::UserAverage::AllUsers, rng));
+            return t;
+          },
+          "valid." + w.settings.metric,
+          train::EarlyStoppingOptions{.patience = w.settings.patience, .every = w.settings.evalEvery,
+                                      .unit = train::PatienceUnit::kEpochs});
+      hooks.watch(&*early);
+      train::KeepBest<float> keep(*early, {&fresh->model().parameters()});
+      train::ProgressBar bar(showProgress ? stderr : nullptr, false, 16, &*early);
+      result = fresh->fit(x, fo, *early, keep, bar, hooks);
+    } else {
+      train::ProgressBar bar(showProgress ? stderr : nullptr);
+      result = fresh->fit(x, fo, bar, hooks);
+    }
+    w.model = std::move(fresh);
+  }
+  w.fitResult = trainResultDict(result, early ? &*early : nullptr);
+  hooks.rethrow();
+  return w;
+}
+
+template <bool TimeAware>
+void bindOne(py::module_& m, const char* doc) {
+  using W = DiffRecModel<TimeAware>;
+  py::class_<W> c(m, W::kName,
+                  (std::string(doc) + "\n\nKeywords (default: help):\n" + keywordHelp(DiffRecOptions{}) +
+                   keywordHelp(typename W::Time{}) + keywordHelp(FitSettings{}) + keywordHelp(Execution{}))
+                      .c_str());
+  c.def(py::init<const py::kwargs&>());
+  c.def("fit", &fit<TimeAware>, py::arg("user_items"), py::arg("validation") = py::none(),
+        py::arg("show_progress") = true, py::arg("callback") = py::none(),
+        "Trains a fresh model on user_items (scipy.sparse CSR, users × items) for `epochs` epochs; with "
+        "validation (same shape) evaluates every eval_every epochs, stops `patience` epochs after the best "
+        "validation metric and keeps the best weights. callback(epoch, metrics) runs after every epoch "
+        "(metrics: loss, seconds and, when evaluated, valid.recall@K, ...). Ctrl-C stops after the current "
+        "batch (KeyboardInterrupt; the model keeps the weights trained so far). Returns self.");
+  c.def_readonly("fit_result", &W::fitResult, "What the last fit() did: epochs, stop_reason, losses, best_epoch, best.");
+  bindInteractionMethods<W>(c);
+}
+
+}  // namespace
+
+void bindDiffRec(py::module_& m) {
+  bindOne<false>(m, "DiffRec (Wang et al., SIGIR 2023): a diffusion model over each user's interaction row; the "
+                    "defaults are the authors' ml-1m_clean settings.");
+  bindOne<true>(m, "T-DiffRec (Wang et al., SIGIR 2023, Sec. 3.5): DiffRec on rows weighted by recency, from w_min "
+                   "(oldest) to w_max (newest); each row's stored order is its time order (recdiff.datasets keeps "
+                   "the files' order).");
+  registerLoader("DiffRec", [](const std::string& path) {
+    const io::CheckpointInfo info = io::readCheckpointInfo(path);
+    const auto it = info.hyperparameters.find("mean_type");
+    RECDIFF_REQUIRE(it == info.hyperparameters.end() || it->second == "x0", "recdiff.load(): ", path,
+                    " is a DiffRec with mean_type ", it->second, "; the Python module has x0 DiffRec only");
+    const auto [options, items] = DiffRec<>::optionsFromHyperparameters(info.hyperparameters);
+    auto w = std::make_unique<DiffRecModel<false>>(py::kwargs());
+    w->options = options;
+    {
+      py::gil_scoped_release release;
+      auto model = std::make_unique<DiffRec<>>(options, items, 1);
+      model->load(path);
+      w->model = std::move(model);
+    }
+    return py::cast(std::move(w));
+  });
+}
+
+}  // namespace recdiff::python

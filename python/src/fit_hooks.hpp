@@ -1,0 +1,118 @@
+#ifndef RECDIFF_PYTHON_FIT_HOOKS_HPP
+#define RECDIFF_PYTHON_FIT_HOOKS_HPP
+
+// The Python side of train::fit(): a callback (train/trainer.hpp hooks) that takes the GIL between batches to
+// honour Ctrl-C (PyErr_CheckSignals: the epoch stops after the batch, the model stays usable, the
+// KeyboardInterrupt is raised when fit() returns) and calls the user's callback(epoch, metrics) after every
+// epoch; an exception from it stops training and propagates. And the fit settings that are not model options
+// (epochs, seed, early stopping), as a field table so that they are keywords like the options.
+
+#include <pybind11/pybind11.h>
+
+#include <optional>
+#include <string>
+
+#include <recdiff/train/callbacks.hpp>
+#include <recdiff/train/trainer.hpp>
+
+#include "common.hpp"
+
+namespace recdiff::python {
+
+/// fit()'s settings: the budget, the seed of initialisation and training, and the validation protocol
+/// (DiffRec's: evaluate every 5 epochs, keep the best validation recall@20, stop 20 epochs after it).
+struct FitSettings {
+  Index epochs = 1000;
+  std::uint64_t seed = 1;
+  Index evalEvery = 5;
+  Index patience = 20;
+  std::string metric = "recall@20";
+
+  template <class Self, class V>
+  static void fields(Self& o, V&& v) {
+    v(io::Field("epochs", "epochs at most (with validation=, early stopping ends training sooner)"), o.epochs);
+    v(io::Field("seed", "seed of the initial weights and of every training draw"), o.seed);
+    v(io::Field("eval_every", "with validation=: evaluate every N epochs (and after the last)"), o.evalEvery);
+    v(io::Field("patience", "with validation=: stop N epochs after the best validation metric"), o.patience);
+    v(io::Field("metric", "with validation=: the validation metric that selects the epoch"), o.metric);
+  }
+};
+
+/// Ctrl-C between batches and the user's per-epoch callback (see the file comment).
+class PythonHooks {
+ public:
+  PythonHooks(py::object callback, const train::EarlyStopping* early) : callback_(std::move(callback)), early_(early) {}
+
+  bool endBatch(Index /*epoch*/, Index /*batch*/, Index /*batches*/, double /*loss*/) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) {
+      error_.emplace();
+      reason_ = "interrupted (KeyboardInterrupt)";
+      return true;
+    }
+    return false;
+  }
+
+  bool endEpoch(Index epoch, const EpochResult& r) {
+    if (error_) return true;
+    if (callback_.is_none()) return false;
+    py::gil_scoped_acquire gil;
+    try {
+      py::dict d;
+      d["loss"] = r.sumLoss;
+      d["mean_loss"] = r.meanLoss;
+      d["seconds"] = r.seconds;
+      if (early_ != nullptr && early_->lastEvaluatedEpoch() == epoch)
+        for (const auto& [k, v] : early_->lastTable().entries()) d[py::str(k)] = v;
+      callback_(epoch, d);
+    } catch (py::error_already_set& e) {
+      error_.emplace(std::move(e));
+      reason_ = "the callback raised an exception";
+      return true;
+    }
+    return false;
+  }
+
+  const std::string& stopReason() const noexcept { return reason_; }
+  /// The EarlyStopping whose evaluations the callback sees (no Python object is touched: safe without the GIL).
+  void watch(const train::EarlyStopping* early) noexcept { early_ = early; }
+
+  /// Raises the interrupt or the callback's exception, if any (with the GIL held).
+  void rethrow() {
+    if (error_) {
+      py::error_already_set e = std::move(*error_);
+      error_.reset();
+      throw e;
+    }
+  }
+
+ private:
+  py::object callback_;
+  const train::EarlyStopping* early_;
+  std::optional<py::error_already_set> error_;
+  std::string reason_;
+};
+
+/// What fit() did, for model.fit_result.
+inline py::dict trainResultDict(const TrainResult& r, const train::EarlyStopping* early) {
+  py::dict d;
+  d["epochs"] = r.epochs;
+  d["stop_reason"] = r.stopReason;
+  d["diverged"] = r.diverged;
+  py::list losses, seconds;
+  for (const auto& e : r.history) {
+    losses.append(e.sumLoss);
+    seconds.append(e.seconds);
+  }
+  d["losses"] = losses;
+  d["seconds"] = seconds;
+  if (early != nullptr) {
+    d["best_epoch"] = early->bestEpoch();
+    d["best"] = tableToDict(early->bestTable());
+  }
+  return d;
+}
+
+}  // namespace recdiff::python
+
+#endif  // RECDIFF_PYTHON_FIT_HOOKS_HPP
