@@ -13,10 +13,10 @@ CSC matrix), unreadable or malformed files OSError (FileNotFoundError when missi
 """
 
 from . import _recdiff
-from ._recdiff import EASE, ItemKNN, MostPopular, RP3beta, DiffRec, TDiffRec, __version__
+from ._recdiff import EASE, ItemKNN, MostPopular, RP3beta, DiffRec, TDiffRec, LDiffRec, __version__
 from . import datasets
 
-__all__ = ["EASE", "ItemKNN", "RP3beta", "MostPopular", "DiffRec", "TDiffRec", "evaluate", "load", "datasets",
+__all__ = ["EASE", "ItemKNN", "RP3beta", "MostPopular", "DiffRec", "TDiffRec", "LDiffRec", "evaluate", "load", "datasets",
            "__version__"]
 
 

@@ -28,22 +28,6 @@ struct NoTimeWeights {
   static void fields(Self&, V&&) {}
 };
 
-/// The cut-offs evaluated on validation: 10, 20 and the selecting metric's ("recall@50" -> 50).
-std::vector<Index> validationCutoffs(const std::string& metric, const std::string& who) {
-  const auto at = metric.find('@');
-  Index k = 0;
-  if (at != std::string::npos && at > 0) {
-    double x = 0.0;
-    if (io::detail::parseNumber(std::string_view(metric).substr(at + 1), x) && x >= 1 && std::floor(x) == x)
-      k = static_cast<Index>(x);
-  }
-  RECDIFF_REQUIRE(k > 0, who, ": metric = '", metric, "' is not <name>@<K>, e.g. recall@20");
-  std::vector<Index> ks{10, 20, k};
-  std::sort(ks.begin(), ks.end());
-  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
-  return ks;
-}
-
 template <bool TimeAware>
 struct DiffRecModel {
   static inline const char* kName = TimeAware ? "TDiffRec" : "DiffRec";
@@ -87,6 +71,10 @@ struct DiffRecModel {
     else return x;
   }
   Index items() const { return model ? model->items() : 0; }
+  std::unique_ptr<Model> makeModel(const data::Interactions& train) const {
+    return std::make_unique<Model>(options, train.items(), settings.seed);
+  }
+  static std::vector<nn::ParameterBuffer<float>*> buffers(Model& m) { return {&m.model().parameters()}; }
   std::map<std::string, std::string> hyperparameters() const {
     if (model) return model->hyperparameters();
     auto h = io::fieldsToText(options);
@@ -96,56 +84,6 @@ struct DiffRecModel {
 };
 
 template <bool TimeAware>
-DiffRecModel<TimeAware>& fit(DiffRecModel<TimeAware>& w, const py::object& userItems, const py::object& validation,
-                             bool showProgress, const py::object& callback) {
-  using W = DiffRecModel<TimeAware>;
-  const std::string who = std::string(W::kName) + ".fit()";
-  const data::Interactions train = fromScipy(userItems, who + ": user_items");
-  std::optional<data::Interactions> valid;
-  if (!validation.is_none()) {
-    valid = fromScipy(validation, who + ": validation");
-    RECDIFF_REQUIRE(valid->users() == train.users() && valid->items() == train.items(), who, ": validation is ",
-                    valid->users(), " x ", valid->items(), ", user_items ", train.users(), " x ", train.items());
-  }
-  const std::vector<Index> ks = validationCutoffs(w.settings.metric, who);
-  std::optional<train::EarlyStopping> early;
-  std::unique_ptr<typename W::Model> fresh;
-  PythonHooks hooks(callback, nullptr);
-  TrainResult result;
-  {
-    py::gil_scoped_release release;
-    const std::lock_guard<std::mutex> lock(w.mutex);
-    const ThreadScope threads(w.execution.threads);
-    fresh = std::make_unique<typename W::Model>(w.options, train.items(), w.settings.seed);
-    const data::Interactions x = w.input(train);
-    const FitOptions fo{.epochs = w.settings.epochs, .seed = w.settings.seed};
-    if (valid) {
-      early.emplace(
-          [&](Index epoch) {
-            Rng rng(w.settings.seed, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
-            metrics::MetricTable t;
-            t.add("valid", evaluateModel(*fresh, x, train, *valid, nullptr, ks, metrics::UserAverage::AllUsers, rng));
-            return t;
-          },
-          "valid." + w.settings.metric,
-          train::EarlyStoppingOptions{.patience = w.settings.patience, .every = w.settings.evalEvery,
-                                      .unit = train::PatienceUnit::kEpochs});
-      hooks.watch(&*early);
-      train::KeepBest<float> keep(*early, {&fresh->model().parameters()});
-      train::ProgressBar bar(showProgress ? stderr : nullptr, false, 16, &*early);
-      result = fresh->fit(x, fo, *early, keep, bar, hooks);
-    } else {
-      train::ProgressBar bar(showProgress ? stderr : nullptr);
-      result = fresh->fit(x, fo, bar, hooks);
-    }
-    w.model = std::move(fresh);
-  }
-  w.fitResult = trainResultDict(result, early ? &*early : nullptr);
-  hooks.rethrow();
-  return w;
-}
-
-template <bool TimeAware>
 void bindOne(py::module_& m, const char* doc) {
   using W = DiffRecModel<TimeAware>;
   py::class_<W> c(m, W::kName,
@@ -153,7 +91,7 @@ void bindOne(py::module_& m, const char* doc) {
                    keywordHelp(typename W::Time{}) + keywordHelp(FitSettings{}) + keywordHelp(Execution{}))
                       .c_str());
   c.def(py::init<const py::kwargs&>());
-  c.def("fit", &fit<TimeAware>, py::arg("user_items"), py::arg("validation") = py::none(),
+  c.def("fit", &fitModel<W>, py::arg("user_items"), py::arg("validation") = py::none(),
         py::arg("show_progress") = true, py::arg("callback") = py::none(),
         "Trains a fresh model on user_items (scipy.sparse CSR, users × items) for `epochs` epochs; with "
         "validation (same shape) evaluates every eval_every epochs, stops `patience` epochs after the best "

@@ -9,8 +9,13 @@
 
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <recdiff/train/callbacks.hpp>
 #include <recdiff/train/trainer.hpp>
@@ -111,6 +116,74 @@ inline py::dict trainResultDict(const TrainResult& r, const train::EarlyStopping
     d["best"] = tableToDict(early->bestTable());
   }
   return d;
+}
+
+/// The cut-offs evaluated on validation: 10, 20 and the selecting metric's ("recall@50" -> 50).
+inline std::vector<Index> validationCutoffs(const std::string& metric, const std::string& who) {
+  const auto at = metric.find('@');
+  Index k = 0;
+  if (at != std::string::npos && at > 0) {
+    double x = 0.0;
+    if (io::detail::parseNumber(std::string_view(metric).substr(at + 1), x) && x >= 1 && std::floor(x) == x)
+      k = static_cast<Index>(x);
+  }
+  RECDIFF_REQUIRE(k > 0, who, ": metric = '", metric, "' is not <name>@<K>, e.g. recall@20");
+  std::vector<Index> ks{10, 20, k};
+  std::sort(ks.begin(), ks.end());
+  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  return ks;
+}
+
+/// fit() of the diffusion models: a fresh model from w.makeModel(train) trained by train::fit() with early
+/// stopping + keep-best on validation (W::buffers(model): the parameter buffers kept), the progress bar and the
+/// Python hooks; the model replaces the previous one also when Ctrl-C or the callback stopped training.
+template <class W>
+W& fitModel(W& w, const py::object& userItems, const py::object& validation,
+              bool showProgress, const py::object& callback) {
+  const std::string who = std::string(W::kName) + ".fit()";
+  const data::Interactions train = fromScipy(userItems, who + ": user_items");
+  std::optional<data::Interactions> valid;
+  if (!validation.is_none()) {
+    valid = fromScipy(validation, who + ": validation");
+    RECDIFF_REQUIRE(valid->users() == train.users() && valid->items() == train.items(), who, ": validation is ",
+                    valid->users(), " x ", valid->items(), ", user_items ", train.users(), " x ", train.items());
+  }
+  const std::vector<Index> ks = validationCutoffs(w.settings.metric, who);
+  std::optional<train::EarlyStopping> early;
+  std::unique_ptr<typename W::Model> fresh;
+  PythonHooks hooks(callback, nullptr);
+  TrainResult result;
+  {
+    py::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(w.mutex);
+    const ThreadScope threads(w.execution.threads);
+    fresh = w.makeModel(train);
+    const data::Interactions x = w.input(train);
+    const FitOptions fo{.epochs = w.settings.epochs, .seed = w.settings.seed};
+    if (valid) {
+      early.emplace(
+          [&](Index epoch) {
+            Rng rng(w.settings.seed, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
+            metrics::MetricTable t;
+            t.add("valid", evaluateModel(*fresh, x, train, *valid, nullptr, ks, metrics::UserAverage::AllUsers, rng));
+            return t;
+          },
+          "valid." + w.settings.metric,
+          train::EarlyStoppingOptions{.patience = w.settings.patience, .every = w.settings.evalEvery,
+                                      .unit = train::PatienceUnit::kEpochs});
+      hooks.watch(&*early);
+      train::KeepBest<float> keep(*early, W::buffers(*fresh));
+      train::ProgressBar bar(showProgress ? stderr : nullptr, false, 16, &*early);
+      result = fresh->fit(x, fo, *early, keep, bar, hooks);
+    } else {
+      train::ProgressBar bar(showProgress ? stderr : nullptr);
+      result = fresh->fit(x, fo, bar, hooks);
+    }
+    w.model = std::move(fresh);
+  }
+  w.fitResult = trainResultDict(result, early ? &*early : nullptr);
+  hooks.rethrow();
+  return w;
 }
 
 }  // namespace recdiff::python

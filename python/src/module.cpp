@@ -63,6 +63,7 @@ PYBIND11_MODULE(_recdiff, m) {
   });
   bindBaselines(m);
   bindDiffRec(m);
+  bindLDiffRec(m);
   bindDatasets(m);
   m.def("load", &load, py::arg("path"),
         "The model saved in a checkpoint file (by model.save() or a C++ binary's --save), ready to recommend.");
