@@ -20,14 +20,8 @@ namespace recdiff::python {
 
 namespace {
 
-/// MostPopular has no options: an empty field table.
-struct NoOptions {
-  template <class Self, class V>
-  static void fields(Self&, V&&) {}
-};
-
 template <class M>
-M makeBaseline(const NoOptions&) {
+M makeBaseline(const NoFields&) {
   return M();
 }
 template <class M, class O>
@@ -47,13 +41,7 @@ struct Baseline {
 
   explicit Baseline(const py::kwargs& kwargs) {
     const std::string who = std::string(kName) + "()";
-    std::set<std::string> used;
-    applyKeywords(options, kwargs, who, used);
-    applyKeywords(execution, kwargs, who, used);
-    std::vector<std::string> valid;
-    collectKeywords(options, valid);
-    collectKeywords(execution, valid);
-    rejectUnknown(kwargs, used, valid, who);
+    applyAllKeywords(kwargs, who, options, execution);
     model = std::make_unique<M>(makeBaseline<M>(options));  // validates the options (ValueError)
   }
   Baseline(std::unique_ptr<M> loaded) : model(std::move(loaded)) {}
@@ -107,7 +95,7 @@ void bindBaselines(py::module_& m) {
       m, "Item-based k-nearest neighbours on the shrunk cosine similarity; k = neighbours per item.");
   bindBaseline<baselines::RP3beta<float>, baselines::RP3betaOptions>(
       m, "RP3beta (Paudel et al. 2017): random-walk item-item weights with a popularity penalty beta.");
-  bindBaseline<baselines::MostPopular<float>, NoOptions>(
+  bindBaseline<baselines::MostPopular<float>, NoFields>(
       m, "Non-personalised popularity ranking (ties to the lower item id).");
 }
 

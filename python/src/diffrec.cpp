@@ -22,55 +22,27 @@ namespace recdiff::python {
 
 namespace {
 
-/// T-DiffRec's options beside DiffRec's, or none.
-struct NoTimeWeights {
-  template <class Self, class V>
-  static void fields(Self&, V&&) {}
-};
-
 template <bool TimeAware>
-struct DiffRecModel {
+struct DiffRecModel : TrainedModel<DiffRec<PredictX0, float>> {
   static inline const char* kName = TimeAware ? "TDiffRec" : "DiffRec";
-  using Model = DiffRec<PredictX0, float>;
-  using Time = std::conditional_t<TimeAware, TimeWeightOptions, NoTimeWeights>;
+  using Time = std::conditional_t<TimeAware, TimeWeightOptions, NoFields>;
   DiffRecOptions options;
   Time time;
-  FitSettings settings;
-  Execution execution;
-  std::uint64_t seed = 1;
-  std::unique_ptr<Model> model;
-  std::mutex mutex;
-  py::object fitResult = py::none();
 
   explicit DiffRecModel(const py::kwargs& kwargs) {
     const std::string who = std::string(kName) + "()";
-    std::set<std::string> used;
-    applyKeywords(options, kwargs, who, used);
-    applyKeywords(time, kwargs, who, used);
-    applyKeywords(settings, kwargs, who, used);
-    applyKeywords(execution, kwargs, who, used);
-    std::vector<std::string> valid;
-    collectKeywords(options, valid);
-    collectKeywords(time, valid);
-    collectKeywords(settings, valid);
-    collectKeywords(execution, valid);
-    rejectUnknown(kwargs, used, valid, who);
+    applyAllKeywords(kwargs, who, options, time, settings, execution);
     RECDIFF_REQUIRE(settings.evalEvery > 0 && settings.patience > 0, who, ": eval_every and patience must be positive");
     validationCutoffs(settings.metric, who);
     if constexpr (TimeAware) timeWeighted(data::Interactions(), time, StoredOrder::Chronological);  // checks w_min, w_max
     seed = settings.seed;
   }
 
-  Model& fitted(const char* who) {
-    RECDIFF_REQUIRE_FITTED(model != nullptr, who);
-    return *model;
-  }
   /// T-DiffRec: each row's stored order is its time order (recdiff.datasets keeps the files' order).
   data::Interactions input(const data::Interactions& x) const {
     if constexpr (TimeAware) return timeWeighted(x, time, StoredOrder::Chronological);
     else return x;
   }
-  Index items() const { return model ? model->items() : 0; }
   std::unique_ptr<Model> makeModel(const data::Interactions& train) const {
     return std::make_unique<Model>(options, train.items(), settings.seed);
   }

@@ -20,6 +20,7 @@
 #include <recdiff/train/callbacks.hpp>
 #include <recdiff/train/trainer.hpp>
 
+#include "bindings.hpp"
 #include "common.hpp"
 
 namespace recdiff::python {
@@ -41,6 +42,25 @@ struct FitSettings {
     v(io::Field("patience", "with validation=: stop N epochs after the best validation metric"), o.patience);
     v(io::Field("metric", "with validation=: the validation metric that selects the epoch"), o.metric);
   }
+};
+
+/// The state every bound diffusion model has: fit settings, threads, the fitted C++ model (null before fit() or
+/// load()), its lock and what the last fit() did.
+template <class M>
+struct TrainedModel {
+  using Model = M;
+  FitSettings settings;
+  Execution execution;
+  std::uint64_t seed = 1;
+  std::unique_ptr<Model> model;
+  std::mutex mutex;
+  py::object fitResult = py::none();
+
+  Model& fitted(const char* who) {
+    RECDIFF_REQUIRE_FITTED(model != nullptr, who);
+    return *model;
+  }
+  Index items() const { return model ? model->items() : 0; }
 };
 
 /// Ctrl-C between batches and the user's per-epoch callback (see the file comment).

@@ -36,44 +36,22 @@ struct ClusterSettings {
   }
 };
 
-struct LDiffRecModel {
+struct LDiffRecModel : TrainedModel<LDiffRec<float>> {
   static inline const char* kName = "LDiffRec";
-  using Model = LDiffRec<float>;
   LDiffRecOptions options;
   ClusterSettings clusters;
-  FitSettings settings;
-  Execution execution;
-  std::uint64_t seed = 1;
-  std::unique_ptr<Model> model;
-  std::mutex mutex;
-  py::object fitResult = py::none();
   std::optional<Eigen::ArrayXi> labels;       // fit(item_clusters=)
   std::optional<RowMatrix<float>> embeddings;  // fit(item_embeddings=)
 
   explicit LDiffRecModel(const py::kwargs& kwargs) {
     const std::string who = "LDiffRec()";
-    std::set<std::string> used;
-    applyKeywords(options, kwargs, who, used);
-    applyKeywords(clusters, kwargs, who, used);
-    applyKeywords(settings, kwargs, who, used);
-    applyKeywords(execution, kwargs, who, used);
-    std::vector<std::string> valid;
-    collectKeywords(options, valid);
-    collectKeywords(clusters, valid);
-    collectKeywords(settings, valid);
-    collectKeywords(execution, valid);
-    rejectUnknown(kwargs, used, valid, who);
+    applyAllKeywords(kwargs, who, options, clusters, settings, execution);
     RECDIFF_REQUIRE(clusters.clusters >= 1 && clusters.svdDims >= 1, who, ": n_cate and svd_dims must be positive");
     validationCutoffs(settings.metric, who);
     seed = settings.seed;
   }
 
-  Model& fitted(const char* who) {
-    RECDIFF_REQUIRE_FITTED(model != nullptr, who);
-    return *model;
-  }
   data::Interactions input(const data::Interactions& x) const { return x; }
-  Index items() const { return model ? model->items() : 0; }
   std::map<std::string, std::string> hyperparameters() const {
     return model ? model->hyperparameters() : io::fieldsToText(options);
   }

@@ -124,6 +124,22 @@ inline void rejectUnknown(const py::dict& kwargs, const std::set<std::string>& u
   throw py::type_error(who + ": unknown keyword argument " + unknown + " (valid: " + names + ")");
 }
 
+/// Applies `kwargs` to every table of `tables` (applyKeywords) and rejects the keywords none of them knows.
+template <class... Tables>
+void applyAllKeywords(const py::dict& kwargs, const std::string& who, Tables&... tables) {
+  std::set<std::string> used;
+  (applyKeywords(tables, kwargs, who, used), ...);
+  std::vector<std::string> valid;
+  (collectKeywords(tables, valid), ...);
+  rejectUnknown(kwargs, used, valid, who);
+}
+
+/// The field table of a struct without options (MostPopular; DiffRec's absent time weights).
+struct NoFields {
+  template <class Self, class V>
+  static void fields(Self&, V&&) {}
+};
+
 /// Text map of the options (every field, execution settings included) as a Python dict of str.
 template <class Options>
 py::dict optionsDict(const Options& o) {

@@ -49,3 +49,17 @@ def example_binary(name):
     if not os.path.isfile(path):
         pytest.skip(f"no {path} (build the {name} target)")
     return path
+
+
+def subset_of_ml_1m_clean(tmp_path, users=1200):
+    folder = data_folder("diffrec", "ml-1m_clean")
+    out = tmp_path / "ml-1m_subset"
+    out.mkdir()
+    train = np.load(os.path.join(folder, "train_list.npy"))
+    train = train[train[:, 0] < users]
+    items = train[:, 1].max() + 1  # the loader's shape rule: held-out items must be train items' range
+    np.save(out / "train_list.npy", train)
+    for name in ("valid_list.npy", "test_list.npy"):
+        pairs = np.load(os.path.join(folder, name))
+        np.save(out / name, pairs[(pairs[:, 0] < users) & (pairs[:, 1] < items)])
+    return out

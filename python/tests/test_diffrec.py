@@ -13,7 +13,7 @@ import pytest
 
 import recdiff
 
-from conftest import data_folder, example_binary, random_interactions
+from conftest import example_binary, subset_of_ml_1m_clean
 
 SMALL = dict(dims=(16,), emb_size=4, batch_size=32, steps=5, threads=1)
 
@@ -118,20 +118,6 @@ def test_tdiffrec_reads_the_stored_order(small):
     same = recdiff.DiffRec(epochs=2, **SMALL).fit(train, show_progress=False)
     tw = recdiff.TDiffRec(epochs=2, w_min=1.0, w_max=1.0, **SMALL).fit(train, show_progress=False)
     np.testing.assert_array_equal(tw.scores(train), same.scores(train))  # all weights 1: DiffRec
-
-
-def subset_of_ml_1m_clean(tmp_path, users=1200):
-    folder = data_folder("diffrec", "ml-1m_clean")
-    out = tmp_path / "ml-1m_subset"
-    out.mkdir()
-    train = np.load(os.path.join(folder, "train_list.npy"))
-    train = train[train[:, 0] < users]
-    items = train[:, 1].max() + 1  # the loader's shape rule: held-out items must be train items' range
-    np.save(out / "train_list.npy", train)
-    for name in ("valid_list.npy", "test_list.npy"):
-        pairs = np.load(os.path.join(folder, name))
-        np.save(out / name, pairs[(pairs[:, 0] < users) & (pairs[:, 1] < items)])
-    return out
 
 
 def test_python_equals_the_cpp_example(tmp_path):
