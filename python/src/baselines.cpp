@@ -62,6 +62,7 @@ void bindBaseline(py::module_& m, const char* doc) {
                                 keywordHelp(Execution{}))
                                    .c_str());
   c.def(py::init<const py::kwargs&>());
+  c.def_static("_keywords", [] { return keywordList(O{}, Execution{}); }, "(names, type, default, help) per keyword");
   c.def(
       "fit",
       [](W& w, const py::object& userItems, bool /*show_progress*/) -> W& {

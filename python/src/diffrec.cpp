@@ -63,6 +63,8 @@ void bindOne(py::module_& m, const char* doc) {
                    keywordHelp(typename W::Time{}) + keywordHelp(FitSettings{}) + keywordHelp(Execution{}))
                       .c_str());
   c.def(py::init<const py::kwargs&>());
+  c.def_static("_keywords", [] { return keywordList(DiffRecOptions{}, typename W::Time{}, FitSettings{}, Execution{}); },
+               "(names, type, default, help) per keyword");
   c.def("fit", &fitModel<W>, py::arg("user_items"), py::arg("validation") = py::none(),
         py::arg("show_progress") = true, py::arg("callback") = py::none(),
         "Trains a fresh model on user_items (scipy.sparse CSR, users × items) for `epochs` epochs; with "

@@ -94,6 +94,8 @@ void bindLDiffRec(py::module_& m) {
                    keywordHelp(Execution{}))
                       .c_str());
   c.def(py::init<const py::kwargs&>());
+  c.def_static("_keywords", [] { return keywordList(LDiffRecOptions{}, ClusterSettings{}, FitSettings{}, Execution{}); },
+               "(names, type, default, help) per keyword");
   c.def(
       "fit",
       [](W& w, const py::object& userItems, const py::object& validation, bool showProgress, const py::object& callback,

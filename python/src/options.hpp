@@ -10,9 +10,11 @@
 #include <pybind11/pybind11.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <recdiff/io/fields.hpp>
@@ -99,6 +101,33 @@ std::string keywordHelp(const Options& options) {
     line += " = " + io::FieldCodec<D>::toText(value) + ": " + std::string(f.help()) + "\n";
     out += line;
   });
+  return out;
+}
+
+/// The Python type of a field type, for the generated type stubs (python/stubgen.py).
+template <class T>
+const char* pythonType() {
+  if constexpr (std::is_same_v<T, bool>) return "bool";
+  else if constexpr (std::is_integral_v<T>) return "int";
+  else if constexpr (std::is_floating_point_v<T>) return "float";
+  else if constexpr (std::is_same_v<T, std::vector<Index>>) return "Sequence[int]";
+  else if constexpr (std::is_same_v<T, std::vector<double>>) return "Sequence[float]";
+  else if constexpr (std::is_same_v<T, std::optional<double>>) return "Optional[float]";
+  else return "str";  // std::string, enums (their names), self-coded fields (schedule names)
+}
+
+/// Appends (names, Python type, default text, help) for every field of each table (the `_keywords()` of a
+/// bound class: what the type stubs and the docstring list).
+template <class... Tables>
+py::list keywordList(const Tables&... tables) {
+  py::list out;
+  const auto describe = [&](const auto& options) {
+    io::visitFields(options, [&](const io::Field& f, auto&& value) {
+      using D = std::remove_cvref_t<decltype(value)>;
+      out.append(py::make_tuple(keywordsOf(f), pythonType<D>(), io::FieldCodec<D>::toText(value), std::string(f.help())));
+    });
+  };
+  (describe(tables), ...);
   return out;
 }
 
