@@ -165,3 +165,28 @@ def test_ease_reproduces_recall_on_ml_1m_clean():
     model = recdiff.EASE(l2=1000).fit(train)
     m = recdiff.evaluate(model, train, test, k=(20,), exclude=valid)
     assert m["recall@20"] == pytest.approx(0.1816, abs=0.002)
+
+
+def test_fit_releases_the_gil():
+    """While EASE solves (C++, GIL released) another Python thread keeps running."""
+    import threading
+    import time
+
+    x = random_interactions(users=3000, items=2000, density=0.02)
+    model = recdiff.EASE(l2=100.0)
+    done = {}
+
+    def work():
+        start = time.perf_counter()
+        model.fit(x)
+        done["seconds"] = time.perf_counter() - start
+
+    t = threading.Thread(target=work)
+    ticks = 0
+    t.start()
+    while t.is_alive():
+        time.sleep(0.001)
+        ticks += 1
+    t.join()
+    assert done["seconds"] > 0.05, "the fit was too short to tell"
+    assert ticks >= 0.1 * done["seconds"] / 0.002  # a held GIL would leave ~1 tick until fit() returned
