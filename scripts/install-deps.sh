@@ -15,6 +15,8 @@ packages=(
   ocl-icd-opencl-dev             # Debian's oneDNN CMake config requires OpenCL (issue 18); without it bf16 is off
   clang-14 libomp-14-dev libclang-rt-14-dev   # the clang preset, OpenMP for clang, libFuzzer runtime
   gnuplot-nox                    # schedule and training-curve plots
+  python3-dev pybind11-dev python3-pybind11   # the Python module (python/, RECDIFF_BUILD_PYTHON)
+  python3-numpy python3-scipy python3-pytest  # its arrays, CSR input and tests
   curl unzip ca-certificates     # scripts/fetch-movielens.sh (download path only)
 )
 

@@ -57,7 +57,7 @@ fuzz_seconds="${RECDIFF_FUZZ_SECONDS:-15}"
 if [ "$fuzz_seconds" != "0" ]; then
   echo "=== fuzzers (clang-14, libFuzzer + ASan + UBSan), ${fuzz_seconds}s each ==="
   cmake -S . -B build/fuzz "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRECDIFF_BUILD_FUZZERS=ON -DRECDIFF_BUILD_TESTS=OFF -DRECDIFF_BUILD_EXAMPLES=OFF -DRECDIFF_INSTALL=OFF >/dev/null
+    -DRECDIFF_BUILD_FUZZERS=ON -DRECDIFF_BUILD_TESTS=OFF -DRECDIFF_BUILD_EXAMPLES=OFF -DRECDIFF_BUILD_PYTHON=OFF -DRECDIFF_INSTALL=OFF >/dev/null
   cmake --build build/fuzz -j "$jobs"
   sh fuzz/run_fuzzers.sh build/fuzz "$fuzz_seconds"
 fi

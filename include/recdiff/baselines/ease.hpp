@@ -7,6 +7,7 @@
 
 #include <Eigen/Cholesky>
 
+#include <array>
 #include <cmath>
 #include <map>
 #include <string>
@@ -14,6 +15,7 @@
 #include <cstdint>
 
 #include "common.hpp"
+#include "../io/fields.hpp"
 #include "recommender.hpp"
 
 #if defined(_OPENMP)
@@ -28,11 +30,25 @@ enum class EASESolver {
   ldlt,  ///< LDLᵀ with symmetric pivoting (Eigen::LDLT): more robust, unblocked and several times slower.
 };
 
+/// The names of EASESolver in field tables: llt | ldlt.
+constexpr std::array<io::FieldChoice<EASESolver>, 2> fieldChoices(EASESolver) {
+  return {{{"llt", EASESolver::llt}, {"ldlt", EASESolver::ldlt}}};
+}
+
 /// Hyperparameters of EASE.
 struct EASEOptions {
   double lambda = 500.0;                  ///< L2 penalty λ > 0 (Steck's default grid spans 100 … 2000+)
   EASESolver solver = EASESolver::llt;    ///< factorisation of XᵀX + λI
   std::uint64_t memoryLimitBytes = 0;     ///< memory fit() may use; 0 = what the machine has available now
+
+  /// The field table (io/fields.hpp): the keys of hyperparameters(); the Python keywords (l2= is lambda).
+  template <class Self, class V>
+  static void fields(Self& o, V&& v) {
+    v(io::Field("lambda", "L2 penalty (> 0)").flag("--lambda,--l2"), o.lambda);
+    v(io::Field("solver", "factorisation of X'X + lambda I: llt | ldlt"), o.solver);
+    v(io::Field("memory_limit_bytes", "memory fit() may use (0: what the machine has available)").execution(),
+      o.memoryLimitBytes);
+  }
 };
 
 /// EASE (Steck 2019, Eq. 8): the item-item weights minimise ‖X − XB‖²_F + λ‖B‖²_F subject to diag(B) = 0, with

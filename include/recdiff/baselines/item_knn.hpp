@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "../io/fields.hpp"
 #include "recommender.hpp"
 
 namespace recdiff::baselines {
@@ -20,6 +21,14 @@ struct ItemKNNOptions {
   Index neighbours = 100;           ///< k: neighbours kept per target item (≥ 1)
   double shrink = 10.0;             ///< h ≥ 0, added to the cosine denominator
   bool normalizeNeighbours = false; ///< divide each target item's kept weights by their sum
+
+  /// The field table (io/fields.hpp): the keys of hyperparameters(); the Python keywords (k=, shrink=).
+  template <class Self, class V>
+  static void fields(Self& o, V&& v) {
+    v(io::Field("neighbours", "neighbours kept per target item (>= 1)").flag("--k,--neighbours"), o.neighbours);
+    v(io::Field("shrink", "shrinkage added to the cosine denominator (>= 0)"), o.shrink);
+    v(io::Field("normalize_neighbours", "divide each target item's kept weights by their sum"), o.normalizeNeighbours);
+  }
 };
 
 /// Item-based k-nearest-neighbours.

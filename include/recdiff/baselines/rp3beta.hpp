@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "../io/fields.hpp"
 #include "recommender.hpp"
 
 namespace recdiff::baselines {
@@ -22,6 +23,15 @@ struct RP3betaOptions {
   double beta = 0.5;                ///< β ≥ 0: popularity penalty, W_ij ∝ pop_j^(−β)
   Index neighbours = 200;           ///< k: item-item weights kept per source item (≥ 1)
   bool normalizeRows = false;       ///< divide each source item's kept weights by their sum
+
+  /// The field table (io/fields.hpp): the keys of hyperparameters(); the Python keywords.
+  template <class Self, class V>
+  static void fields(Self& o, V&& v) {
+    v(io::Field("alpha", "exponent of both transition probabilities (> 0)"), o.alpha);
+    v(io::Field("beta", "popularity penalty (>= 0)"), o.beta);
+    v(io::Field("neighbours", "item-item weights kept per source item (>= 1)").flag("--k,--neighbours"), o.neighbours);
+    v(io::Field("normalize_rows", "divide each source item's kept weights by their sum"), o.normalizeRows);
+  }
 };
 
 /// RP3beta (Paudel et al. 2017, Sec. 4; the item-item form of Christoffel et al. 2015's P³).

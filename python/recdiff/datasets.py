@@ -1,0 +1,58 @@
+"""Data sets as scipy.sparse CSR matrices (users x items), loaded by the C++ library's loaders.
+
+Each row keeps the library's stored order (the file's order, or time order when the file has timestamps):
+its column indices are not sorted, which scipy allows; T-DiffRec reads that order as time order.
+"""
+
+import os
+
+import numpy as np
+import scipy.sparse
+
+from . import _recdiff
+
+__all__ = ["diffrec_splits", "movielens"]
+
+
+def _csr(parts):
+    shape, indptr, indices, data = parts
+    m = scipy.sparse.csr_matrix((data, indices, indptr), shape=shape)
+    m.has_sorted_indices = False
+    return m
+
+
+def diffrec_splits(folder):
+    """DiffRec's own splits (train_list.npy, valid_list.npy, test_list.npy in `folder`) as (train, valid,
+    test) CSR matrices of one shape: n_user = max train user + 1, n_item = max train item + 1."""
+    train, valid, test = _recdiff._diffrec_splits(os.fspath(folder))
+    return _csr(train), _csr(valid), _csr(test)
+
+
+class MovieLens:
+    """A MovieLens release: `interactions` (CSR users x items), `user_ids` and `item_ids` (the raw ids of the
+    rows and columns, numpy int64) and `titles` (one per column)."""
+
+    def __init__(self, interactions, user_ids, item_ids, titles):
+        self.interactions = interactions
+        self.user_ids = np.asarray(user_ids, dtype=np.int64)
+        self.item_ids = np.asarray(item_ids, dtype=np.int64)
+        self.titles = list(titles)
+
+    def __repr__(self):
+        n_users, n_items = self.interactions.shape
+        return f"MovieLens({n_users} users, {n_items} items, {self.interactions.nnz} interactions)"
+
+
+def movielens(name, mirror=None, min_rating=None):
+    """A MovieLens release ("ml-100k", "ml-1m", ...) from `mirror`/`name` (mirror default: the environment's
+    RECDIFF_DATA_MIRROR), or from `name` itself when it is a folder. Ratings >= min_rating are kept (all
+    when None) and become 1; each user's interactions are in time order."""
+    folder = os.fspath(name)
+    if not os.path.isdir(folder):
+        mirror = mirror if mirror is not None else os.environ.get("RECDIFF_DATA_MIRROR")
+        if mirror is None:
+            raise FileNotFoundError(f"recdiff.datasets.movielens(): {folder!r} is not a folder and no mirror is "
+                                    "given (mirror= or RECDIFF_DATA_MIRROR)")
+        folder = os.path.join(os.fspath(mirror), folder)
+    parts, users, items, titles = _recdiff._movielens(folder, min_rating)
+    return MovieLens(_csr(parts), users, items, titles)

@@ -1,0 +1,105 @@
+// recdiff.DiffRec and recdiff.TDiffRec: the options' field tables (models/diffrec_options.hpp, T-DiffRec's
+// TimeWeightOptions) and FitSettings as keywords, fit through train::fit() with the library's callbacks (early
+// stopping on validation recall@20, keep-best, progress bar) plus the Python hooks (Ctrl-C, callback).
+
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <recdiff/models/diffrec.hpp>
+#include <recdiff/models/tdiffrec.hpp>
+
+#include "bindings.hpp"
+#include "common.hpp"
+#include "fit_hooks.hpp"
+
+namespace recdiff::python {
+
+namespace {
+
+template <bool TimeAware>
+struct DiffRecModel : TrainedModel<DiffRec<PredictX0, float>> {
+  static inline const char* kName = TimeAware ? "TDiffRec" : "DiffRec";
+  using Time = std::conditional_t<TimeAware, TimeWeightOptions, NoFields>;
+  DiffRecOptions options;
+  Time time;
+
+  explicit DiffRecModel(const py::kwargs& kwargs) {
+    const std::string who = std::string(kName) + "()";
+    applyAllKeywords(kwargs, who, options, time, settings, execution);
+    RECDIFF_REQUIRE(settings.evalEvery > 0 && settings.patience > 0, who, ": eval_every and patience must be positive");
+    validationCutoffs(settings.metric, who);
+    if constexpr (TimeAware) timeWeighted(data::Interactions(), time, StoredOrder::Chronological);  // checks w_min, w_max
+    seed = settings.seed;
+  }
+
+  /// T-DiffRec: each row's stored order is its time order (recdiff.datasets keeps the files' order).
+  data::Interactions input(const data::Interactions& x) const {
+    if constexpr (TimeAware) return timeWeighted(x, time, StoredOrder::Chronological);
+    else return x;
+  }
+  std::unique_ptr<Model> makeModel(const data::Interactions& train) const {
+    return std::make_unique<Model>(options, train.items(), settings.seed);
+  }
+  static std::vector<nn::ParameterBuffer<float>*> buffers(Model& m) { return {&m.model().parameters()}; }
+  std::map<std::string, std::string> hyperparameters() const {
+    if (model) return model->hyperparameters();
+    auto h = io::fieldsToText(options);
+    for (auto& [k, v] : io::fieldsToText(time)) h[k] = v;
+    return h;
+  }
+};
+
+template <bool TimeAware>
+void bindOne(py::module_& m, const char* doc) {
+  using W = DiffRecModel<TimeAware>;
+  py::class_<W> c(m, W::kName,
+                  (std::string(doc) + "\n\nKeywords (default: help):\n" + keywordHelp(DiffRecOptions{}) +
+                   keywordHelp(typename W::Time{}) + keywordHelp(FitSettings{}) + keywordHelp(Execution{}))
+                      .c_str());
+  c.def(py::init<const py::kwargs&>());
+  c.def_static("_keywords", [] { return keywordList(DiffRecOptions{}, typename W::Time{}, FitSettings{}, Execution{}); },
+               "(names, type, default, help) per keyword");
+  c.def("fit", &fitModel<W>, py::arg("user_items"), py::arg("validation") = py::none(),
+        py::arg("show_progress") = true, py::arg("callback") = py::none(),
+        "Trains a fresh model on user_items (scipy.sparse CSR, users × items) for `epochs` epochs; with "
+        "validation (same shape) evaluates every eval_every epochs, stops `patience` epochs after the best "
+        "validation metric and keeps the best weights. callback(epoch, metrics) runs after every epoch "
+        "(metrics: loss, seconds and, when evaluated, valid.recall@K, ...). Ctrl-C stops after the current "
+        "batch (KeyboardInterrupt; the model keeps the weights trained so far). Returns self.");
+  c.def_readonly("fit_result", &W::fitResult, "What the last fit() did: epochs, stop_reason, losses, best_epoch, best.");
+  bindInteractionMethods<W>(c);
+}
+
+}  // namespace
+
+void bindDiffRec(py::module_& m) {
+  bindOne<false>(m, "DiffRec (Wang et al., SIGIR 2023): a diffusion model over each user's interaction row; the "
+                    "defaults are the authors' ml-1m_clean settings.");
+  bindOne<true>(m, "T-DiffRec (Wang et al., SIGIR 2023, Sec. 3.5): DiffRec on rows weighted by recency, from w_min "
+                   "(oldest) to w_max (newest); each row's stored order is its time order (recdiff.datasets keeps "
+                   "the files' order).");
+  registerLoader("DiffRec", [](const std::string& path) {
+    const io::CheckpointInfo info = io::readCheckpointInfo(path);
+    const auto it = info.hyperparameters.find("mean_type");
+    RECDIFF_REQUIRE(it == info.hyperparameters.end() || it->second == "x0", "recdiff.load(): ", path,
+                    " is a DiffRec with mean_type ", it->second, "; the Python module has x0 DiffRec only");
+    const auto [options, items] = DiffRec<>::optionsFromHyperparameters(info.hyperparameters);
+    auto w = std::make_unique<DiffRecModel<false>>(py::kwargs());
+    w->options = options;
+    {
+      py::gil_scoped_release release;
+      auto model = std::make_unique<DiffRec<>>(options, items, 1);
+      model->load(path);
+      w->model = std::move(model);
+    }
+    return py::cast(std::move(w));
+  });
+}
+
+}  // namespace recdiff::python
