@@ -14,7 +14,9 @@
 // ltdiffrec is L-DiffRec on T-DiffRec's weighted rows. --save/--load work for all four.
 //
 // The model flags come from the options' field tables (models/*_options.hpp, examples/common/options_cli.hpp);
-// a flag both DiffRec and L-DiffRec have (--steps, --noise-schedule, ...) sets both.
+// a flag both DiffRec and L-DiffRec have (--steps, --noise-schedule, ...) sets both. The epoch loop is the
+// library's: model.fit() with train/callbacks.hpp's EarlyStopping (patience counts epochs, as DiffRec's
+// reference), KeepBest, CsvLog, ProgressBar and ProgressLog (examples/common/training.hpp).
 //
 // Timing: medians of the per-epoch and per-evaluation wall and process CPU times, training samples (users) per
 // second and evaluated users per second are printed and written to --report.
@@ -22,23 +24,24 @@
 // --data is either a folder with DiffRec's own splits (train_list.npy, valid_list.npy, test_list.npy), used as
 // they are, or a raw MovieLens release (u.data, ratings.dat or ratings.csv), loaded with the preset's rating
 // threshold and split 7:1:2 by time within each user.
-#include <cmath>
 #include <iostream>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/cli.hpp"
 #include "common/diffrec_run.hpp"
-#include "common/epoch_loop.hpp"
 #include "common/options_cli.hpp"
 #include "common/run_info.hpp"
+#include "common/training.hpp"
 
 using recdiff::Index;
 namespace ex = recdiff::examples;
 
 namespace {
+
+/// Every random number of a run: epoch e trains with Rng(seed, kStream).fork(e) and evaluates with
+/// .fork(0xE0000000 + e).
+constexpr std::uint64_t kStream = 0x7EA1;
 
 struct Config {
   std::string preset = "ml-100k", modelName = "diffrec", meanType = "x0", data;
@@ -46,8 +49,7 @@ struct Config {
   recdiff::LDiffRecOptions latent;  // L-DiffRec (defaults: the authors' ml-1m_clean preset)
   recdiff::TimeWeightOptions time;  // T-DiffRec's w_min / w_max
   ex::ClusterSource clusters;       // L-DiffRec's item clusters
-  ex::EpochLoopOptions loop = ex::EpochLoopOptions::make(
-      1000, 5, 20, "recall@20", "epoch,loss,seconds,valid_recall@20,valid_ndcg@20,test_recall@20,test_ndcg@20,eval_seconds", 5);
+  ex::LoopFlags loop;
   double minRating = 4.0;
   std::vector<Index> ks = {10, 20, 50, 100};
   std::uint64_t seed = 1;
@@ -58,88 +60,83 @@ struct Config {
   bool timeAware() const { return modelName == "tdiffrec" || modelName == "ltdiffrec"; }
 };
 
-/// The authors' settings per dataset (DiffRec's run.sh / README for ml-1m_clean), and our ML-100K choice: the
-/// ml-1m_clean architecture and schedule with a capped epoch budget (the README's main command, < 3 minutes).
+/// The authors' settings per dataset (DiffRec's run.sh / README for ml-1m_clean: evaluate every 5 epochs, stop
+/// 20 epochs after the best validation recall@20), and our ML-100K choice: the ml-1m_clean architecture and
+/// schedule with a capped epoch budget (the README's main command, < 3 minutes).
 void applyPreset(Config& c) {
   c.model = recdiff::DiffRecOptions{};
   c.latent = recdiff::LDiffRecOptions{};
+  c.loop.evalEvery = 5;
+  c.loop.patience = 20;
   if (c.preset == "ml-1m_clean" || c.preset == "ml-1m") c.loop.epochs = 1000;
   else if (c.preset == "ml-100k") c.loop.epochs = 100;
   else throw CLI::ValidationError("--preset", "unknown preset '" + c.preset + "' (ml-100k, ml-1m, ml-1m_clean)");
 }
 
-/// Trains `model` with the authors' protocol (ex::runEpochs: evaluate every evalEvery epochs, keep the best
-/// validation recall@20, stop after `patience` epochs without a better one); restores the best parameters.
-template <class Model, class Params>
-ex::EpochLoopResult fit(Model& model, Params params, const ex::PreparedData& d, const Config& c,
-                        recdiff::metrics::MetricTable& best) {
-  const recdiff::Rng rng(c.seed, 0x7EA1);
-  std::vector<recdiff::ColVector<float>> bestParams;
-  for (auto* p : params(model)) bestParams.push_back(p->values());
-  recdiff::metrics::MetricTable last;
-  ex::EpochLoopHooks h;
-  h.train = [&](int epoch) {
-    recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
-    const auto r = model.trainEpoch(d.input(), epochRng);
-    return ex::EpochOutcome{.loss = r.sumLoss, .finite = r.finite, .columns = {}};
-  };
-  h.columns = [](const ex::EpochOutcome& e, double seconds, double) {
-    std::ostringstream row;
-    row << e.loss << ',' << seconds;
-    return row.str();
-  };
-  h.evaluate = [&](int epoch) {
-    ex::Stopwatch ev;
-    recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
-    last = model.evaluate(d.input(), d.split.valid, d.split.test, c.ks, evalRng);
-    std::ostringstream row;
-    for (const char* k : {"valid.recall@20", "valid.ndcg@20", "test.recall@20", "test.ndcg@20"})
-      row << last.get(k).value_or(NAN) << ',';
-    row << ev.seconds();
-    return ex::EvalOutcome{.score = last.get("valid.recall@20").value_or(last.entries().front().second), .columns = row.str(), .text = {}};
-  };
-  h.improved = [&](int) {
-    best = last;
-    std::size_t k = 0;
-    for (auto* p : params(model)) bestParams[k++] = p->values();
-    if (!c.save.empty()) model.save(c.save);
-  };
-  const ex::EpochLoopResult r = ex::runEpochs(c.loop, h);
-  std::cout << r.stopReason << "\n";
-  std::size_t k = 0;
-  for (auto* p : params(model)) p->values() = bestParams[k++];
-  return r;
+/// The metric the epoch is selected on: validation recall@20, or without a cut-off 20 the evaluation's first
+/// entry (validation precision at the first cut-off).
+std::string selectionMetric(const std::vector<Index>& ks) {
+  for (const Index k : ks)
+    if (k == 20) return "valid.recall@20";
+  return "valid.precision@" + std::to_string(ks.front());
 }
 
-/// The printed summary and the --report JSON of every variant.
-int finishRun(const Config& c, const ex::PreparedData& d, const ex::EpochLoopResult& o, const recdiff::metrics::MetricTable& best,
-              const std::string& name, Index parameters, nlohmann::json hp, double trainGflop, double evalGflop,
-              const ex::Stopwatch& total) {
-  if (o.bestEpoch == 0) {
+/// What the run prints and reports beside its metrics.
+struct RunInfo {
+  std::string name;
+  Index parameters = 0;
+  nlohmann::json hyperparameters = nlohmann::json::object();
+  double trainGflop = 0.0, evalGflop = 0.0;  ///< per epoch and per evaluation (0: not computed)
+};
+
+/// Trains with the authors' protocol through the library's callbacks (evaluate validation and test every
+/// evalEvery epochs and after the last, keep the parameters of the best validation recall@20 and write them to
+/// --save at every new best, stop `patience` epochs after it, restore the kept ones at the end), then prints the
+/// table (with the baselines) and the speed, and writes --report.
+template <class Model>
+int fitAndReport(Model& model, std::vector<recdiff::nn::ParameterBuffer<float>*> buffers, const ex::PreparedData& d,
+                 const Config& c, RunInfo info, const ex::Stopwatch& total) {
+  const recdiff::Rng rng(c.seed, kStream);
+  ex::Callbacks cb(
+      c.loop,
+      [&](Index epoch) {
+        recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
+        return model.evaluate(d.input(), d.split.valid, d.split.test, c.ks, evalRng);
+      },
+      selectionMetric(c.ks), recdiff::train::PatienceUnit::kEpochs, std::move(buffers),
+      {"valid.recall@20", "valid.ndcg@20", "test.recall@20", "test.ndcg@20"},
+      [&](Index, const recdiff::metrics::MetricTable&) {
+        if (!c.save.empty()) model.save(c.save);
+      });
+  const recdiff::TrainResult r =
+      model.fit(d.input(), c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep, cb.log, cb.bar, cb.lines);
+  std::cout << r.stopReason << "\n";
+  if (cb.early.bestEpoch() == 0) {
     std::cerr << "diffrec_movielens: no evaluation was completed (epochs " << c.loop.epochs << ", eval every "
               << c.loop.evalEvery << ")\n";
-    return o.diverged ? 3 : 2;
+    return r.diverged ? 3 : 2;
   }
   const Index users = d.split.train.users();
   nlohmann::json j;
-  recdiff::metrics::MetricTable table = best;
-  std::cout << "\nbest epoch " << o.bestEpoch << " (validation recall@20 " << o.bestScore << ")\n";
+  recdiff::metrics::MetricTable table = cb.early.bestTable();
+  std::cout << "\nbest epoch " << cb.early.bestEpoch() << " (validation recall@20 " << *cb.early.best() << ")\n";
   if (c.baselines) ex::addBaselines(d.split, c.ks, table, j);
   table.print(std::cout);
-  const ex::Speed s = ex::printSpeed(name, parameters, users, users, o, trainGflop, evalGflop, total);
-  if (c.report.empty()) return o.diverged ? 3 : 0;
+  const ex::Speed s = ex::printSpeed(info.name, info.parameters, users, users, ex::RunTimes(r, cb.early), info.trainGflop,
+                                     info.evalGflop, total);
+  if (c.report.empty()) return r.diverged ? 3 : 0;
   j.update({{"dataset", d.description}, {"data", c.data}, {"model", c.modelName}, {"preset", c.preset}, {"seed", c.seed},
             {"threads", c.threads},
             {"precision", recdiff::io::FieldCodec<recdiff::nn::GemmPrecision>::toText(c.model.trainingPrecision)}});
-  hp.update({{"epochs", c.loop.epochs}, {"eval_every", c.loop.evalEvery}, {"patience", c.loop.patience}});
-  if (d.timeAware) hp.update(ex::fieldsJson(c.time));
-  j["hyperparameters"] = hp;
-  j.update({{"users", users}, {"items", d.split.train.items()}, {"parameters", parameters}});
-  ex::addRunResult(j, o, table);
+  info.hyperparameters.update(c.loop.json());
+  if (d.timeAware) info.hyperparameters.update(ex::fieldsJson(c.time));
+  j["hyperparameters"] = info.hyperparameters;
+  j.update({{"users", users}, {"items", d.split.train.items()}, {"parameters", info.parameters}});
+  ex::addRunResult(j, r, cb.early, table);
   ex::addSpeed(j, s);
   ex::writeJsonAtomically(c.report, j);
   std::cout << "report written to " << c.report << "\n";
-  return o.diverged ? 3 : 0;
+  return r.diverged ? 3 : 0;
 }
 
 /// DiffRec and T-DiffRec.
@@ -153,21 +150,17 @@ int run(const Config& c) {
     model.load(c.load);
     std::cout << "loaded parameters from " << c.load << "\n";
   }
-  const std::string name = d.timeAware ? "T-DiffRec" : "DiffRec";
-  const Index parameters = model.model().parameters().size();
+  RunInfo info{.name = d.timeAware ? "T-DiffRec" : "DiffRec", .parameters = model.model().parameters().size()};
   const auto& o = c.model;
   const bool folded = o.foldedReverse != recdiff::DiffRecOptions::Folding::kNever && !o.normalizeInput && !o.samplingNoise;
-  const double evalGflop =
+  info.evalGflop =
       (folded ? ex::foldedEvalFlops(o, items, users) : ex::mlpFlops(o, items, users, false) * static_cast<double>(o.steps)) * 1e-9;
-  std::cout << "model: " << name << ", dims [" << ex::join(o.dims) << "], " << parameters << " parameters, " << o.steps
-            << " steps, " << o.schedule.name << ", mean type " << c.meanType << ", threads " << c.threads << ", seed "
-            << c.seed << "\n";
-  recdiff::metrics::MetricTable best;
-  const auto params = [](auto& m) { return std::vector{&m.model().parameters()}; };
-  const ex::EpochLoopResult r = fit(model, params, d, c, best);
-  nlohmann::json hp;
-  for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
-  return finishRun(c, d, r, best, name, parameters, hp, ex::mlpFlops(o, items, users, true) * 1e-9, evalGflop, total);
+  info.trainGflop = ex::mlpFlops(o, items, users, true) * 1e-9;
+  std::cout << "model: " << info.name << ", dims [" << ex::join(o.dims) << "], " << info.parameters << " parameters, "
+            << o.steps << " steps, " << o.schedule.name << ", mean type " << c.meanType << ", threads " << c.threads
+            << ", seed " << c.seed << "\n";
+  for (const auto& [k, v] : model.hyperparameters()) info.hyperparameters[k] = v;
+  return fitAndReport(model, {&model.model().parameters()}, d, c, std::move(info), total);
 }
 
 /// L-DiffRec and LT-DiffRec.
@@ -183,8 +176,8 @@ int runLatent(const Config& c) {
     model.load(c.load);
     std::cout << "loaded parameters from " << c.load << "\n";
   }
-  const std::string name = d.timeAware ? "LT-DiffRec" : "L-DiffRec";
-  nlohmann::json hp;
+  RunInfo info{.name = d.timeAware ? "LT-DiffRec" : "L-DiffRec", .parameters = model.parameterCount()};
+  nlohmann::json& hp = info.hyperparameters;
   for (const auto& [k, v] : model.hyperparameters())
     if (k != "item_clusters") hp[k] = v;
   const auto& ae = model.autoencoder();
@@ -194,24 +187,20 @@ int runLatent(const Config& c) {
              {"cluster_sizes", ex::join(sizes)}, {"cluster_latent_sizes", ex::join(ae.clusterLatentSizes())}});
   std::cout << "item clusters: " << ae.clusters() << " from " << source << ", sizes [" << ex::join(sizes) << "], latents ["
             << ex::join(ae.clusterLatentSizes()) << "] (" << clusteringSeconds << " s)\n";
-  std::cout << "model: " << name << ", latent " << ae.latentSize() << ", mlp dims [" << ex::join(c.latent.mlpDims) << "], "
-            << model.parameterCount() << " parameters (autoencoder " << ae.parameters().size() << "), " << c.latent.steps
+  std::cout << "model: " << info.name << ", latent " << ae.latentSize() << ", mlp dims [" << ex::join(c.latent.mlpDims)
+            << "], " << info.parameters << " parameters (autoencoder " << ae.parameters().size() << "), " << c.latent.steps
             << " steps, threads " << c.threads << ", seed " << c.seed << "\n";
-  recdiff::metrics::MetricTable best;
-  const auto params = [](auto& m) { return std::vector{&m.autoencoder().parameters(), &m.model().parameters()}; };
-  const ex::EpochLoopResult r = fit(model, params, d, c, best);
-  return finishRun(c, d, r, best, name, model.parameterCount(), hp, 0.0, 0.0, total);
+  return fitAndReport(model, {&model.autoencoder().parameters(), &model.model().parameters()}, d, c, std::move(info),
+                      total);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Config c;
-  c.loop.shortMetric = "R@20";
   CLI::App app{"Train and evaluate DiffRec (Wang et al., SIGIR 2023) on MovieLens"};
   std::string ks;
-  std::optional<int> epochs;
-  bool noBaselines = false, noProgress = false;
+  bool noBaselines = false;
   app.add_option("--preset", c.preset, "ml-100k | ml-1m | ml-1m_clean: the authors' settings per dataset")->capture_default_str();
   app.add_option("--model", c.modelName, "diffrec | tdiffrec (time-weighted rows, see --w-min/--w-max) | ldiffrec (latent, "
                                          "item clusters) | ltdiffrec")
@@ -227,23 +216,18 @@ int main(int argc, char** argv) {
   app.add_option("--item-emb", c.clusters.itemEmb, "L-DiffRec: item embeddings .npy for clustering, or 'svd' (default: "
                  "<data>/item_emb.npy if it exists, else svd = a truncated SVD of the train interactions)");
   app.add_option("--svd-dims", c.clusters.svdDims, "L-DiffRec: width of the SVD item embeddings")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--epochs", epochs, "upper epoch limit");
-  app.add_option("--eval-every", c.loop.evalEvery, "evaluate every N epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--patience", c.loop.patience, "stop after N epochs without a better validation recall@20")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  c.loop.add(app, "stop after N epochs without a better validation recall@20 (preset: 20; evaluation every 5)");
   app.add_option("--min-rating", c.minRating, "raw MovieLens: keep ratings >= this")->capture_default_str();
   app.add_option("--topk", ks, "cut-offs, e.g. [10,20,50,100]");
-  ex::addRunFlags(app, c.seed, c.threads, c.save, c.load, c.loop.log, c.report);
+  ex::addRunFlags(app, c.seed, c.threads, c.save, c.load, c.report);
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular and EASE rows");
-  app.add_flag("--no-progress", noProgress, "no progress bar");
   try {
     app.parse(argc, argv);
     applyPreset(c);
     cli.apply();
-    if (epochs) c.loop.epochs = *epochs;
+    c.loop.applyOverrides();
     if (!ks.empty()) c.ks = ex::parseList<Index>(ks, "--topk");
     c.baselines = !noBaselines;
-    c.loop.epochBar = !noProgress;
     c.clusters = {.load = c.load, .clusters = c.clusters.clusters, .clustersGiven = app.count("--n-cate") > 0,
                   .itemEmb = c.clusters.itemEmb, .svdDims = c.clusters.svdDims, .data = c.data, .seed = c.seed};
     if (c.latentModel() && c.meanType != "x0") throw CLI::ValidationError("--mean-type", "L-DiffRec supports x0 only");

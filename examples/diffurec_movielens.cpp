@@ -13,36 +13,37 @@
 // embedding dropout 0.3, T 32 trunc_lin, λ 0.001, max_len 50, every prefix every epoch); `cpu` = see applyPreset().
 // --attention-mask keys (default, padded keys hidden) | query-rows (the reference code's mask); the report states
 // which one produced the numbers. The model flags come from DiffuRecOptions' field table (models/diffurec_options.hpp).
+//
+// The epoch loop is the library's: model.fit() with train/callbacks.hpp's EarlyStopping (patience counts
+// evaluations, as DiffuRec's reference), KeepBest, CsvLog, ProgressBar and ProgressLog (examples/common/training.hpp).
 #include <recdiff/models/diffurec.hpp>
 
 #include <cstdio>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/cli.hpp"
-#include "common/diffurec_scoring.hpp"
-#include "common/epoch_loop.hpp"
 #include "common/options_cli.hpp"
 #include "common/run_info.hpp"
 #include "common/sequence_data.hpp"
+#include "common/training.hpp"
 
 using recdiff::Index;
 namespace ex = recdiff::examples;
 
 namespace {
 
+/// Epoch e trains with Rng(seed, kStream).fork(e); validation after epoch e scores with CachedScorer(seed + 1000 e).
+constexpr std::uint64_t kStream = 0xD1F0;
+
 struct Config {
   std::string preset = "cpu";
   std::string data;
   std::optional<double> minRating;
   recdiff::DiffuRecOptions model;
-  ex::EpochLoopOptions loop = ex::EpochLoopOptions::make(
-      0, 1, 5, "NDCG@10", "epoch,loss,last_loss,samples,seconds,cpu_seconds,samples_per_second,valid_hr@10,valid_ndcg@10,eval_seconds",
-      3, /*patienceInEvaluations=*/true);
-  Index maxBatchesPerEpoch = 0;
+  ex::LoopFlags loop;
   Index validUsers = 0;        ///< 0: every validation user (model selection)
   Index finalUsers = 0;        ///< 0: every user in the final validation and test tables
   recdiff::NextItemProtocol protocol;  ///< the main protocol (validation, test.* keys)
@@ -50,7 +51,7 @@ struct Config {
   std::uint64_t seed = 1;
   int threads = 0;
   std::string save, load, report;
-  bool baselines = true, progress = true;
+  bool baselines = true;
 };
 
 /// `reference`: the authors' defaults (DiffuRecOptions{}); 500 epochs, evaluation every 20 (their main.py).
@@ -110,55 +111,26 @@ int run(const Config& c) {
   const recdiff::data::SequenceSamples validSamples = ex::firstSamples(d.split.valid, c.validUsers);
   const recdiff::data::PaddingOptions padding{.maxLen = o.maxLength, .side = recdiff::data::Padding::Left, .padId = 0};
   const std::vector<Index> selectKs{10};
-  const recdiff::Rng rng(c.seed, 0xD1F0);
-  const ex::BatchProgress bar(c.progress);
-  std::vector<double> epochRate, evalRate;
-  recdiff::ColVector<float> best = model.approximator().parameters().values();
-  recdiff::DiffuRecEpoch last;
-  ex::EpochLoopHooks h;
-  h.train = [&](int epoch) {
-    recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
-    const ex::Stopwatch sw;
-    last = model.trainEpoch(d.split.train, d.train, epochRng, c.maxBatchesPerEpoch, [&](Index done, Index batches, double) {
-      if (done % 16 == 0 || done == batches) bar.show(epoch, done, batches, sw.seconds());
-    });
-    bar.clear();
-    return ex::EpochOutcome{.loss = last.meanLoss, .finite = last.finite, .columns = {}};
+  const auto validation = [&](Index epoch) {  // "valid.hr@10", "valid.ndcg@10" on the first validUsers users
+    ex::CachedScorer<recdiff::DiffuRec<float>> scorer(model, c.seed + 1000u * static_cast<std::uint64_t>(epoch));
+    recdiff::metrics::MetricTable t;
+    t.add("valid", recdiff::evaluateNextItem(d.full, validSamples, selectKs, c.protocol, padding, d.columns(), scorer));
+    return t;
   };
-  h.columns = [&](const ex::EpochOutcome&, double seconds, double cpu) {
-    epochRate.push_back(static_cast<double>(last.samples) / seconds);
-    std::ostringstream row;
-    row << last.meanLoss << ',' << last.lastLoss << ',' << last.samples << ',' << seconds << ',' << cpu << ','
-        << epochRate.back();
-    return row.str();
-  };
-  h.evaluate = [&](int epoch) {
-    ex::CachedScorer scorer(model, c.seed + 1000u * static_cast<std::uint64_t>(epoch));
-    const auto m = recdiff::evaluateNextItem(d.full, validSamples, selectKs, c.protocol, padding, d.columns(), scorer);
-    evalRate.push_back(static_cast<double>(scorer.inferredUsers()) / scorer.inferenceSeconds());
-    std::ostringstream row;
-    row << m.hitRate[0] << ',' << m.ndcg[0] << ',' << scorer.inferenceSeconds();
-    char buf[96];
-    std::snprintf(buf, sizeof buf, ", valid HR@10 %.4f NDCG@10 %.4f (%.0f users/s)", m.hitRate[0], m.ndcg[0], evalRate.back());
-    return ex::EvalOutcome{.score = m.ndcg[0], .columns = row.str(), .text = buf};
-  };
-  h.improved = [&](int) {
-    best = model.approximator().parameters().values();
-    if (!c.save.empty()) model.save(c.save);
-  };
-  h.after = [&](int epoch, const ex::EpochOutcome&, double seconds, double cpu, const std::string& evalText) {
-    std::printf("epoch %d: loss %.4f, %ld samples in %.1f s (%.1f s CPU), %.0f samples/s%s\n", epoch, last.meanLoss,
-                static_cast<long>(last.samples), seconds, cpu, epochRate.back(), evalText.c_str());
-    std::fflush(stdout);
-  };
-  const ex::EpochLoopResult r = ex::runEpochs(c.loop, h);
-  if (r.bestEpoch > 0) model.approximator().parameters().values() = best;
-  std::cout << r.stopReason << "; best epoch " << r.bestEpoch << " (validation NDCG@10 " << r.bestScore << ")\n";
+  ex::Callbacks cb(c.loop, validation, "valid.ndcg@10", recdiff::train::PatienceUnit::kEvaluations,
+                   {&model.approximator().parameters()}, {"valid.hr@10", "valid.ndcg@10"},
+                   [&](Index, const recdiff::metrics::MetricTable&) {
+                     if (!c.save.empty()) model.save(c.save);
+                   }, /*everyEpoch=*/true);
+  const recdiff::TrainResult r =
+      model.fit(d.split.train, d.train, c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep, cb.log, cb.bar, cb.lines);
+  std::cout << r.stopReason << "; best epoch " << cb.early.bestEpoch() << " (validation NDCG@10 "
+            << cb.early.best().value_or(-1.0) << ")\n";
 
   // Final evaluation: one reverse run per user serves both protocols.
   recdiff::metrics::MetricTable table;
   const auto reference = recdiff::NextItemProtocol::reference(o.batchSize);
-  ex::CachedScorer validScorer(model, c.seed + 77), testScorer(model, c.seed + 78);
+  ex::CachedScorer<recdiff::DiffuRec<float>> validScorer(model, c.seed + 77), testScorer(model, c.seed + 78);
   const recdiff::data::SequenceSamples finalValid = ex::firstSamples(d.split.valid, c.finalUsers);
   const recdiff::data::SequenceSamples finalTest = ex::firstSamples(d.split.test, c.finalUsers);
   table.add("valid", recdiff::evaluateNextItem(d.full, finalValid, c.ks, c.protocol, padding, d.columns(), validScorer));
@@ -177,7 +149,10 @@ int run(const Config& c) {
             << "attention mask " << (keys ? "keys" : "query-rows") << ")\n";
 
   const double testRate = static_cast<double>(testScorer.inferredUsers()) / testScorer.inferenceSeconds();
-  const double epochMedian = ex::median(r.epochSeconds), cpuMedian = ex::median(r.epochCpuSeconds);
+  const ex::RunTimes times(r, cb.early);
+  const double epochMedian = ex::median(times.epochSeconds), cpuMedian = ex::median(times.epochCpuSeconds);
+  std::vector<double> epochRate;  // training samples per second of each epoch
+  for (const recdiff::EpochResult& e : r.history) epochRate.push_back(static_cast<double>(e.samples) / e.seconds);
   const double trainRate = ex::median(epochRate);
   const recdiff::DiffuRecFlops flops = recdiff::diffuRecFlops(o, d.items);
   const double trainGflops = trainRate * flops.trainPerSample * 1e-9, evalGflops = testRate * flops.inferencePerUser * 1e-9;
@@ -196,8 +171,8 @@ int run(const Config& c) {
                    {"inference_tile", o.inferenceTile}};
   nlohmann::json hp;
   for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
-  hp.update({{"epochs", c.loop.epochs}, {"eval_every", c.loop.evalEvery}, {"patience", c.loop.patience},
-             {"max_batches_per_epoch", c.maxBatchesPerEpoch}, {"valid_users", validSamples.size()},
+  hp.update(c.loop.json());
+  hp.update({{"valid_users", validSamples.size()},
              {"final_users", finalTest.size()}});
   j["hyperparameters"] = hp;
   j["protocol"] = {{"mask_history", c.protocol.maskHistory},
@@ -206,8 +181,8 @@ int run(const Config& c) {
                    {"attention_mask", keys ? "keys" : "query_rows"}};
   j.update({{"users", d.full.users()}, {"items", d.items}, {"training_samples", d.train.size()},
             {"parameters", model.parameterCount()}});
-  ex::addRunResult(j, r, table);
-  j.update({{"seconds_per_epoch", epochMedian}, {"cpu_seconds_per_epoch", cpuMedian}, {"epoch_seconds", r.epochSeconds},
+  ex::addRunResult(j, r, cb.early, table);
+  j.update({{"seconds_per_epoch", epochMedian}, {"cpu_seconds_per_epoch", cpuMedian}, {"epoch_seconds", times.epochSeconds},
             {"train_samples_per_second", trainRate}, {"eval_users_per_second", testRate}, {"train_gflops", trainGflops},
             {"eval_gflops", evalGflops}, {"train_gflop_per_sample", flops.trainPerSample * 1e-9},
             {"eval_gflop_per_user", flops.inferencePerUser * 1e-9}, {"total_seconds", total.seconds()},
@@ -222,39 +197,31 @@ int run(const Config& c) {
 int main(int argc, char** argv) {
   Config c;
   CLI::App app{"Train and evaluate DiffuRec (Li, Sun, Li, TOIS 2023) on MovieLens sequences"};
-  std::optional<int> epochs, evalEvery, patience;
   std::optional<Index> validUsers;
   std::string ks;
-  bool noMaskHistory = false, rankPadding = false, batchMeans = false, noBaselines = false, noProgress = false;
+  bool noMaskHistory = false, rankPadding = false, batchMeans = false, noBaselines = false;
   app.add_option("--preset", c.preset, "reference (the authors' defaults) | cpu (converges in minutes on 2 cores)")
       ->capture_default_str();
   app.add_option("--data", c.data, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release")->required();
   app.add_option("--min-rating", c.minRating, "raw MovieLens: keep ratings >= this (default: every rating)");
   ex::OptionsCli cli(app);
   cli.add(c.model, "DiffuRec");
-  app.add_option("--epochs", epochs, "epochs")->check(CLI::NonNegativeNumber);
-  app.add_option("--max-batches-per-epoch", c.maxBatchesPerEpoch, "stop each epoch after this many batches (0: no limit)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--eval-every", evalEvery, "validate every N epochs (and after the last)")->check(CLI::PositiveNumber);
-  app.add_option("--patience", patience, "stop after N validations without a better NDCG@10")->check(CLI::PositiveNumber);
+  c.loop.add(app, "stop after N validations without a better NDCG@10 (preset cpu: 2, reference: 5)");
   app.add_option("--valid-users", validUsers, "validate on the first N users only (0: all)");
   app.add_option("--final-users", c.finalUsers, "final tables on the first N users only (0: all; a quick look)");
   app.add_flag("--no-mask-history", noMaskHistory, "protocol: rank the user's earlier items too (reference)");
   app.add_flag("--rank-padding", rankPadding, "protocol: rank the padding item 0 (reference)");
   app.add_flag("--batch-means", batchMeans, "protocol: mean of per-batch means (reference)");
   app.add_option("--topk", ks, "cut-offs, e.g. 5,10,20");
-  ex::addRunFlags(app, c.seed, c.threads, c.save, c.load, c.loop.log, c.report);
+  ex::addRunFlags(app, c.seed, c.threads, c.save, c.load, c.report);
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular rows");
-  app.add_flag("--no-progress", noProgress, "no progress bar");
   try {
     app.parse(argc, argv);
     applyPreset(c);
     cli.apply();
     recdiff::DiffuRecOptions& m = c.model;
     if (!cli.given("inference_precision")) m.inferencePrecision = m.trainingPrecision;
-    if (epochs) c.loop.epochs = *epochs;
-    if (evalEvery) c.loop.evalEvery = *evalEvery;
-    if (patience) c.loop.patience = *patience;
+    c.loop.applyOverrides();
     if (validUsers) c.validUsers = *validUsers;
     if (!ks.empty()) c.ks = ex::parseList<Index>(ks, "--topk");
     c.protocol.maskHistory = !noMaskHistory;
@@ -262,7 +229,6 @@ int main(int argc, char** argv) {
     if (batchMeans) c.protocol.average = recdiff::metrics::RowAverage::BatchMeans;
     c.protocol.batchSize = m.batchSize;
     c.baselines = !noBaselines;
-    c.progress = !noProgress;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -19,6 +19,9 @@
 // Timing: medians of the per-epoch and per-evaluation wall and process CPU times; training samples/s and
 // evaluated users/s (one user = one held-out sample: the T guided reverse steps and the scoring) are printed and
 // written to --report. The model flags come from DreamRecOptions' field table (models/dreamrec_options.hpp).
+//
+// The epoch loop is the library's: model.fit() with train/callbacks.hpp's EarlyStopping (patience counts epochs,
+// as DreamRec's reference), KeepBest, CsvLog, ProgressBar and ProgressLog (examples/common/training.hpp).
 #include <recdiff/models/dreamrec.hpp>
 
 #include <algorithm>
@@ -30,10 +33,10 @@
 #include <vector>
 
 #include "common/cli.hpp"
-#include "common/epoch_loop.hpp"
 #include "common/options_cli.hpp"
 #include "common/run_info.hpp"
 #include "common/sequence_data.hpp"
+#include "common/training.hpp"
 
 using recdiff::Index;
 using recdiff::examples::HeldOut;
@@ -41,12 +44,15 @@ namespace ex = recdiff::examples;
 
 namespace {
 
+/// Every random number of a run: epoch e trains with Rng(seed, kStream).fork(e); validation after epoch e
+/// evaluates with .fork(0xE0000000 + e), the test with .fork(0xF0000000).
+constexpr std::uint64_t kStream = 0xD8EA;
+
 struct Config {
   std::string preset = "reference";
   std::string data;
   recdiff::DreamRecOptions model;
-  ex::EpochLoopOptions loop =
-      ex::EpochLoopOptions::make(100, 5, 20, "HR@20", "epoch,loss,seconds,valid_hr@20,valid_ndcg@20,eval_seconds", 3);
+  ex::LoopFlags loop;
   std::vector<Index> ks = {10, 20};
   std::vector<double> sweep;  // guidance weights evaluated on test with the selected model
   std::string protocol = "default";
@@ -57,9 +63,11 @@ struct Config {
 };
 
 /// The authors' YooChoose command (H 64, batch 256, T 500, exp, w 2, p 0.1, lr 1e-3, AdamW, mlp1) for both data
-/// sets; the epoch budgets are ours (the reference trains up to 1000 epochs of its much smaller data sets).
+/// sets; the epoch budgets are ours (the reference trains up to 1000 epochs of its much smaller data sets), and
+/// the reference's early stopping: 20 epochs without a better validation HR@20.
 void applyPreset(Config& c) {
   c.model = recdiff::DreamRecOptions{};
+  c.loop.patience = 20;
   if (c.preset == "reference" || c.preset == "ml-1m") {
     c.loop.epochs = 100;
     c.loop.evalEvery = 5;
@@ -98,60 +106,35 @@ int run(Config& c) {
             << m.learningRate << ", batch " << m.batchSize << ", threads " << c.threads << ", seed " << c.seed
             << ", protocol " << c.protocol << "\n";
 
-  const recdiff::Rng rng(c.seed, 0xD8EA);
+  const recdiff::Rng rng(c.seed, kStream);
   const auto evaluate = [&](HeldOut which, std::uint64_t tag, std::optional<double> w = std::nullopt) {
     recdiff::Rng evalRng = rng.fork(tag);
     return model.evaluate(d.full, d.heldOut(which), c.ks, evalRng, protocol, w);
   };
+  const auto validation = [&](Index epoch) {  // "valid.hr@K", "valid.ndcg@K"
+    recdiff::metrics::MetricTable t;
+    t.add("valid", evaluate(HeldOut::Valid, 0xE0000000ull + static_cast<std::uint64_t>(epoch)));
+    return t;
+  };
   const auto at20 = std::find(c.ks.begin(), c.ks.end(), Index{20});
-  const std::size_t k20 = at20 != c.ks.end() ? static_cast<std::size_t>(at20 - c.ks.begin()) : 0;
-  c.loop.metric = c.loop.shortMetric = "HR@" + std::to_string(c.ks[k20]);
-  std::string hr20 = "hr@", ndcg20 = "ndcg@";  // DreamRec::evaluate's MetricTable keys at K = 20
-  hr20 += std::to_string(c.ks[k20]);
-  ndcg20 += std::to_string(c.ks[k20]);
-  recdiff::metrics::MetricTable lastValid, bestValid;
-  recdiff::ColVector<float> best = model.parameters().values();
-  ex::EpochLoopHooks h;
-  h.train = [&](int epoch) {
-    recdiff::Rng epochRng = rng.fork(static_cast<std::uint64_t>(epoch));
-    const recdiff::DreamRecEpoch r = model.trainEpoch(d.split.train, d.train, epochRng);
-    return ex::EpochOutcome{.loss = r.meanLoss, .finite = r.finite, .columns = {}};
-  };
-  h.columns = [](const ex::EpochOutcome& e, double seconds, double) {
-    std::ostringstream row;
-    row << e.loss << ',' << seconds;
-    return row.str();
-  };
-  h.evaluate = [&](int epoch) {
-    const ex::Stopwatch ev;
-    lastValid = evaluate(HeldOut::Valid, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
-    std::ostringstream row;
-    row << lastValid.at(hr20) << ',' << lastValid.at(ndcg20) << ',' << ev.seconds();
-    return ex::EvalOutcome{.score = lastValid.at(hr20), .columns = row.str(), .text = {}};
-  };
-  h.improved = [&](int) {
-    bestValid = lastValid;
-    best = model.parameters().values();
-    if (!c.save.empty()) model.save(c.save);
-  };
-  const bool bar = ex::ProgressBar(c.loop.epochBar).enabled();
-  h.after = [&](int epoch, const ex::EpochOutcome& e, double seconds, double, const std::string& text) {
-    if (!bar && !text.empty())
-      std::cout << "epoch " << epoch << " loss " << e.loss << " " << seconds << " s, " << text << "\n" << std::flush;
-  };
-  ex::EpochLoopResult o = ex::runEpochs(c.loop, h);
+  const std::string k20 = std::to_string(at20 != c.ks.end() ? *at20 : c.ks.front());  // the selection's K
+  ex::Callbacks cb(c.loop, validation, "valid.hr@" + k20, recdiff::train::PatienceUnit::kEpochs, {&model.parameters()},
+                   {"valid.hr@" + k20, "valid.ndcg@" + k20}, [&](Index, const recdiff::metrics::MetricTable&) {
+                     if (!c.save.empty()) model.save(c.save);
+                   });
+  const recdiff::TrainResult o =
+      model.fit(d.split.train, d.train, c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep, cb.log, cb.bar, cb.lines);
   std::cout << o.stopReason << "\n";
-  model.parameters().values() = best;
 
-  recdiff::metrics::MetricTable table;
-  if (o.bestEpoch == 0) {  // no training (--epochs 0, e.g. with --load): evaluate the given parameters
+  ex::RunTimes times(o, cb.early);
+  recdiff::metrics::MetricTable bestValid = cb.early.bestTable();
+  if (cb.early.bestEpoch() == 0) {  // no training (--epochs 0, e.g. with --load): evaluate the given parameters
     const ex::Stopwatch ev;
     const double evCpu = ex::cpuSeconds();
-    bestValid = evaluate(HeldOut::Valid, 0xE0000000ull);
-    o.evalSeconds.push_back(ev.seconds());
-    o.evalCpuSeconds.push_back(ex::cpuSeconds() - evCpu);
+    bestValid = validation(0);
+    times.addEvaluation(ev.seconds(), ex::cpuSeconds() - evCpu);
   }
-  table.add("valid", bestValid);
+  recdiff::metrics::MetricTable table = bestValid;  // valid.* of the selected epoch, then test.*
   const ex::Stopwatch testClock;
   const double testCpu0 = ex::cpuSeconds();
   table.add("test", evaluate(HeldOut::Test, 0xF0000000ull));
@@ -162,15 +145,16 @@ int run(Config& c) {
     table.add("popularity.valid", ex::popularityMetrics(d, HeldOut::Valid, c.ks, protocol, padding));
     table.add("popularity.test", ex::popularityMetrics(d, HeldOut::Test, c.ks, protocol, padding));
   }
-  std::cout << "\nbest epoch " << o.bestEpoch << " (validation HR@" << c.ks[k20] << " " << bestValid.at(hr20) << ")\n";
+  std::cout << "\nbest epoch " << cb.early.bestEpoch() << " (validation HR@" << k20 << " " << bestValid.at("valid.hr@" + k20)
+            << ")\n";
   table.print(std::cout);
 
   const auto perSecond = [](double count, double seconds) { return seconds > 0 ? count / seconds : 0.0; };
-  const double epochMedian = ex::median(o.epochSeconds), evalMedian = ex::median(o.evalSeconds);
+  const double epochMedian = ex::median(times.epochSeconds), evalMedian = ex::median(times.evalSeconds);
   const double samplesPerSecond = perSecond(static_cast<double>(d.train.size()), epochMedian);
   const double usersPerSecond = perSecond(static_cast<double>(d.split.test.size()), testSeconds);
-  std::printf("\nseconds per epoch (median of %zu): %.3f wall, %.3f CPU; %.0f training samples/s\n", o.epochSeconds.size(),
-              epochMedian, ex::median(o.epochCpuSeconds), samplesPerSecond);
+  std::printf("\nseconds per epoch (median of %zu): %.3f wall, %.3f CPU; %.0f training samples/s\n", times.epochSeconds.size(),
+              epochMedian, ex::median(times.epochCpuSeconds), samplesPerSecond);
   std::printf("test evaluation: %.3f s wall, %.3f s CPU; %.0f users/s (%lld guided steps each); validation evaluation "
               "median %.3f s wall\n",
               testSeconds, testCpu, usersPerSecond, static_cast<long long>(m.steps), evalMedian);
@@ -182,11 +166,11 @@ int run(Config& c) {
                    {"protocol", c.protocol},   {"seed", c.seed},  {"threads", c.threads}};
   nlohmann::json hp;
   for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
-  hp.update({{"epochs", c.loop.epochs}, {"eval_every", c.loop.evalEvery}, {"patience", c.loop.patience}});
+  hp.update(c.loop.json());
   j["hyperparameters"] = hp;
   j.update({{"users", d.full.users()}, {"items", d.items}, {"training_samples", d.train.size()}, {"parameters", parameters}});
-  ex::addRunResult(j, o, table);
-  j.update({{"seconds_per_epoch", epochMedian}, {"cpu_seconds_per_epoch", ex::median(o.epochCpuSeconds)},
+  ex::addRunResult(j, o, cb.early, table);
+  j.update({{"seconds_per_epoch", epochMedian}, {"cpu_seconds_per_epoch", ex::median(times.epochCpuSeconds)},
             {"validation_evaluation_seconds", evalMedian}, {"test_evaluation_seconds", testSeconds},
             {"test_evaluation_cpu_seconds", testCpu}, {"train_samples_per_second", samplesPerSecond},
             {"eval_users_per_second", usersPerSecond}, {"total_seconds", total.seconds()},
@@ -202,34 +186,27 @@ int main(int argc, char** argv) {
   Config c;
   CLI::App app{"Train and evaluate DreamRec (Yang et al., NeurIPS 2023) on MovieLens sequences"};
   std::string ks, sweep;
-  std::optional<int> epochs, evalEvery;
-  bool noBaselines = false, noProgress = false;
+  bool noBaselines = false;
   app.add_option("--preset", c.preset, "reference (= ml-1m) | ml-100k: the authors' hyperparameters, our epoch budget")
       ->capture_default_str();
   app.add_option("--data", c.data, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release")->required();
   ex::OptionsCli cli(app);
   cli.add(c.model, "DreamRec");
-  app.add_option("--epochs", epochs, "upper epoch limit (0: evaluate only, e.g. with --load)")->check(CLI::NonNegativeNumber);
-  app.add_option("--eval-every", evalEvery, "validate every N epochs")->check(CLI::PositiveNumber);
-  app.add_option("--patience", c.loop.patience, "stop after N epochs without a better validation HR@20")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  c.loop.add(app, "stop after N epochs without a better validation HR@20 (preset: 20)");
   app.add_option("--topk", ks, "cut-offs, e.g. 10,20");
   app.add_option("--guidance-sweep", sweep, "also evaluate the selected model on test at these w, e.g. 0,2,4");
   app.add_option("--protocol", c.protocol, "default (history masked, padding excluded) | reference (DiffuRec's code)")
       ->capture_default_str()->check(CLI::IsMember({"default", "reference"}));
-  ex::addRunFlags(app, c.seed, c.threads, c.save, c.load, c.loop.log, c.report);
+  ex::addRunFlags(app, c.seed, c.threads, c.save, c.load, c.report);
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular rows");
-  app.add_flag("--no-progress", noProgress, "no progress bar");
   try {
     app.parse(argc, argv);
     applyPreset(c);
     cli.apply();
-    if (epochs) c.loop.epochs = *epochs;
-    if (evalEvery) c.loop.evalEvery = *evalEvery;
+    c.loop.applyOverrides();
     if (!ks.empty()) c.ks = ex::parseList<Index>(ks, "--topk");
     if (!sweep.empty()) c.sweep = ex::parseList<double>(sweep, "--guidance-sweep");
     c.baselines = !noBaselines;
-    c.loop.epochBar = !noProgress;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/diffrec_data.hpp"
+#include "common/diffrec_run.hpp"
 
 namespace {
 

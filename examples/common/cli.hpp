@@ -1,10 +1,8 @@
 #ifndef RECDIFF_EXAMPLES_COMMON_CLI_HPP
 #define RECDIFF_EXAMPLES_COMMON_CLI_HPP
-// Shared by the example binaries: list-valued flags ("[200,600]", "0,2,4"), the run flags and --threads, the
-// process's CPU time, and the one-line epoch progress bar.
+// Shared by the example binaries: list-valued flags ("[200,600]", "0,2,4"), the run flags and --threads, and
+// the process's CPU time (the library's train::cpuSeconds, which times fit()'s epochs and evaluations too).
 
-#include <time.h>
-#include <unistd.h>
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
@@ -19,6 +17,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include <recdiff/train/trainer.hpp>
 
 namespace recdiff::examples {
 
@@ -51,20 +51,16 @@ std::vector<T> parseList(const std::string& text, const char* flag) {
 }
 
 /// CPU seconds used by this process so far (all threads).
-inline double cpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+using train::cpuSeconds;
 
-/// The flags every training example has: --seed, --threads, --save, --load, --log, --report.
+/// The flags every training example has: --seed, --threads, --save, --load, --report (the loop's flags,
+/// --log among them, are LoopFlags in training.hpp).
 inline void addRunFlags(CLI::App& app, std::uint64_t& seed, int& threads, std::string& save, std::string& load,
-                        std::string& log, std::string& report) {
+                        std::string& report) {
   app.add_option("--seed", seed, "seed of every random number")->capture_default_str();
   app.add_option("--threads", threads, "OpenMP threads (0: all cores)")->capture_default_str();
   app.add_option("--save", save, "write the best model's checkpoint here (atomically)");
   app.add_option("--load", load, "start from this checkpoint's parameters (with --epochs 0: evaluate only)");
-  app.add_option("--log", log, "per-epoch CSV log");
   app.add_option("--report", report, "JSON report (metrics keyed like test.recall@20 or test.hr@10, timings, peak memory)");
 }
 
@@ -83,28 +79,6 @@ inline bool setThreads(int& threads, const char* program) {
 #endif
   return true;
 }
-
-/// A one-line progress bar over the epochs of a run (stderr, only when it is a terminal).
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
-  void show(int epoch, int epochs, double loss, double seconds, const std::string& extra) const {
-    if (!enabled_) return;
-    const int width = 30, done = epochs > 0 ? width * epoch / epochs : width;
-    std::fprintf(stderr, "\r[%s%s] epoch %d/%d loss %.4f %.2fs/epoch %s   ",
-                 std::string(static_cast<std::size_t>(done), '#').c_str(),
-                 std::string(static_cast<std::size_t>(width - done), '.').c_str(), epoch, epochs, loss, seconds,
-                 extra.c_str());
-    std::fflush(stderr);
-  }
-  bool enabled() const noexcept { return enabled_; }
-  void finish() const {
-    if (enabled_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool enabled_;
-};
 
 }  // namespace recdiff::examples
 

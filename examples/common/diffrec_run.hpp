@@ -1,15 +1,14 @@
 #ifndef RECDIFF_EXAMPLES_COMMON_DIFFREC_RUN_HPP
 #define RECDIFF_EXAMPLES_COMMON_DIFFREC_RUN_HPP
-// The parts of diffrec_movielens that are not the run itself: the prepared data (train rows or T-DiffRec's
-// time-weighted copy), the GEMM FLOP counts for throughput, the most-popular and EASE baseline rows, and
-// L-DiffRec's item clusters.
+// The DiffRec examples' helpers (diffrec_movielens, recommend): --data (DiffRec's splits or a raw MovieLens
+// release), the prepared data (train rows or T-DiffRec's time-weighted copy), the GEMM FLOP counts for
+// throughput, the most-popular and EASE baseline rows, L-DiffRec's item clusters and the speed report.
 
 #include <recdiff/baselines/ease.hpp>
-#include <recdiff/baselines/evaluate.hpp>
-#include <recdiff/baselines/most_popular.hpp>
-#include <recdiff/baselines/tuning.hpp>
 #include <recdiff/cluster/svd_embeddings.hpp>
 #include <recdiff/data/diffrec_splits.hpp>
+#include <recdiff/data/movielens.hpp>
+#include <recdiff/data/split.hpp>
 #include <recdiff/models/diffrec.hpp>
 #include <recdiff/models/ldiffrec.hpp>
 #include <recdiff/models/tdiffrec.hpp>
@@ -17,14 +16,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-#include "diffrec_data.hpp"
+#include "diffrec_baselines.hpp"
 #include "run_info.hpp"
+#include "training.hpp"
 
 namespace recdiff::examples {
 
@@ -38,6 +39,27 @@ inline std::string join(const std::vector<Index>& v) {
   return s;
 }
 
+/// The DiffRec examples' --data (diffrec_movielens, recommend): DiffRec's own .npy splits used as they are, or
+/// a raw MovieLens release (u.data, ratings.dat or ratings.csv) with a rating threshold, split 7:1:2 by time
+/// within each user. `description` receives a one-line account of what was loaded.
+inline data::Split loadDiffRecData(const std::filesystem::path& folder, double minRating, std::string& description) {
+  if (!std::filesystem::is_directory(folder)) throw std::runtime_error("--data " + folder.string() + ": not a folder");
+  if (std::filesystem::exists(folder / "train_list.npy")) {
+    description = "DiffRec splits (" + folder.string() + ")";
+    return data::loadDiffRecSplits(folder);
+  }
+  data::BuildOptions build;
+  build.minRating = minRating;
+  const data::Interactions all = data::loadMovieLens(folder, build);
+  char threshold[32];
+  std::snprintf(threshold, sizeof threshold, "%g", minRating);
+  description = "MovieLens " + folder.filename().string() + " (rating >= " + threshold +
+                ", per-user chronological split 7:1:2)";
+  // Per user, not global: DiffRec's released ML-1M splits give every user validation and test interactions,
+  // which a global time cut cannot (see docs/protocols.md).
+  return data::temporalSplit(all, {0.7, 0.1, 0.2}, data::SplitScope::PerUser);
+}
+
 /// The splits, and the model's input: the train split, or T-DiffRec's time-weighted copy of it.
 struct PreparedData {
   data::Split split;
@@ -47,7 +69,7 @@ struct PreparedData {
   const data::Interactions& input() const { return timeAware ? weighted : split.train; }
 };
 
-/// Loads --data (examples/common/diffrec_data.hpp) and, when timeAware, weights the train rows by recency: the
+/// Loads --data (loadDiffRecData) and, when timeAware, weights the train rows by recency: the
 /// raw releases by timestamp, DiffRec's .npy splits in their stored order, which is chronological within each
 /// user by construction (the reference's assumption; StoredOrder::Chronological declares it).
 inline PreparedData prepareData(const std::string& folder, double minRating, bool timeAware, const TimeWeightOptions& time) {
@@ -93,34 +115,20 @@ inline double foldedEvalFlops(const DiffRecOptions& o, Index items, Index rows) 
   return 2.0 * d * n * d + r * (2.0 * n * d + static_cast<double>(o.steps) * perStep + 2.0 * d * n);
 }
 
-/// The most-popular and EASE rows on the same splits and evaluator (EASE's λ chosen on validation recall@20).
+/// The most-popular and EASE rows on the same splits and evaluator (diffrec_baselines.hpp; EASE's λ chosen on
+/// the validation recall at the second cut-off, recall@20 by default).
 inline void addBaselines(const data::Split& data, const std::vector<Index>& ks, metrics::MetricTable& table,
                          nlohmann::json& report) {
   Stopwatch bs;
-  const std::vector<const baselines::InteractionMatrix*> validMask{&data.train.matrix()};
-  const std::vector<const baselines::InteractionMatrix*> testMask{&data.train.matrix(), &data.valid.matrix()};
-  baselines::MostPopular<float> pop;
-  pop.fit(data.train);
-  table.add("popularity.valid", baselines::evaluateModel(pop, data.train.matrix(), validMask, data.valid.matrix(), ks));
-  table.add("popularity.test", baselines::evaluateModel(pop, data.train.matrix(), testMask, data.test.matrix(), ks));
-  double bestLambda = 0.0, bestEaseRecall = -1.0;
-  metrics::SetMetrics easeValid, easeTest;
-  for (const auto& o : baselines::easeGrid()) {
-    baselines::EASE<float> ease(o);
-    ease.fit(data.train);
-    const auto v = baselines::evaluateModel(ease, data.train.matrix(), validMask, data.valid.matrix(), ks);
-    const double r20 = v.recall[1 < v.recall.size() ? 1 : 0];
-    if (r20 > bestEaseRecall) {
-      bestEaseRecall = r20;
-      bestLambda = o.lambda;
-      easeValid = v;
-      easeTest = baselines::evaluateModel(ease, data.train.matrix(), testMask, data.test.matrix(), ks);
-    }
-  }
-  table.add("ease.valid", easeValid);
-  table.add("ease.test", easeTest);
-  std::printf("(EASE lambda %.0f chosen on validation recall@20; baselines took %.1f s)\n", bestLambda, bs.seconds());
-  report["ease.lambda"] = bestLambda;
+  const BaselineOutcome pop = mostPopularBaseline(data, ks);
+  const std::string select = "valid.recall@" + std::to_string(ks[ks.size() > 1 ? 1 : 0]);
+  const BaselineOutcome ease = tuneBaseline<baselines::EASE<float>>(
+      "ease", data, ks, baselines::easeGrid(), [](const baselines::EASEOptions& o) { return o.lambda; }, select);
+  table.add("popularity", pop.metrics);
+  table.add("ease", ease.metrics);
+  std::printf("(EASE lambda %.0f chosen on validation recall@20; baselines took %.1f s)\n", ease.paramsJson.get<double>(),
+              bs.seconds());
+  report["ease.lambda"] = ease.paramsJson;
   report["baseline_seconds"] = bs.seconds();
 }
 
@@ -180,8 +188,7 @@ struct Speed {
 };
 
 /// Prints the run's speed (`samples` users per epoch, `users` per evaluation) and returns it.
-template <class LoopResult>
-Speed printSpeed(const std::string& name, Index parameters, Index samples, Index users, const LoopResult& o,
+inline Speed printSpeed(const std::string& name, Index parameters, Index samples, Index users, const RunTimes& o,
                  double trainGflop, double evalGflop, const Stopwatch& total) {
   Speed s;
   s.epochMedian = median(o.epochSeconds);

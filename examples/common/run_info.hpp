@@ -66,22 +66,10 @@ inline void writeFileAtomically(const std::filesystem::path& path, const std::st
   }
 }
 
-inline void writeJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json) {
+/// Writes a JSON document (nlohmann::json or ordered_json) atomically, indented by 2, with a final newline.
+template <class Json>
+void writeJsonAtomically(const std::filesystem::path& path, const Json& json) {
   writeFileAtomically(path, json.dump(2) + "\n");
-}
-
-/// The outcome entries every example's --report has: best_epoch, epochs_run, stop_reason, diverged, and the
-/// metrics both under "metrics" and as flat keys (j["test.recall@20"]).
-template <class LoopResult, class Table>
-void addRunResult(nlohmann::json& j, const LoopResult& o, const Table& table) {
-  j["best_epoch"] = o.bestEpoch;
-  j["epochs_run"] = o.epochs;
-  j["stop_reason"] = o.stopReason;
-  j["diverged"] = o.diverged;
-  nlohmann::json metrics;
-  for (const auto& [k, v] : table.entries()) metrics[k] = v;
-  j["metrics"] = metrics;
-  for (const auto& [k, v] : table.entries()) j[k] = v;
 }
 
 }  // namespace recdiff::examples

@@ -5,7 +5,8 @@
 // ratings.csv) loaded through the library's loaders in chronological order (optionally with a rating threshold).
 // Either way: item ids 1 … items, 0 = padding; chronological leave-one-out (validation target = second to
 // last item, test target = last); every prefix of the training part is a training sample (DiffuRec's
-// utils.py); and the most-popular baseline (counts over the training parts) under any NextItemProtocol.
+// utils.py); the most-popular baseline (counts over the training parts) under any NextItemProtocol; the first N
+// samples of a held-out set; and a scorer that caches a model's inferred representations across protocols.
 //
 // Usage:
 //   std::string description;
@@ -20,7 +21,10 @@
 #include <recdiff/data/sequences.hpp>
 #include <recdiff/metrics/metric_table.hpp>
 #include <recdiff/models/next_item_evaluation.hpp>
+#include <recdiff/train/trainer.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -94,6 +98,55 @@ inline metrics::LabelMetrics popularityMetrics(const SequenceData& d, const data
 inline metrics::LabelMetrics popularityMetrics(const SequenceData& d, HeldOut which, std::span<const Index> ks,
                                                const NextItemProtocol& protocol, const data::PaddingOptions& padding) {
   return popularityMetrics(d, d.heldOut(which), ks, protocol, padding);
+}
+
+/// Scores held-out samples of a model that infers a representation x̂0 per history and scores it against its
+/// item table (DiffuRec: scores = x̂0·Eᵀ) with one reverse run per user, whatever the number of protocols
+/// evaluated: the representations of each batch are computed on the first pass and reused afterwards.
+/// \tparam Model  representations(history, x0, rng), columns(), approximator().itemEmbedding().weight().
+template <class Model>
+class CachedScorer {
+ public:
+  CachedScorer(Model& model, std::uint64_t seed) : model_(model), rng_(seed, 0x5C0E) {}
+
+  /// Starts a pass over the samples (call before each evaluateNextItem).
+  void rewind() { row_ = 0; }
+  double inferenceSeconds() const { return seconds_; }
+  double inferenceCpuSeconds() const { return cpuSeconds_; }
+  Index inferredUsers() const { return x0_.rows(); }
+
+  void operator()(const data::HistoryBatch& b, RowMatrix<float>& scores) {
+    const Index n = b.targets.size();
+    if (row_ + n > x0_.rows()) {
+      const auto start = std::chrono::steady_clock::now();
+      const double cpu = train::cpuSeconds();
+      Rng batchRng = rng_.fork(static_cast<std::uint64_t>(row_));
+      model_.representations(b.history, batch_, batchRng);
+      x0_.conservativeResize(row_ + n, batch_.cols());
+      x0_.middleRows(row_, n) = batch_;
+      seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      cpuSeconds_ += train::cpuSeconds() - cpu;
+    }
+    scores.resize(n, model_.columns());
+    scores.noalias() = x0_.middleRows(row_, n) * model_.approximator().itemEmbedding().weight().transpose();
+    row_ += n;
+  }
+
+ private:
+  Model& model_;
+  Rng rng_;
+  RowMatrix<float> x0_, batch_;
+  Index row_ = 0;
+  double seconds_ = 0.0, cpuSeconds_ = 0.0;
+};
+
+/// The first `count` samples of a set (all when count is 0 or larger).
+inline data::SequenceSamples firstSamples(const data::SequenceSamples& s, Index count) {
+  if (count <= 0 || count >= s.size()) return s;
+  data::SequenceSamples out;
+  out.user.assign(s.user.begin(), s.user.begin() + count);
+  out.end.assign(s.end.begin(), s.end.begin() + count);
+  return out;
 }
 
 }  // namespace recdiff::examples

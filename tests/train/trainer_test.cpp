@@ -1,6 +1,7 @@
 #include <recdiff/train/callbacks.hpp>
 #include <recdiff/train/trainer.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -365,4 +366,132 @@ TEST_CASE("ProgressBar draws batches and epochs to its stream", "[train][callbac
   recdiff::train::ProgressBar quiet(g);  // not a terminal, not forced
   CHECK_FALSE(quiet.enabled());
   std::fclose(g);
+}
+
+namespace {
+
+/// Spins on the CPU for at least `seconds` of process CPU time.
+void burnCpu(double seconds) {
+  const double start = recdiff::train::cpuSeconds();
+  volatile double sink = 0.0;
+  while (recdiff::train::cpuSeconds() - start < seconds) sink = sink + 1.0;
+}
+
+/// The whole text written to a temporary file.
+std::string contents(std::FILE* f) {
+  std::rewind(f);
+  std::string text;
+  for (int c; (c = std::fgetc(f)) != EOF;) text.push_back(static_cast<char>(c));
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("fit() times every epoch and EarlyStopping every evaluation, wall and CPU", "[train][callbacks]") {
+  ScriptedObjective o;
+  o.script = [](Index e, Index) {
+    if (e == 2) burnCpu(0.02);  // epoch 2's batches use CPU time
+    return 1.0;
+  };
+  CountingOptimizer opt;
+  recdiff::train::EarlyStopping early([&](Index e) {
+    burnCpu(0.01 * static_cast<double>(e));  // evaluation e uses e/100 s of CPU
+    return table("valid.m", static_cast<double>(e));
+  }, "valid.m", {.patience = 5, .every = 2, .unit = recdiff::train::PatienceUnit::kEpochs});
+  const auto r = fitScripted(o, opt, 2, 5, early);
+  REQUIRE(r.history.size() == 5);
+  CHECK(r.history[1].cpuSeconds >= 0.04);  // two batches of 0.02 s
+  CHECK(r.history[1].seconds >= 0.04 * 0.5);
+  CHECK(r.history[0].cpuSeconds < 0.04);
+  REQUIRE(early.evaluationTimes().size() == 3);  // epochs 2, 4 and the last, 5
+  CHECK(early.evaluationTimes()[0].epoch == 2);
+  CHECK(early.evaluationTimes()[2].epoch == 5);
+  CHECK(early.evaluationTimes()[2].cpuSeconds >= 0.05);
+  CHECK(early.evaluationTimes()[2].seconds > 0.0);
+  CHECK(early.evaluationTimes()[0].cpuSeconds < early.evaluationTimes()[2].cpuSeconds);
+  CHECK(early.evaluated(5));
+  CHECK_FALSE(early.evaluated(4));  // not the last evaluated epoch any more
+  (void)fitScripted(o, opt, 1, 1, early);  // a new fit() starts a new list
+  CHECK(early.evaluationTimes().size() == 1);
+}
+
+TEST_CASE("CsvLog adds CPU and evaluation seconds on request, and an empty path writes nothing", "[train][callbacks]") {
+  const auto dir = std::filesystem::temp_directory_path() / "recdiff_csvlog_times_test";
+  std::filesystem::remove_all(dir);
+  const auto file = dir / "log.csv";
+  ScriptedObjective o;
+  o.script = [](Index e, Index b) { return static_cast<double>(e * 10 + b); };
+  CountingOptimizer opt;
+  recdiff::train::EarlyStopping early([&](Index e) { return table("valid.m", 0.5 * static_cast<double>(e)); }, "valid.m",
+                                      {.patience = 10, .every = 2, .unit = recdiff::train::PatienceUnit::kEpochs});
+  {
+    recdiff::train::CsvLog log(file, {"valid.m"}, &early, {.cpuSeconds = true, .evaluationSeconds = true});
+    CHECK(log.enabled());
+    (void)fitScripted(o, opt, 2, 3, early, log);
+  }
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "epoch,mean_loss,sum_loss,last_loss,batches,samples,seconds,cpu_seconds,valid.m,eval_seconds,"
+                    "eval_cpu_seconds");
+  const auto cells = [](const std::string& line) {
+    std::vector<std::string> out(1);
+    for (const char ch : line) {
+      if (ch == ',') out.emplace_back();
+      else out.back().push_back(ch);
+    }
+    return out;
+  };
+  for (const auto& l : lines) CHECK(cells(l).size() == 11);
+  CHECK(lines[1].rfind("1,11.5,23,12,2,2,", 0) == 0);
+  CHECK(lines[1].substr(lines[1].size() - 3) == ",,,");  // epoch 1: no evaluation, no evaluation seconds
+  const auto row2 = cells(lines[2]);
+  CHECK(row2[8] == "1");
+  CHECK_FALSE(row2[7].empty());   // cpu_seconds
+  CHECK_FALSE(row2[9].empty());   // eval_seconds
+  CHECK_FALSE(row2[10].empty());  // eval_cpu_seconds
+  CHECK(std::stod(row2[9]) >= 0.0);
+  CHECK(cells(lines[3])[8] == "1.5");
+  std::filesystem::remove_all(dir);
+
+  recdiff::train::CsvLog none("", {"valid.m"}, &early, {.evaluationSeconds = true});
+  CHECK_FALSE(none.enabled());
+  (void)fitScripted(o, opt, 1, 2, early, none);
+  CHECK_THROWS_WITH(recdiff::train::CsvLog(file, {}, nullptr, {.evaluationSeconds = true}),
+                    Catch::Contains("EarlyStopping"));
+  CHECK_FALSE(std::filesystem::exists(file));
+}
+
+TEST_CASE("ProgressLog writes one line per epoch or per evaluated epoch", "[train][callbacks]") {
+  ScriptedObjective o;
+  o.script = [](Index, Index) { return 0.5; };
+  CountingOptimizer opt;
+  recdiff::train::EarlyStopping early([&](Index e) { return table("valid.m", e == 2 ? 0.75 : 0.25); }, "valid.m",
+                                      {.patience = 10, .every = 2, .unit = recdiff::train::PatienceUnit::kEpochs});
+  std::FILE* all = std::tmpfile();
+  std::FILE* evaluated = std::tmpfile();
+  REQUIRE(all != nullptr);
+  REQUIRE(evaluated != nullptr);
+  {
+    recdiff::train::ProgressLog every(all, &early);
+    recdiff::train::ProgressLog onlyEvaluated(evaluated, &early, true);
+    recdiff::train::ProgressLog off(nullptr, &early);
+    CHECK(every.enabled());
+    CHECK_FALSE(off.enabled());
+    (void)fitScripted(o, opt, 4, 3, early, every, onlyEvaluated, off);
+  }
+  const std::string a = contents(all), e = contents(evaluated);
+  std::fclose(all);
+  std::fclose(evaluated);
+  CHECK(std::count(a.begin(), a.end(), '\n') == 3);
+  CHECK(std::count(e.begin(), e.end(), '\n') == 2);  // epochs 2 and 3 (the budget's last)
+  CHECK(a.rfind("epoch 1/3: loss 0.5000, 4 samples in ", 0) == 0);
+  CHECK(a.find("epoch 2/3: loss 0.5000, 4 samples in ") != std::string::npos);
+  CHECK(e.rfind("epoch 2/3: loss 0.5000, 4 samples in ", 0) == 0);
+  CHECK(e.find("; valid.m 0.7500 (best 0.7500 @2), evaluated in ") != std::string::npos);
+  CHECK(e.find("epoch 3/3: loss 0.5000") != std::string::npos);
+  CHECK(e.find("; valid.m 0.2500 (best 0.7500 @2), evaluated in ") != std::string::npos);
+  CHECK(a.find("epoch 1/3: loss 0.5000, 4 samples in ") < a.find("epoch 2/3"));
+  CHECK_THROWS_WITH(recdiff::train::ProgressLog(stdout, nullptr, true), Catch::Contains("EarlyStopping"));
 }

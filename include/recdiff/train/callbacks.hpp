@@ -4,16 +4,19 @@
 /// \file callbacks.hpp
 /// The callbacks of train::fit() (trainer.hpp lists the hooks): early stopping on a validation metric, keeping
 /// the best parameters, a per-epoch CSV log, a progress bar and a stop on a loss blow-up. Moved out of the three
-/// examples, which each had their own copy (with two meanings of "patience").
+/// examples, which each had their own copy (with two meanings of "patience"), and a line per epoch for runs
+/// whose output goes to a file. Every epoch and every evaluation is timed, wall and process CPU.
 ///
 /// Usage (DiffRec's protocol: evaluate every 5 epochs and at the last, stop 20 epochs after the best):
 ///   train::EarlyStopping early([&](Index e) { return model.evaluate(...); }, "valid.recall@20",
 ///                              {.patience = 20, .every = 5, .unit = train::PatienceUnit::kEpochs});
 ///   train::KeepBest keep(early, {&model.model().parameters()});
-///   train::CsvLog log("log.csv", {"valid.recall@20", "test.recall@20"}, &early);
-///   train::ProgressBar bar;
-///   const TrainResult r = model.fit(train, {.epochs = 1000, .seed = 1}, early, keep, log, bar);
+///   train::CsvLog log("log.csv", {"valid.recall@20", "test.recall@20"}, &early, {.cpuSeconds = true});
+///   train::ProgressBar bar(stderr, false, 16, &early);
+///   train::ProgressLog lines(bar.enabled() ? nullptr : stdout, &early);
+///   const TrainResult r = model.fit(train, {.epochs = 1000, .seed = 1}, early, keep, log, bar, lines);
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -55,9 +58,17 @@ struct EarlyStoppingOptions {
   bool higherIsBetter = true;  ///< false: a smaller metric is better (a loss)
 };
 
+/// The wall and process CPU seconds of one evaluation (EarlyStopping::evaluationTimes()).
+struct EvaluationTime {
+  Index epoch = 0;
+  double seconds = 0.0;
+  double cpuSeconds = 0.0;
+};
+
 /// Evaluates a validation metric every `every` epochs, tracks the best, stops when patience runs out.
 /// The evaluator returns a metrics::MetricTable; `metric` names the entry compared (e.g. "valid.recall@20").
-/// onImprove(epoch, table), when given, runs at every new best (e.g. writing a checkpoint).
+/// onImprove(epoch, table), when given, runs at every new best (e.g. writing a checkpoint). Every evaluation
+/// is timed (evaluationTimes()).
 class EarlyStopping {
  public:
   using Evaluator = std::function<metrics::MetricTable(Index epoch)>;
@@ -77,12 +88,17 @@ class EarlyStopping {
     lastEvaluated_ = 0;
     sinceBest_ = 0;
     reason_.clear();
+    times_.clear();
   }
 
   /// Evaluates when due; true when training should stop after this epoch.
   bool endEpoch(Index epoch, const EpochResult& /*result*/) {
     if (epoch % options_.every == 0 || epoch == budget_) {
+      const double cpuStart = cpuSeconds();
+      const auto start = std::chrono::steady_clock::now();
       last_ = evaluate_(epoch);
+      times_.push_back({epoch, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                        cpuSeconds() - cpuStart});
       lastEvaluated_ = epoch;
       const std::optional<double> v = last_.get(metric_);
       RECDIFF_REQUIRE(v.has_value(), "EarlyStopping: the evaluation has no metric '", metric_, "'");
@@ -116,6 +132,10 @@ class EarlyStopping {
   /// The last evaluation and its epoch (0: none yet).
   const metrics::MetricTable& lastTable() const noexcept { return last_; }
   Index lastEvaluatedEpoch() const noexcept { return lastEvaluated_; }
+  /// Whether `epoch` was evaluated, i.e. it is the last evaluated epoch (read in the endEpoch of that epoch).
+  bool evaluated(Index epoch) const noexcept { return epoch > 0 && lastEvaluated_ == epoch; }
+  /// The timing of every evaluation of this fit(), in order.
+  const std::vector<EvaluationTime>& evaluationTimes() const noexcept { return times_; }
   const EarlyStoppingOptions& options() const noexcept { return options_; }
 
  private:
@@ -128,7 +148,21 @@ class EarlyStopping {
   Index bestEpoch_ = 0, lastEvaluated_ = 0, sinceBest_ = 0;
   metrics::MetricTable last_, bestTable_;
   std::string reason_;
+  std::vector<EvaluationTime> times_;
 };
+
+namespace detail {
+
+/// "valid.recall@20 0.2552 (best 0.2601 @15)": the last evaluation beside the best (empty before the first).
+inline std::string evaluationText(const EarlyStopping& e) {
+  if (e.lastEvaluatedEpoch() == 0 || !e.best()) return {};
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s %.4f (best %.4f @%ld)", e.metric().c_str(),
+                e.lastTable().get(e.metric()).value_or(NAN), *e.best(), static_cast<long>(e.bestEpoch()));
+  return buf;
+}
+
+}  // namespace detail
 
 /// Keeps a copy of the parameters at EarlyStopping's best epoch and writes it back when training ends (also
 /// after divergence or an early stop). Place it after its EarlyStopping in the callback pack.
@@ -164,32 +198,55 @@ class KeepBest {
   bool restored_ = false;
 };
 
+/// The optional columns of CsvLog.
+struct CsvLogOptions {
+  bool cpuSeconds = false;         ///< cpu_seconds (EpochResult::cpuSeconds) right after seconds
+  bool evaluationSeconds = false;  ///< eval_seconds, eval_cpu_seconds after the metrics (needs the EarlyStopping)
+};
+
 /// One CSV row per epoch: epoch, mean_loss, sum_loss, last_loss, batches, samples, seconds, then `metrics`
-/// from `evaluations`' last table when it evaluated this epoch (empty cells otherwise). The header is written
-/// on construction and every row is flushed, so a killed run leaves whole rows. Missing parent folders are
-/// created. Place it after the EarlyStopping it reads.
+/// from `evaluations`' last table when it evaluated this epoch (empty cells otherwise), plus the columns that
+/// `options` asks for. The header is written on construction and every row is flushed, so a killed run leaves
+/// whole rows. Missing parent folders are created; an empty `file` writes nothing (a CLI's unset --log). Place
+/// it after the EarlyStopping it reads.
 class CsvLog {
  public:
   explicit CsvLog(const std::filesystem::path& file, std::vector<std::string> metrics = {},
-                  const EarlyStopping* evaluations = nullptr)
-      : metrics_(std::move(metrics)), evaluations_(evaluations) {
+                  const EarlyStopping* evaluations = nullptr, CsvLogOptions options = {})
+      : metrics_(std::move(metrics)), evaluations_(evaluations), options_(options) {
+    RECDIFF_REQUIRE(!options_.evaluationSeconds || evaluations_ != nullptr,
+                    "CsvLog: evaluation seconds need the EarlyStopping that evaluates");
+    if (file.empty()) return;
     std::error_code ec;
     if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
     out_.open(file);
     RECDIFF_REQUIRE(static_cast<bool>(out_), "CsvLog: cannot write ", file.string());
     out_ << "epoch,mean_loss,sum_loss,last_loss,batches,samples,seconds";
+    if (options_.cpuSeconds) out_ << ",cpu_seconds";
     for (const auto& m : metrics_) out_ << ',' << m;
+    if (options_.evaluationSeconds) out_ << ",eval_seconds,eval_cpu_seconds";
     out_ << '\n' << std::flush;
   }
 
+  /// Whether rows are written (false for an empty file name).
+  bool enabled() const noexcept { return out_.is_open(); }
+
   void endEpoch(Index epoch, const EpochResult& r) {
+    if (!enabled()) return;
     out_ << epoch << ',' << r.meanLoss << ',' << r.sumLoss << ',' << r.lastLoss << ',' << r.batches << ','
          << r.samples << ',' << r.seconds;
-    const bool evaluated = evaluations_ != nullptr && evaluations_->lastEvaluatedEpoch() == epoch;
+    if (options_.cpuSeconds) out_ << ',' << r.cpuSeconds;
+    const bool evaluated = evaluations_ != nullptr && evaluations_->evaluated(epoch);
     for (const auto& m : metrics_) {
       out_ << ',';
       if (evaluated)
         if (const auto v = evaluations_->lastTable().get(m)) out_ << *v;
+    }
+    if (options_.evaluationSeconds && evaluated) {
+      const EvaluationTime& t = evaluations_->evaluationTimes().back();
+      out_ << ',' << t.seconds << ',' << t.cpuSeconds;
+    } else if (options_.evaluationSeconds) {
+      out_ << ",,";
     }
     out_ << '\n' << std::flush;
     RECDIFF_REQUIRE(static_cast<bool>(out_), "CsvLog: writing epoch ", epoch, " failed");
@@ -198,6 +255,7 @@ class CsvLog {
  private:
   std::vector<std::string> metrics_;
   const EarlyStopping* evaluations_;
+  CsvLogOptions options_;
   std::ofstream out_;
 };
 
@@ -227,10 +285,7 @@ class ProgressBar {
     draw(epochs_ > 0 ? epoch * kWidth / epochs_ : kWidth);
     std::fprintf(out_, " epoch %ld/%ld loss %.4f %.2fs/epoch", static_cast<long>(epoch), static_cast<long>(epochs_),
                  r.meanLoss, r.seconds);
-    if (evaluations_ != nullptr && evaluations_->lastEvaluatedEpoch() > 0 && evaluations_->best())
-      std::fprintf(out_, " %s %.4f (best %.4f @%ld)", evaluations_->metric().c_str(),
-                   evaluations_->lastTable().get(evaluations_->metric()).value_or(NAN), *evaluations_->best(),
-                   static_cast<long>(evaluations_->bestEpoch()));
+    if (evaluations_ != nullptr) std::fprintf(out_, " %s", detail::evaluationText(*evaluations_).c_str());
     std::fprintf(out_, "   ");
     std::fflush(out_);
   }
@@ -250,6 +305,41 @@ class ProgressBar {
   bool enabled_;
   Index every_;
   const EarlyStopping* evaluations_;
+  Index epochs_ = 0;
+};
+
+/// One line per epoch to `out` (stdout by default; nullptr writes nothing), for runs whose progress bar is off
+/// or whose output goes to a file:
+///   epoch 3/5: loss 7.1234, 64000 samples in 12.3 s (24.1 s CPU), 5203 samples/s; valid.ndcg@10 0.0512 (best
+///   0.0530 @2), evaluated in 4.2 s
+/// With `evaluatedOnly`, only the epochs that `evaluations` evaluated. Place it after the EarlyStopping it reads.
+class ProgressLog {
+ public:
+  explicit ProgressLog(std::FILE* out = stdout, const EarlyStopping* evaluations = nullptr, bool evaluatedOnly = false)
+      : out_(out), evaluations_(evaluations), evaluatedOnly_(evaluatedOnly) {
+    RECDIFF_REQUIRE(!evaluatedOnly_ || evaluations_ != nullptr, "ProgressLog: evaluatedOnly needs an EarlyStopping");
+  }
+
+  bool enabled() const noexcept { return out_ != nullptr; }
+  void beginTraining(const FitOptions& o) { epochs_ = o.epochs; }
+
+  void endEpoch(Index epoch, const EpochResult& r) {
+    const bool evaluated = evaluations_ != nullptr && evaluations_->evaluated(epoch);
+    if (out_ == nullptr || (evaluatedOnly_ && !evaluated)) return;
+    std::fprintf(out_, "epoch %ld/%ld: loss %.4f, %ld samples in %.1f s (%.1f s CPU), %.0f samples/s",
+                 static_cast<long>(epoch), static_cast<long>(epochs_), r.meanLoss, static_cast<long>(r.samples),
+                 r.seconds, r.cpuSeconds, r.seconds > 0 ? static_cast<double>(r.samples) / r.seconds : 0.0);
+    if (evaluated)
+      std::fprintf(out_, "; %s, evaluated in %.1f s", detail::evaluationText(*evaluations_).c_str(),
+                   evaluations_->evaluationTimes().back().seconds);
+    std::fprintf(out_, "\n");
+    std::fflush(out_);
+  }
+
+ private:
+  std::FILE* out_;
+  const EarlyStopping* evaluations_;
+  bool evaluatedOnly_;
   Index epochs_ = 0;
 };
 

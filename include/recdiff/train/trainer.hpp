@@ -37,6 +37,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -58,6 +59,7 @@ struct EpochResult {
   Index batches = 0;      ///< batches applied
   Index samples = 0;      ///< rows of the applied batches
   double seconds = 0.0;   ///< wall clock of the epoch (set by fit())
+  double cpuSeconds = 0.0;  ///< CPU time of the whole process (all threads) during the epoch (set by fit())
   bool finite = true;     ///< false: a batch gave a non-finite loss or gradient; it was not applied, the epoch stopped
   Index divergedBatch = 0;  ///< 1-based index of that batch (0 when finite)
   bool stopped = false;   ///< a callback's endBatch asked to stop (the epoch ended after that batch)
@@ -85,6 +87,11 @@ struct [[nodiscard]] TrainResult {
 };
 
 namespace train {
+
+/// CPU seconds this process has used so far, all threads together (std::clock: on Linux, what
+/// CLOCK_PROCESS_CPUTIME_ID counts, in microseconds). Beside a wall time it shows whether a timing was taken on
+/// a busy machine: on an idle one, wall ≈ CPU / threads for the parallel parts.
+inline double cpuSeconds() { return static_cast<double>(std::clock()) / static_cast<double>(CLOCKS_PER_SEC); }
 
 /// C++20 spelling of the Objective contract (see the file comment). The optional hooks are detected separately.
 template <class O>
@@ -265,9 +272,10 @@ class Trainer {
 };
 
 /// The epoch loop of fit(): for e = 1 … options.epochs, the callbacks' beginEpoch, then
-/// runEpoch(e, epochRng, callbacks...) → EpochResult with epochRng = Rng(options.seed, options.stream).fork(e),
-/// then their endEpoch. Stops at a divergent epoch (stopReason names the epoch and the batch), when an
-/// endBatch or endEpoch hook asks to stop (its stopReason()), or at the epoch budget; endTraining always runs.
+/// runEpoch(e, epochRng, callbacks...) → EpochResult with epochRng = Rng(options.seed, options.stream).fork(e)
+/// (EpochResult::seconds and ::cpuSeconds time this call alone), then their endEpoch. Stops at a divergent epoch
+/// (stopReason names the epoch and the batch), when an endBatch or endEpoch hook asks to stop (its stopReason()),
+/// or at the epoch budget; endTraining always runs.
 template <class RunEpoch, class... Callbacks>
 TrainResult fit(const FitOptions& options, RunEpoch&& runEpoch, Callbacks&... callbacks) {
   RECDIFF_REQUIRE(options.epochs >= 0, "train::fit(): epochs must be >= 0, got ", options.epochs);
@@ -279,9 +287,11 @@ TrainResult fit(const FitOptions& options, RunEpoch&& runEpoch, Callbacks&... ca
   for (Index e = 1; e <= options.epochs; ++e) {
     (detail::beginEpoch(callbacks, e), ...);
     Rng rng = base.fork(static_cast<std::uint64_t>(e));
+    const double cpuStart = cpuSeconds();
     const auto start = std::chrono::steady_clock::now();
     EpochResult r = runEpoch(e, rng, callbacks...);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.cpuSeconds = cpuSeconds() - cpuStart;
     result.history.push_back(r);
     result.epochs = e;
     if (!r.finite) {
