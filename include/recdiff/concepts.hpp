@@ -16,7 +16,7 @@
 
 #include <Eigen/Core>
 
-#include "random.hpp"
+#include "random/rng.hpp"
 #include "timesteps/timestep_batch.hpp"
 #include "types.hpp"
 

@@ -29,7 +29,7 @@
 #include "../metrics/split_evaluation.hpp"
 #include "../metrics/topk.hpp"
 #include "../nn/parameters.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "common.hpp"
 
 namespace recdiff::baselines {

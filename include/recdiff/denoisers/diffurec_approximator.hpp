@@ -36,7 +36,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "../nn/cross_entropy.hpp"
 #include "../nn/dropout.hpp"

@@ -44,7 +44,7 @@
 #include "../metrics/topk.hpp"
 #include "../optim/fused_adam_update.hpp"
 #include "../optim/optimizer.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../sampling/ddpm_sampler.hpp"
 #include "../sampling/folded_diffrec.hpp"
 #include "../schedules/make_schedule.hpp"

@@ -54,7 +54,7 @@
 #include "../nn/gemm.hpp"
 #include "../optim/optimizer.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
 #include "../train/tiled.hpp"

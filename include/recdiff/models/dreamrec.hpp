@@ -53,7 +53,7 @@
 #include "../optim/fused_adam_update.hpp"
 #include "../optim/optimizer.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../train/trainer.hpp"
 #include "dreamrec_options.hpp"

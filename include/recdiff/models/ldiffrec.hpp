@@ -53,7 +53,7 @@
 #include "../metrics/topk.hpp"
 #include "../nn/autoencoder.hpp"
 #include "../optim/optimizer.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../sampling/ddpm_sampler.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
