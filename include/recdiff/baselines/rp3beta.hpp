@@ -130,8 +130,9 @@ class RP3beta : public Recommender<RP3beta<Scalar>, Scalar> {
     detail::scoreSparse(x, first, count, weights_, out);
   }
 
-  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
-  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// fit(train) on data::Interactions, and the model concept's fit(train, FitOptions, callbacks...).
+  using Recommender<RP3beta<Scalar>, Scalar>::fit;
+
   /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
   void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
     score(history.matrix(), first, count, out);

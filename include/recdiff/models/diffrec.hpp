@@ -117,7 +117,8 @@ class DiffRec {
   /// Trains options.epochs epochs (epoch e from Rng(options.seed, options.stream).fork(e)) with the callbacks of
   /// train/callbacks.hpp (early stopping, keep-best, CSV log, progress bar, …); see train::fit().
   template <class... Callbacks>
-  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options, Callbacks&... callbacks) {
+  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options = {},
+                                Callbacks&... callbacks) {
     return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
       return trainEpoch(train, rng, options.maxBatchesPerEpoch, e, cb...);
     }, callbacks...);

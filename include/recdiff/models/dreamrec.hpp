@@ -160,7 +160,7 @@ class DreamRec {
   /// Trains options.epochs epochs with callbacks (train/callbacks.hpp) on (train, samples); see train::fit().
   template <class... Callbacks>
   [[nodiscard]] TrainResult fit(const data::Sequences& train, const data::SequenceSamples& samples,
-                                const FitOptions& options, Callbacks&... callbacks) {
+                                const FitOptions& options = {}, Callbacks&... callbacks) {
     return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
       return trainEpoch(train, samples, rng, options.maxBatchesPerEpoch, e, cb...);
     }, callbacks...);
