@@ -59,15 +59,12 @@ class ItemKNN : public Recommender<ItemKNN<Scalar>, Scalar> {
     detail::denseCrossProduct<Scalar>(x, x, s);
     const ArrayX<Scalar> norms = s.diagonal().array().sqrt();
     const auto h = static_cast<Scalar>(shrink);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static)
-#endif
-    for (Index i = 0; i < s.rows(); ++i) {
+    parallelFor(s.rows(), true, [&](Index i) {
       for (Index j = 0; j < s.cols(); ++j) {
         const Scalar dot = s(i, j);
         s(i, j) = (i == j || dot == Scalar(0)) ? Scalar(0) : dot / (norms(i) * norms(j) + h);
       }
-    }
+    });
     return s;
   }
 

@@ -100,13 +100,10 @@ class RP3beta : public Recommender<RP3beta<Scalar>, Scalar> {
     RowVector<Scalar> penalty(items);
     for (Index j = 0; j < items; ++j)
       penalty(j) = popularity(j) > 0.0 ? static_cast<Scalar>(std::pow(popularity(j), -beta)) : Scalar(0);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static)
-#endif
-    for (Index i = 0; i < items; ++i) {
+    parallelFor(items, true, [&](Index i) {
       w.row(i).array() *= penalty.array();
       w(i, i) = Scalar(0);
-    }
+    });
     return w;
   }
 
