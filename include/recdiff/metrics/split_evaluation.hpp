@@ -67,6 +67,24 @@ MetricTable evaluateSplits(Model& model, const data::Interactions& train, const 
   return table;
 }
 
+/// What every interaction model's recommend() is: the top-k items of `users` (ids and scores, best first) from
+/// `model.scores(input, users, …)`; with filterSeen the items of `input` — and of every extra mask, e.g. a
+/// validation split — are never returned. \tparam Model as for evaluateSplits().
+template <class Model>
+TopK<typename Model::ScalarType> recommendUsers(Model& model, const data::Interactions& input,
+                                                std::span<const Index> users, Index k, bool filterSeen, Rng& rng,
+                                                const std::vector<const CsrMatrix*>& extraMasks = {}) {
+  RowMatrix<typename Model::ScalarType> s;
+  model.scores(input, users, s, rng);
+  TopKOptions options;
+  if (filterSeen) options.exclude.push_back(&input.matrix());
+  options.exclude.insert(options.exclude.end(), extraMasks.begin(), extraMasks.end());
+  options.users = users;
+  TopK<typename Model::ScalarType> top;
+  topK(s, k, top, options);
+  return top;
+}
+
 }  // namespace recdiff::metrics
 
 #endif  // RECDIFF_METRICS_SPLIT_EVALUATION_HPP

@@ -41,6 +41,7 @@
 #include "../io/hyperparameters.hpp"
 #include "../metrics/metric_table.hpp"
 #include "../metrics/ranking.hpp"
+#include "../metrics/split_evaluation.hpp"
 #include "../metrics/topk.hpp"
 #include "../optim/fused_adam_update.hpp"
 #include "../optim/optimizer.hpp"
@@ -159,15 +160,7 @@ class DiffRec {
   /// filterSeen the items of `input` (and of any extra masks, e.g. a validation split) are never returned.
   metrics::TopK<Scalar> recommend(const data::Interactions& input, std::span<const Index> users, Index k,
                                   bool filterSeen, Rng& rng, std::vector<const metrics::CsrMatrix*> extraMasks = {}) {
-    Matrix s;
-    scores(input, users, s, rng);
-    metrics::TopKOptions topOptions;
-    if (filterSeen) topOptions.exclude.push_back(&input.matrix());
-    for (const auto* m : extraMasks) topOptions.exclude.push_back(m);
-    topOptions.users = users;
-    metrics::TopK<Scalar> top;
-    metrics::topK(s, k, top, topOptions);
-    return top;
+    return metrics::recommendUsers(*this, input, users, k, filterSeen, rng, extraMasks);
   }
 
   /// DiffRec's evaluation protocol, with one inference pass per user serving both splits: the scores come

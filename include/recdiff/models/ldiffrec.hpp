@@ -239,15 +239,7 @@ class LDiffRec {
   /// extra masks) are never returned.
   metrics::TopK<Scalar> recommend(const data::Interactions& input, std::span<const Index> users, Index k,
                                   bool filterSeen, Rng& rng, std::vector<const metrics::CsrMatrix*> extraMasks = {}) {
-    Matrix s;
-    scores(input, users, s, rng);
-    metrics::TopKOptions o;
-    if (filterSeen) o.exclude.push_back(&input.matrix());
-    for (const auto* m : extraMasks) o.exclude.push_back(m);
-    o.users = users;
-    metrics::TopK<Scalar> top;
-    metrics::topK(s, k, top, o);
-    return top;
+    return metrics::recommendUsers(*this, input, users, k, filterSeen, rng, extraMasks);
   }
 
   /// DiffRec's protocol (metrics::evaluateSplits in batches of batchSize users): scores from each user's train
