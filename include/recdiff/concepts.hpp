@@ -16,7 +16,7 @@
 
 #include <Eigen/Core>
 
-#include "random.hpp"
+#include "random/rng.hpp"
 #include "timesteps/timestep_batch.hpp"
 #include "types.hpp"
 
@@ -122,6 +122,13 @@ class MetricTable;
 template <class Scalar>
 struct TopK;
 }  // namespace metrics
+struct FitOptions;   // train/trainer.hpp
+struct TrainResult;  // train/trainer.hpp
+
+namespace detail {
+/// A callback with no hooks: what the model concept passes to check that fit() takes a callback pack.
+struct NoHooksCallback {};
+}  // namespace detail
 
 /// What every model has, whatever its input (docs/concepts.md#model): a score type `ScalarType`, its
 /// hyperparameters as text (what a checkpoint header records), and save / load of its fitted state.
@@ -165,15 +172,26 @@ concept SequenceRecommender =
       { m.evaluate(full, samples, ks, rng) } -> std::same_as<metrics::MetricTable>;
     };
 
-/// A model that can be fitted on `Train` with default fit options: `m.fit(train)` (the training loop of
-/// train/ for the diffusion models, a closed form or a count for the baselines).
-template <class M, class Train>
-concept Fittable = requires(M& m, const Train& train) { m.fit(train); };
+/// A model that can be fitted on `Train...` (data::Interactions, or data::Sequences + data::SequenceSamples):
+///   fit(train...)                                    default fit options (well-formed; see the doc for the result)
+///   fit(train..., options, callbacks...)             -> TrainResult; callbacks of train/callbacks.hpp, any number
+/// The training loop of train/ for the diffusion models; a closed form, similarity or count for the baselines.
+template <class M, class... Train>
+concept Fittable = requires(M& m, const FitOptions& options, detail::NoHooksCallback& callback, const Train&... train) {
+  m.fit(train...);
+  { m.fit(train..., options) } -> std::same_as<TrainResult>;
+  { m.fit(train..., options, callback) } -> std::same_as<TrainResult>;
+};
 
 /// The whole model concept of docs/concepts.md#model, interaction flavour: fit on data::Interactions plus
-/// InteractionRecommender.
+/// InteractionRecommender. DiffRec, L-DiffRec, T-DiffRec, EASE, ItemKNN, RP3beta, MostPopular.
 template <class M>
 concept InteractionModel = InteractionRecommender<M> && Fittable<M, data::Interactions>;
+
+/// The whole model concept, sequence flavour: fit on (training sequences, their samples) plus
+/// SequenceRecommender. DreamRec, DiffuRec.
+template <class M>
+concept SequenceModel = SequenceRecommender<M> && Fittable<M, data::Sequences, data::SequenceSamples>;
 
 }  // namespace recdiff
 

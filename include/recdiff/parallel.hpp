@@ -11,6 +11,11 @@
 ///
 /// Usage:
 ///   recdiff::parallelFor(chunks, chunks > 4, [&](Index c) { process(c); });
+///   recdiff::parallelForWithState(rows, true, recdiff::LoopSchedule::dynamic(16),
+///       [] { return std::vector<int>(); },                         // per-thread scratch
+///       [&](std::vector<int>& scratch, Index r) { processRow(r, scratch); });
+///
+/// This is the one file of the library with `#pragma omp`: every parallel loop goes through these helpers.
 
 #include <algorithm>
 #include <cstddef>
@@ -85,6 +90,52 @@ void parallelFor(Index n, bool worthIt, F&& body) {
   (void)worthIt;
 #endif
   for (Index i = 0; i < n; ++i) body(i);
+}
+
+/// How a parallel loop hands out its iterations (OpenMP's schedule clause): static contiguous blocks, or
+/// dynamic chunks of `chunk` iterations for uneven work. Every iteration runs exactly once under either, so a
+/// loop whose iterations write disjoint results gives the same bits under both and at any thread count.
+struct LoopSchedule {
+  Index chunk = 0;  ///< 0: schedule(static); > 0: schedule(dynamic, chunk)
+  static constexpr LoopSchedule dynamic(Index chunk) noexcept { return LoopSchedule{chunk}; }
+};
+
+/// body(state, i) for i in [0, n) with per-thread state: `auto state = makeState()` once on every thread of
+/// the team (once on this thread when the loop runs serially), for scratch buffers that a body reuses across
+/// its iterations. Parallel under the same conditions as parallelFor(), iterations handed out as `schedule`
+/// says. Results must not depend on which thread ran an iteration (no cross-iteration reductions in state).
+template <class MakeState, class F>
+void parallelForWithState(Index n, bool worthIt, LoopSchedule schedule, MakeState&& makeState, F&& body) {
+#if RECDIFF_HAS_OPENMP
+  if (worthIt && n > 1 && availableThreads() > 1) {
+    const Index chunk = schedule.chunk;
+#pragma omp parallel
+    {
+      auto state = makeState();
+      if (chunk > 0) {
+#pragma omp for schedule(dynamic, chunk)
+        for (Index i = 0; i < n; ++i) body(state, i);
+      } else {
+#pragma omp for schedule(static)
+        for (Index i = 0; i < n; ++i) body(state, i);
+      }
+    }
+    return;
+  }
+#else
+  (void)worthIt;
+  (void)schedule;
+#endif
+  auto state = makeState();
+  for (Index i = 0; i < n; ++i) body(state, i);
+}
+
+/// parallelFor() with the iterations handed out as `schedule` says (e.g. LoopSchedule::dynamic(16) for rows of
+/// uneven cost).
+template <class F>
+void parallelFor(Index n, bool worthIt, LoopSchedule schedule, F&& body) {
+  struct NoState {};
+  parallelForWithState(n, worthIt, schedule, [] { return NoState{}; }, [&body](NoState&, Index i) { body(i); });
 }
 
 /// Caps the threads of the parallel regions this thread starts while the object lives (omp_set_num_threads),

@@ -8,7 +8,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "types.hpp"
-#include "random.hpp"
+#include "random/rng.hpp"
 #include "concepts.hpp"
 #include "parallel.hpp"
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -69,6 +70,17 @@ TEST_CASE("DiffuRec with loss-aware timesteps trains and warms its sampler", "[m
   CHECK(model.timestepSampler().warmedUp());
   const Eigen::ArrayXd w = model.timestepSampler().weights();
   CHECK(std::abs(w.sum() - 1.0) < 1e-9);
+  // The Trainer feeds the sampler in Objective::afterStep, after an applied update: a diverged batch (a
+  // non-finite loss) records nothing.
+  const Eigen::ArrayXi counts = model.timestepSampler().counts();
+  const Eigen::ArrayXXd history = model.timestepSampler().lossHistory();
+  model.approximator().parameters().values().setConstant(std::numeric_limits<float>::quiet_NaN());
+  recdiff::Rng diverging = rng.fork(7);
+  const recdiff::EpochResult d = model.trainEpoch(split.train, samples, diverging);
+  CHECK_FALSE(d.finite);
+  CHECK(d.divergedBatch == 1);
+  CHECK((model.timestepSampler().counts() == counts).all());
+  CHECK((model.timestepSampler().lossHistory() == history).all());
 }
 
 TEST_CASE("DiffuRec runs are reproducible for a seed", "[models][diffurec]") {

@@ -21,21 +21,34 @@
 
 using recdiff::Index;
 
-// Interaction flavour: the diffusion models (fit comes with train/'s Trainer) and the baselines (fit too).
-static_assert(recdiff::InteractionRecommender<recdiff::DiffRec<>>);
-static_assert(recdiff::InteractionRecommender<recdiff::DiffRec<recdiff::PredictEpsilon, double>>);
-static_assert(recdiff::InteractionRecommender<recdiff::LDiffRec<float>>);
+// Interaction flavour: the diffusion models (fit through train/'s Trainer) and the baselines (their closed
+// form, similarity or count as the one epoch of train::fit()); T-DiffRec is DiffRec on time-weighted rows.
+static_assert(recdiff::InteractionModel<recdiff::DiffRec<>>);
+static_assert(recdiff::InteractionModel<recdiff::DiffRec<recdiff::PredictEpsilon, double>>);
+static_assert(recdiff::InteractionModel<recdiff::LDiffRec<float>>);
+static_assert(recdiff::InteractionModel<recdiff::LDiffRec<double>>);
 static_assert(recdiff::InteractionModel<recdiff::baselines::EASE<float>>);
+static_assert(recdiff::InteractionModel<recdiff::baselines::EASE<double>>);
 static_assert(recdiff::InteractionModel<recdiff::baselines::ItemKNN<float>>);
 static_assert(recdiff::InteractionModel<recdiff::baselines::RP3beta<double>>);
 static_assert(recdiff::InteractionModel<recdiff::baselines::MostPopular<float>>);
-// Sequence flavour.
-static_assert(recdiff::SequenceRecommender<recdiff::DreamRec<float>>);
-static_assert(recdiff::SequenceRecommender<recdiff::DiffuRec<float>>);
-static_assert(recdiff::SequenceRecommender<recdiff::DreamRec<double>>);
-// And not across: an interaction model has no history-batch API, a sequence model no (input, users) one.
+// Sequence flavour: fit on (training sequences, their samples).
+static_assert(recdiff::SequenceModel<recdiff::DreamRec<float>>);
+static_assert(recdiff::SequenceModel<recdiff::DreamRec<double>>);
+static_assert(recdiff::SequenceModel<recdiff::DiffuRec<float>>);
+static_assert(recdiff::SequenceModel<recdiff::DiffuRec<double>>);
+// And not across: an interaction model has no history-batch API, a sequence model no (input, users) one, and
+// neither fits on the other's data.
 static_assert(!recdiff::SequenceRecommender<recdiff::baselines::EASE<float>>);
 static_assert(!recdiff::InteractionRecommender<recdiff::DreamRec<float>>);
+static_assert(!recdiff::Fittable<recdiff::DiffuRec<float>, recdiff::data::Interactions>);
+static_assert(!recdiff::Fittable<recdiff::DiffRec<>, recdiff::data::Sequences, recdiff::data::SequenceSamples>);
+// A type with the recommender API but without fit is a recommender, not a model.
+struct UnfittableEase : recdiff::baselines::EASE<float> {
+  void fit() = delete;  // hides every fit overload of EASE
+};
+static_assert(recdiff::InteractionRecommender<UnfittableEase>);
+static_assert(!recdiff::InteractionModel<UnfittableEase>);
 
 namespace {
 
@@ -165,6 +178,40 @@ TEST_CASE("Every interaction model passes the same generic evaluation, recommend
     exerciseInteractionModel(model, restored, train, valid, test, true, "concept_rp3beta");
     CHECK(restored.options().beta == 0.2);
   }
+}
+
+namespace {
+
+/// Counts the hooks fit() calls.
+struct HookCounter {
+  int begins = 0, epochBegins = 0, epochEnds = 0, ends = 0;
+  void beginTraining(const recdiff::FitOptions&) { ++begins; }
+  void beginEpoch(Index) { ++epochBegins; }
+  void endEpoch(Index, const recdiff::EpochResult&) { ++epochEnds; }
+  void endTraining(const recdiff::TrainResult&) { ++ends; }
+};
+
+}  // namespace
+
+TEST_CASE("A baseline's concept fit is its own fit as the one epoch of train::fit()", "[models][concept]") {
+  recdiff::Rng dataRng(recdiff::test::seed());
+  const auto train = blocks(40, 10, 0.5, dataRng);
+  recdiff::baselines::EASE<double> direct({.lambda = 10.0}), viaConcept({.lambda = 10.0});
+  direct.fit(train.matrix());
+  HookCounter hooks;
+  const recdiff::TrainResult r = viaConcept.fit(train, {.epochs = 5, .maxBatchesPerEpoch = 2}, hooks);
+  CHECK(r.epochs == 1);  // a closed form has no epochs to repeat
+  CHECK_FALSE(r.diverged);
+  CHECK_FALSE(r.stoppedEarly);
+  REQUIRE(r.history.size() == 1);
+  CHECK(r.history[0].batches == 1);
+  CHECK(r.history[0].samples == train.users());
+  CHECK((hooks.begins == 1 && hooks.epochBegins == 1 && hooks.epochEnds == 1 && hooks.ends == 1));
+  CHECK((viaConcept.weights().array() == direct.weights().array()).all());
+  recdiff::baselines::MostPopular<float> pop;
+  const recdiff::TrainResult p = pop.fit(train, {});
+  CHECK(p.epochs == 1);
+  CHECK(pop.counts().sum() == train.nnz());
 }
 
 TEST_CASE("MostPopular meets the concept and round-trips its counts", "[models][concept]") {

@@ -1,11 +1,15 @@
 // The usage comments at the top of include/recdiff/models/*.hpp, compiled and run on tiny data. Each snippet
 // sits between "// snippet <name> begin" and "// snippet <name> end" below; the header's "Usage (compiled in
 // tests/models/usage_snippets_test.cpp, snippet <name>):" block holds exactly the same lines, which the
-// last test case checks, so a header's usage can neither stop compiling nor drift from the code here.
+// last test cases check (and that no models/ header has a usage comment outside this list), so a header's
+// usage can neither stop compiling nor drift from the code here.
 #include <recdiff/recdiff.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/catch.hpp"
@@ -216,17 +220,41 @@ TEST_CASE("Usage of models/next_item_evaluation.hpp", "[models][usage]") {
   CHECK(m.ks.size() == 2);
 }
 
+/// The models/ headers with a usage comment, and their snippet names above.
+const std::vector<std::pair<std::string, std::string>> kSnippets{{"diffrec.hpp", "diffrec"},
+                                                                 {"ldiffrec.hpp", "ldiffrec"},
+                                                                 {"tdiffrec.hpp", "tdiffrec"},
+                                                                 {"dreamrec.hpp", "dreamrec"},
+                                                                 {"diffurec.hpp", "diffurec"},
+                                                                 {"next_item_evaluation.hpp", "next_item_evaluation"}};
+
 TEST_CASE("The models' header usage comments are exactly the compiled snippets", "[models][usage]") {
-  for (const auto& [header, name] : std::vector<std::pair<std::string, std::string>>{
-           {"diffrec.hpp", "diffrec"},
-           {"ldiffrec.hpp", "ldiffrec"},
-           {"tdiffrec.hpp", "tdiffrec"},
-           {"dreamrec.hpp", "dreamrec"},
-           {"diffurec.hpp", "diffurec"},
-           {"next_item_evaluation.hpp", "next_item_evaluation"}}) {
+  for (const auto& [header, name] : kSnippets) {
     CAPTURE(header);
     const auto inTest = snippetInTest(name);
     REQUIRE(inTest.size() >= 3);
     CHECK(snippetInHeader(header, name) == inTest);
   }
+}
+
+TEST_CASE("Every usage comment of a models/ header is one of the compiled snippets", "[models][usage]") {
+  // A new header (or a new usage block) cannot slip in uncompiled: every "/// Usage" line of every
+  // include/recdiff/models/*.hpp must be the compiled form, for a header listed in kSnippets.
+  Index headers = 0, usages = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(recdiff::test::sourceDir() / "include" / "recdiff" / "models")) {
+    if (entry.path().extension() != ".hpp") continue;
+    ++headers;
+    const std::string header = entry.path().filename().string();
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("/// Usage", 0) != 0) continue;
+      ++usages;
+      CAPTURE(header, line);
+      const auto listed = std::find_if(kSnippets.begin(), kSnippets.end(), [&](const auto& s) { return s.first == header; });
+      REQUIRE(listed != kSnippets.end());
+      CHECK(line == "/// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet " + listed->second + "):");
+    }
+  }
+  CHECK(headers >= 10);
+  CHECK(usages == static_cast<Index>(kSnippets.size()));
 }

@@ -27,6 +27,7 @@
 
 #include "../data/interactions.hpp"
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 
 namespace recdiff::baselines {
@@ -94,17 +95,14 @@ void denseCrossProduct(const InteractionMatrix& left, const InteractionMatrix& r
   const int* rightOuter = rightC.outerIndexPtr();
   const int* rightInner = rightC.innerIndexPtr();
   const float* rightValue = rightC.valuePtr();
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 16)
-#endif
-  for (Index i = 0; i < leftT.rows(); ++i) {
+  parallelFor(leftT.rows(), true, LoopSchedule::dynamic(16), [&](Index i) {
     Scalar* row = out.row(i).data();
     for (InteractionMatrix::InnerIterator lit(leftT, i); lit; ++lit) {
       const Scalar l = static_cast<Scalar>(lit.value());
       const Index u = lit.index();
       for (int p = rightOuter[u]; p < rightOuter[u + 1]; ++p) row[rightInner[p]] += l * static_cast<Scalar>(rightValue[p]);
     }
-  }
+  });
 }
 
 /// Keeps, in every row of a dense [n × m] matrix, the k largest strictly positive entries and returns them as
@@ -114,30 +112,22 @@ SparseWeights<Scalar> topKPerRow(const RowMatrix<Scalar>& dense, Index k) {
   const Index rows = dense.rows();
   const Index cols = dense.cols();
   std::vector<std::vector<std::pair<int, Scalar>>> kept(static_cast<std::size_t>(rows));
-#if defined(_OPENMP)
-#pragma omp parallel
-#endif
-  {
-    std::vector<int> candidates;
-#if defined(_OPENMP)
-#pragma omp for schedule(dynamic, 16)
-#endif
-    for (Index i = 0; i < rows; ++i) {
-      candidates.clear();
-      const Scalar* row = dense.row(i).data();
-      for (Index j = 0; j < cols; ++j)
-        if (row[j] > Scalar(0)) candidates.push_back(static_cast<int>(j));
-      const auto better = [row](int a, int b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
-      if (static_cast<Index>(candidates.size()) > k) {
-        std::nth_element(candidates.begin(), candidates.begin() + k, candidates.end(), better);
-        candidates.resize(static_cast<std::size_t>(k));
-      }
-      std::sort(candidates.begin(), candidates.end());
-      auto& out = kept[static_cast<std::size_t>(i)];
-      out.reserve(candidates.size());
-      for (int j : candidates) out.emplace_back(j, row[j]);
+  parallelForWithState(rows, true, LoopSchedule::dynamic(16), [] { return std::vector<int>(); },
+                       [&](std::vector<int>& candidates, Index i) {
+    candidates.clear();
+    const Scalar* row = dense.row(i).data();
+    for (Index j = 0; j < cols; ++j)
+      if (row[j] > Scalar(0)) candidates.push_back(static_cast<int>(j));
+    const auto better = [row](int a, int b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
+    if (static_cast<Index>(candidates.size()) > k) {
+      std::nth_element(candidates.begin(), candidates.begin() + k, candidates.end(), better);
+      candidates.resize(static_cast<std::size_t>(k));
     }
-  }
+    std::sort(candidates.begin(), candidates.end());
+    auto& out = kept[static_cast<std::size_t>(i)];
+    out.reserve(candidates.size());
+    for (int j : candidates) out.emplace_back(j, row[j]);
+  });
   SparseWeights<Scalar> result(rows, cols);
   Eigen::VectorXi perRow(rows);
   for (Index i = 0; i < rows; ++i) perRow(i) = static_cast<int>(kept[static_cast<std::size_t>(i)].size());
@@ -165,14 +155,11 @@ template <class Scalar>
 void scoreDense(const InteractionMatrix& x, Index first, Index count, const RowMatrix<Scalar>& weights,
                 RowMatrix<Scalar>& out) {
   out.setZero();
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 8)
-#endif
-  for (Index b = 0; b < count; ++b) {
+  parallelFor(count, true, LoopSchedule::dynamic(8), [&](Index b) {
     auto row = out.row(b);
     for (InteractionMatrix::InnerIterator it(x, first + b); it; ++it)
       row.noalias() += static_cast<Scalar>(it.value()) * weights.row(it.index());
-  }
+  });
 }
 
 /// out(b, :) = Σ_i x(first + b, i) · W(i, :) for a sparse item × item W (ItemKNN, RP3beta).
@@ -183,17 +170,14 @@ void scoreSparse(const InteractionMatrix& x, Index first, Index count, const Spa
   const int* outer = weights.outerIndexPtr();
   const int* inner = weights.innerIndexPtr();
   const Scalar* value = weights.valuePtr();
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 8)
-#endif
-  for (Index b = 0; b < count; ++b) {
+  parallelFor(count, true, LoopSchedule::dynamic(8), [&](Index b) {
     Scalar* row = out.row(b).data();
     for (InteractionMatrix::InnerIterator it(x, first + b); it; ++it) {
       const Scalar v = static_cast<Scalar>(it.value());
       const Index i = it.index();
       for (int p = outer[i]; p < outer[i + 1]; ++p) row[inner[p]] += v * value[p];
     }
-  }
+  });
 }
 
 }  // namespace detail

@@ -18,10 +18,6 @@
 #include "../io/fields.hpp"
 #include "recommender.hpp"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace recdiff::baselines {
 
 /// How EASE factorises XᵀX + λI.
@@ -137,8 +133,9 @@ class EASE : public Recommender<EASE<Scalar>, Scalar> {
     detail::scoreDense(x, first, count, weights_, out);
   }
 
-  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
-  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// fit(train) on data::Interactions, and the model concept's fit(train, FitOptions, callbacks...).
+  using Recommender<EASE<Scalar>, Scalar>::fit;
+
   /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
   void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
     score(history.matrix(), first, count, out);
@@ -193,61 +190,48 @@ class EASE : public Recommender<EASE<Scalar>, Scalar> {
       // Y = L⁻¹ (lower triangular), one column block [c0, c0 + w) at a time: its rows above c0 stay zero, so
       // the forward solve only involves L[c0:, c0:].
       ColMatrix y = ColMatrix::Identity(n, n);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1)
-#endif
-      for (Index b = 0; b < blocks; ++b) {
+      parallelFor(blocks, true, LoopSchedule::dynamic(1), [&](Index b) {
         const Index c0 = b * block;
         const Index width = std::min(block, n - c0);
         a.bottomRightCorner(n - c0, n - c0).template triangularView<Eigen::Lower>().solveInPlace(
             y.block(c0, c0, n - c0, width));
-      }
+      });
       a.resize(0, 0);
       // P = L⁻ᵀL⁻¹ = YᵀY. Column block J = [c0, c0 + w): Y(k, J) = 0 for k < c0, so
       // P(0 : c0 + w, J) = Y(c0:, 0 : c0 + w)ᵀ · Y(c0:, J) gives the upper triangle with GEMMs (n³/3 flops).
       p.resize(n, n);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1)
-#endif
-      for (Index b = blocks - 1; b >= 0; --b) {
-        const Index c0 = b * block;
+      parallelFor(blocks, true, LoopSchedule::dynamic(1), [&](Index k) {  // the last (largest) blocks first
+        const Index c0 = (blocks - 1 - k) * block;
         const Index width = std::min(block, n - c0);
         p.block(0, c0, c0 + width, width).noalias() =
             y.block(c0, 0, n - c0, c0 + width).transpose() * y.block(c0, c0, n - c0, width);
-      }
+      });
     } else {
       const Eigen::LDLT<Eigen::Ref<ColMatrix>> ldlt(a);
       RECDIFF_REQUIRE(ldlt.info() == Eigen::Success && ldlt.isPositive(),
                       "EASE::fit(): XᵀX + lambda I is not positive definite");
       p.resize(n, n);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1)
-#endif
-      for (Index b = 0; b < blocks; ++b) {
+      parallelFor(blocks, true, LoopSchedule::dynamic(1), [&](Index b) {
         const Index c0 = b * block;
         const Index width = std::min(block, n - c0);
         p.middleCols(c0, width) = ldlt.solve(ColMatrix::Identity(n, n).middleCols(c0, width));
-      }
+      });
       a.resize(0, 0);
     }
     // Make P exactly symmetric from its upper triangle (64 × 64 tiles), then B(i, :) = −P(:, i)ᵀ ⊘ diag(P)ᵀ.
     const Index tile = 64;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1)
-#endif
-    for (Index jb = 0; jb < n; jb += tile)
+    parallelFor((n + tile - 1) / tile, true, LoopSchedule::dynamic(1), [&](Index jt) {
+      const Index jb = jt * tile;
       for (Index ib = jb; ib < n; ib += tile)
         for (Index j = jb; j < std::min(jb + tile, n); ++j)
           for (Index i = std::max(ib, j + 1); i < std::min(ib + tile, n); ++i) p(i, j) = p(j, i);
+    });
     const ColVector<Scalar> inverseDiagonal = p.diagonal().cwiseInverse();
     weights_.resize(n, n);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static)
-#endif
-    for (Index i = 0; i < n; ++i) {
+    parallelFor(n, true, [&](Index i) {
       weights_.row(i) = -(p.col(i).cwiseProduct(inverseDiagonal)).transpose();
       weights_(i, i) = Scalar(0);
-    }
+    });
   }
 
   EASEOptions options_;

@@ -68,15 +68,12 @@ class ItemKNN : public Recommender<ItemKNN<Scalar>, Scalar> {
     detail::denseCrossProduct<Scalar>(x, x, s);
     const ArrayX<Scalar> norms = s.diagonal().array().sqrt();
     const auto h = static_cast<Scalar>(shrink);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static)
-#endif
-    for (Index i = 0; i < s.rows(); ++i) {
+    parallelFor(s.rows(), true, [&](Index i) {
       for (Index j = 0; j < s.cols(); ++j) {
         const Scalar dot = s(i, j);
         s(i, j) = (i == j || dot == Scalar(0)) ? Scalar(0) : dot / (norms(i) * norms(j) + h);
       }
-    }
+    });
     return s;
   }
 
@@ -105,8 +102,9 @@ class ItemKNN : public Recommender<ItemKNN<Scalar>, Scalar> {
     detail::scoreSparse(x, first, count, weights_, out);
   }
 
-  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
-  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// fit(train) on data::Interactions, and the model concept's fit(train, FitOptions, callbacks...).
+  using Recommender<ItemKNN<Scalar>, Scalar>::fit;
+
   /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
   void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
     score(history.matrix(), first, count, out);

@@ -87,8 +87,9 @@ class MostPopular : public Recommender<MostPopular<Scalar>, Scalar> {
     out.rowwise() = rankScore_;
   }
 
-  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
-  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// fit(train) on data::Interactions, and the model concept's fit(train, FitOptions, callbacks...).
+  using Recommender<MostPopular<Scalar>, Scalar>::fit;
+
   /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
   void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
     score(history.matrix(), first, count, out);

@@ -5,7 +5,9 @@
 /// The model concept's API for the baselines (docs/concepts.md#model): a CRTP base that turns a baseline's
 /// `score(x, first, count, out)` and its state tensors into the same `scores` / `recommend` / `evaluate` /
 /// `save` / `load` the diffusion models have, so the evaluator, the examples and bindings treat every model
-/// alike. A baseline derives from Recommender<Itself, Scalar> and provides
+/// alike. A baseline derives from Recommender<Itself, Scalar>, brings its fit overloads in
+/// (`using Recommender<Itself, Scalar>::fit;`) and provides
+///   void fit(const InteractionMatrix& x);                                  the fit itself
 ///   static constexpr const char* kModelType;                               checkpoint model type
 ///   void score(const InteractionMatrix& x, Index first, Index count, RowMatrix<Scalar>& out) const;
 ///   std::map<std::string, std::string> hyperparameters() const;
@@ -29,7 +31,8 @@
 #include "../metrics/split_evaluation.hpp"
 #include "../metrics/topk.hpp"
 #include "../nn/parameters.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
+#include "../train/trainer.hpp"
 #include "common.hpp"
 
 namespace recdiff::baselines {
@@ -39,6 +42,28 @@ namespace recdiff::baselines {
 template <class Derived, class Scalar>
 class Recommender {
  public:
+  /// The baseline's own fit on the interaction matrix of `train` (data::Interactions::matrix()).
+  void fit(const data::Interactions& train) { static_cast<Derived&>(*this).fit(train.matrix()); }
+
+  /// The model concept's fit (docs/concepts.md#model): the baseline's own fit — a closed form, a similarity
+  /// or a count — as the one epoch of train::fit(), so callbacks see the hooks they see with a diffusion model
+  /// (beginTraining, beginEpoch(1), endEpoch(1, …), endTraining; an EarlyStopping evaluates once, a CsvLog
+  /// writes one row). options.epochs and maxBatchesPerEpoch do not apply (nothing repeats, nothing is batched)
+  /// and the seed draws nothing; the epoch reports one batch of train.users() rows and loss 0.
+  template <class... Callbacks>
+  TrainResult fit(const data::Interactions& train, const FitOptions& options, Callbacks&... callbacks) {
+    FitOptions once = options;
+    once.epochs = 1;
+    once.maxBatchesPerEpoch = 0;
+    return train::fit(once, [&](Index /*epoch*/, Rng& /*rng*/, auto&... /*cb*/) {
+      fit(train);
+      EpochResult r;
+      r.batches = 1;
+      r.samples = train.users();
+      return r;
+    }, callbacks...);
+  }
+
   /// Scores [users.size() × items] for the given users from their rows of `input`.
   void scores(const data::Interactions& input, std::span<const Index> users, RowMatrix<Scalar>& out, Rng&) const {
     const InteractionMatrix& x = input.matrix();

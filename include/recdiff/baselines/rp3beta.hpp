@@ -110,13 +110,10 @@ class RP3beta : public Recommender<RP3beta<Scalar>, Scalar> {
     RowVector<Scalar> penalty(items);
     for (Index j = 0; j < items; ++j)
       penalty(j) = popularity(j) > 0.0 ? static_cast<Scalar>(std::pow(popularity(j), -beta)) : Scalar(0);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static)
-#endif
-    for (Index i = 0; i < items; ++i) {
+    parallelFor(items, true, [&](Index i) {
       w.row(i).array() *= penalty.array();
       w(i, i) = Scalar(0);
-    }
+    });
     return w;
   }
 
@@ -140,8 +137,9 @@ class RP3beta : public Recommender<RP3beta<Scalar>, Scalar> {
     detail::scoreSparse(x, first, count, weights_, out);
   }
 
-  /// fit() on the interaction matrix of `train` (data::Interactions::matrix()).
-  void fit(const data::Interactions& train) { fit(train.matrix()); }
+  /// fit(train) on data::Interactions, and the model concept's fit(train, FitOptions, callbacks...).
+  using Recommender<RP3beta<Scalar>, Scalar>::fit;
+
   /// score() for users [first, first + count) of `history` (data::Interactions::matrix()).
   void score(const data::Interactions& history, Index first, Index count, RowMatrix<Scalar>& out) const {
     score(history.matrix(), first, count, out);

@@ -29,7 +29,7 @@
 #include <Eigen/SVD>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 
 namespace recdiff::cluster {

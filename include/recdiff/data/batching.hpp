@@ -25,7 +25,7 @@
 #include <span>
 #include <vector>
 
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "interactions.hpp"
 #include "sequences.hpp"
 

@@ -24,7 +24,7 @@
 #include <numeric>
 #include <vector>
 
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "raw_interactions.hpp"
 
 namespace recdiff::data {

@@ -41,7 +41,7 @@
 #include "../nn/init.hpp"
 #include "../nn/linear.hpp"
 #include "../nn/parameters.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "time_embedding.hpp"
 

@@ -19,6 +19,9 @@
 /// Satisfies Denoiser (docs/concepts.md#denoiser) with Condition = Sequences [batch × len] of item ids
 /// (0 = padding, items 1 … items).
 ///
+/// Beside it: diffurec_approximator_options.hpp (the options and the checkpoint tensor names they give),
+/// diffurec_parity.hpp (the reference's float32 sinusoid, for float32Sinusoid).
+///
 /// Usage:
 ///   DiffuRecApproximator<float> model({.items = 3416, .hidden = 128, .blocks = 4, .steps = 32});
 ///   model.reset(rng);  model.setRng(rng.fork(1));
@@ -27,7 +30,6 @@
 ///   DdpmSampler(diffusion, diffuRecReverseOptions()).sampleFromNoise(model, seqs, seqs.rows(), 128, rng, x0Hat);
 
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -36,7 +38,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "../nn/cross_entropy.hpp"
 #include "../nn/dropout.hpp"
@@ -46,45 +48,11 @@
 #include "../nn/layer_norm.hpp"
 #include "../nn/parameters.hpp"
 #include "../nn/transformer_block.hpp"
+#include "diffurec_approximator_options.hpp"
+#include "diffurec_parity.hpp"
 #include "time_embedding.hpp"
 
 namespace recdiff {
-
-struct DiffuRecApproximatorOptions {
-  Index items = 0;              ///< number of items; the table has items + 1 rows, row 0 = padding (trained)
-  Index hidden = 128;           ///< H
-  Index blocks = 4;             ///< transformer blocks
-  Index heads = 4;              ///< attention heads (the reference hard-codes 4)
-  Index maxLength = 50;         ///< longest history (learned positions need len <= maxLength)
-  Index steps = 32;             ///< diffusion steps T (timesteps are rescaled by 1000/T)
-  bool rescaleTimesteps = true; ///< feed t · 1000/T to the sinusoid (reference), else t
-  double lambda = 0.001;        ///< λ: Λ ~ N(λ, λ²)
-  double dropout = 0.1;         ///< dropout inside and after the blocks and before the output LayerNorm
-  double embeddingDropout = 0.3;///< dropout on E[seq]
-  double eps = 1e-12;           ///< LayerNorm epsilon (TF style, as the reference)
-  bool learnedPositions = false;///< add a learned position table before the input LayerNorm
-  double itemInitStd = 1.0;     ///< reset() draws E ~ N(0, itemInitStd²) (the reference: torch's N(0, 1))
-  nn::PaddingMask attentionMask = nn::PaddingMask::kKeys;  ///< kQueryRows = the reference's behaviour
-  /// Compute the sinusoid as the reference does, in float32 (t · 1000/T, the frequencies, their product,
-  /// cos and sin all rounded to float; the frequencies' exp as PyTorch's CPU kernel computes it, Sleef's
-  /// expf_u10 with FMA, which differs from a correctly rounded expf by 1 ULP for some frequencies, e.g. the
-  /// third of H = 12), instead of in double. Only for bit-level parity tests: the float32 argument error
-  /// reaches 1e-4 for t · 1000/T near 1000, and 1 ULP of a frequency moves the sinusoid by up to ~3e-6.
-  bool float32Sinusoid = false;
-  /// Round the q_sample coefficients sqrt(alphaBar_t), sqrt(1 − alphaBar_t) to float32 in trainingLoss(), as
-  /// the reference's `_extract_into_tensor(...).float()` does even in a float64 run (for x_t and for the
-  /// gradient through x_t to E[target]). Only for parity tests: an entry of x_t that is a small difference of
-  /// the two terms shows that rounding (3e-5 relative in one golden case).
-  bool float32Coefficients = false;
-  /// Arithmetic of the large products in training mode (forward and backward): the attention projections, both
-  /// FFN layers of every block, the time MLP and the scores x̂0·Eᵀ of the loss with their gradients. kBf16 rounds
-  /// both operands of each to bfloat16 and accumulates in fp32 (nn/gemm.hpp, docs/bf16.md); the per-head
-  /// attention products, LayerNorms, softmaxes and everything element-wise stay in Scalar. kBf16 needs
-  /// Scalar = float, oneDNN and AVX512-BF16; the constructor throws otherwise. Not a checkpointed setting.
-  nn::GemmPrecision trainingPrecision = nn::GemmPrecision::kFloat;
-  /// The same for evaluation mode (the reverse process of inference).
-  nn::GemmPrecision inferencePrecision = nn::GemmPrecision::kFloat;
-};
 
 /// DiffuRec's transformer approximator; see the file comment.
 template <class Scalar_>
@@ -147,37 +115,7 @@ class DiffuRecApproximator {
 
   /// The parameter tensors in buffer order, named as the reference's state_dict (the Q/K/V projections fused
   /// into one [3H × H] tensor), for checkpoints.
-  std::vector<nn::ParameterShape> parameterShapes() const {
-    const Index h = options_.hidden, f = 4 * h;
-    std::vector<nn::ParameterShape> s;
-    s.push_back({"item_embeddings.weight", {options_.items + 1, h}});
-    if (options_.learnedPositions) s.push_back({"position_embeddings.weight", {options_.maxLength, h}});
-    s.push_back({"LayerNorm.weight", {h}});
-    s.push_back({"LayerNorm.bias", {h}});
-    const std::string x = "diffu.xstart_model.";
-    s.push_back({x + "time_embed.0.weight", {f, h}});
-    s.push_back({x + "time_embed.0.bias", {f}});
-    s.push_back({x + "time_embed.2.weight", {h, f}});
-    s.push_back({x + "time_embed.2.bias", {h}});
-    for (std::size_t k = 0; k < blocks_.size(); ++k) {
-      const std::string p = x + "att.transformer_blocks." + std::to_string(k) + ".";
-      s.push_back({p + "attention.qkv.weight", {3 * h, h}});
-      s.push_back({p + "attention.qkv.bias", {3 * h}});
-      s.push_back({p + "attention.w_layer.weight", {h, h}});
-      s.push_back({p + "attention.w_layer.bias", {h}});
-      s.push_back({p + "feed_forward.w_1.weight", {f, h}});
-      s.push_back({p + "feed_forward.w_1.bias", {f}});
-      s.push_back({p + "feed_forward.w_2.weight", {h, f}});
-      s.push_back({p + "feed_forward.w_2.bias", {h}});
-      s.push_back({p + "input_sublayer.norm.weight", {h}});
-      s.push_back({p + "input_sublayer.norm.bias", {h}});
-      s.push_back({p + "output_sublayer.norm.weight", {h}});
-      s.push_back({p + "output_sublayer.norm.bias", {h}});
-    }
-    s.push_back({x + "norm_diffu_rep.weight", {h}});
-    s.push_back({x + "norm_diffu_rep.bias", {h}});
-    return s;
-  }
+  std::vector<nn::ParameterShape> parameterShapes() const { return diffuRecApproximatorShapes(options_); }
 
   /// The reference's initialisation in distribution: E, P ~ N(0, 1); LayerNorms 1 / 0; torch's default
   /// Linear init U(±1/√fan_in) for the time MLP and the Q/K/V projections and every bias; Xavier-normal for
@@ -285,7 +223,7 @@ class DiffuRecApproximator {
     // z = x_t + MLP(sinusoid(t')).
     TimeEmbeddingOptions timeOptions;
     timeOptions.timeScale = options_.rescaleTimesteps ? 1000.0 / static_cast<double>(options_.steps) : 1.0;
-    if (options_.float32Sinusoid) referenceSinusoid(t, timeOptions.timeScale, sinusoid_);
+    if (options_.float32Sinusoid) diffuRecReferenceSinusoid(t, h, timeOptions.timeScale, sinusoid_);
     else sinusoidalTimestepEmbedding(t, h, sinusoid_, timeOptions);
     timeMlp_.forward(sinusoid_, z_);
     z_ += xt;
@@ -417,40 +355,6 @@ class DiffuRecApproximator {
   }
 
  private:
-  /// The reference's float32 [cos | sin] sinusoid (Diffu_xstart.timestep_embedding on t.float() · scale).
-  void referenceSinusoid(const Eigen::ArrayXi& t, double scale, Matrix& out) const {
-    const Index h = options_.hidden, half = h / 2;
-    out.setZero(t.size(), h);
-    const float logPeriod = static_cast<float>(-std::log(10000.0));
-    for (Index i = 0; i < half; ++i) {
-      const float freq = torchExpf(logPeriod * static_cast<float>(i) / static_cast<float>(half));
-      for (Index r = 0; r < t.size(); ++r) {
-        const float a = (static_cast<float>(t(r)) * static_cast<float>(scale)) * freq;
-        out(r, i) = static_cast<Scalar>(std::cos(a));
-        out(r, half + i) = static_cast<Scalar>(std::sin(a));
-      }
-    }
-  }
-
-  /// exp as PyTorch's float32 CPU kernel computes it (Sleef_expf*_u10 with FMA: Cody-Waite reduction by
-  /// ln 2, a degree-6 polynomial, 2^q scaling); equal to torch.exp on every float32 we compared (233,153 values
-  /// in [-30, 5] and every frequency for H = 2 … 512). Used only by referenceSinusoid().
-  static float torchExpf(float d) {
-    const float qf = std::nearbyint(d * 1.442695040888963407359924681001892137f);
-    float s = std::fmaf(qf, -0.693145751953125f, d);
-    s = std::fmaf(qf, -1.428606765330187045e-06f, s);
-    float u = 0.000198527617612853646278381f;
-    u = std::fmaf(u, s, 0.00139304355252534151077271f);
-    u = std::fmaf(u, s, 0.00833336077630519866943359f);
-    u = std::fmaf(u, s, 0.0416664853692054748535156f);
-    u = std::fmaf(u, s, 0.166666671633720397949219f);
-    u = std::fmaf(u, s, 0.5f);
-    u = 1.0f + std::fmaf(s * s, u, s);
-    if (d < -104.0f) return 0.0f;
-    if (d > 104.0f) return std::numeric_limits<float>::infinity();
-    return std::ldexp(u, static_cast<int>(qf));
-  }
-
   static DiffuRecApproximatorOptions validated(const DiffuRecApproximatorOptions& o) {
     RECDIFF_REQUIRE(o.items > 0, "DiffuRecApproximator: items must be positive, got ", o.items);
     RECDIFF_REQUIRE(o.hidden > 0 && o.heads > 0 && o.hidden % o.heads == 0, "DiffuRecApproximator: hidden ", o.hidden,

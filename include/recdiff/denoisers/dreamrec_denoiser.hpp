@@ -37,7 +37,7 @@
 
 #include "../config.hpp"
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "../nn/feed_forward.hpp"
 #include "../nn/init.hpp"

@@ -42,7 +42,7 @@
 
 #include "../error.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "../nn/dropout.hpp"
 #include "../nn/embedding.hpp"

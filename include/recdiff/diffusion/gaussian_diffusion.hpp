@@ -16,7 +16,7 @@
 #include "../concepts.hpp"
 #include "../error.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "policies.hpp"
 #include "respacing.hpp"

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "../parallel.hpp"
 #include "topk.hpp"
 
 namespace recdiff::metrics {
@@ -179,22 +180,15 @@ LabelMetrics evaluateLabels(const Eigen::MatrixBase<Derived>& scores, std::span<
   for (const int label : labels)
     RECDIFF_REQUIRE(label >= 0 && label < items, "evaluateLabels(): label ", label, " outside [0, ", items, ")");
   std::vector<Index> rank(static_cast<std::size_t>(rows));
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel
-#endif
-  {
-    std::vector<int> masked;
-#if RECDIFF_HAS_OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (Index r = 0; r < rows; ++r) {
-      const int label = labels[static_cast<std::size_t>(r)];
-      RECDIFF_ASSERT(label >= 0 && label < items);
-      const Index user = options.mask.users.empty() ? r : options.mask.users[static_cast<std::size_t>(r)];
-      detail::maskedColumns(options.mask, user, masked);
-      rank[static_cast<std::size_t>(r)] = labelRank(scores, r, label, masked);
-    }
-  }
+  // Ranks per row in parallel (each row its own entry), then the sums below in row order on this thread.
+  parallelForWithState(rows, true, LoopSchedule{}, [] { return std::vector<int>(); },
+                       [&](std::vector<int>& masked, Index r) {
+    const int label = labels[static_cast<std::size_t>(r)];
+    RECDIFF_ASSERT(label >= 0 && label < items);
+    const Index user = options.mask.users.empty() ? r : options.mask.users[static_cast<std::size_t>(r)];
+    detail::maskedColumns(options.mask, user, masked);
+    rank[static_cast<std::size_t>(r)] = labelRank(scores, r, label, masked);
+  });
   LabelMetrics m;
   m.ks.assign(ks.begin(), ks.end());
   m.rows = rows;

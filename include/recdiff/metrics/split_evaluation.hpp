@@ -18,7 +18,7 @@
 
 #include "../data/interactions.hpp"
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "metric_table.hpp"
 #include "ranking.hpp"

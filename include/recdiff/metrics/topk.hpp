@@ -35,6 +35,7 @@
 #include <Eigen/SparseCore>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 
 namespace recdiff::metrics {
@@ -231,34 +232,31 @@ void topK(const Eigen::MatrixBase<Derived>& scores, Index k, TopK<typename Deriv
     out.scores.resize(rows, k);
   }
   const auto& s = scores.derived();
-#if RECDIFF_HAS_OPENMP
-#pragma omp parallel
-#endif
-  {
+  const std::size_t cap = static_cast<std::size_t>(std::max<Index>(4 * k, 64));
+  struct Scratch {  // per thread
     std::vector<int> masked;
     std::vector<Scalar> copy;
     std::vector<detail::Keyed<Scalar>> cand;
-    const std::size_t cap = static_cast<std::size_t>(std::max<Index>(4 * k, 64));
-    cand.reserve(cap);
-#if RECDIFF_HAS_OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (Index r = 0; r < rows; ++r) {
-      const Index user = options.users.empty() ? r : options.users[static_cast<std::size_t>(r)];
-      detail::maskedColumns(options, user, masked);
-      const Scalar* row = detail::rowPointer(s, r, copy);
-      const std::size_t keep = detail::selectRow(row, static_cast<int>(items), masked, k, cap, cand);
-      for (Index q = 0; q < k; ++q) {
-        if (q < static_cast<Index>(keep)) {
-          out.ids(r, q) = cand[static_cast<std::size_t>(q)].item;
-          out.scores(r, q) = cand[static_cast<std::size_t>(q)].score;
-        } else {
-          out.ids(r, q) = -1;
-          out.scores(r, q) = -std::numeric_limits<Scalar>::infinity();
-        }
+  };
+  parallelForWithState(rows, true, LoopSchedule{}, [cap] {
+    Scratch t;
+    t.cand.reserve(cap);
+    return t;
+  }, [&](Scratch& t, Index r) {
+    const Index user = options.users.empty() ? r : options.users[static_cast<std::size_t>(r)];
+    detail::maskedColumns(options, user, t.masked);
+    const Scalar* row = detail::rowPointer(s, r, t.copy);
+    const std::size_t keep = detail::selectRow(row, static_cast<int>(items), t.masked, k, cap, t.cand);
+    for (Index q = 0; q < k; ++q) {
+      if (q < static_cast<Index>(keep)) {
+        out.ids(r, q) = t.cand[static_cast<std::size_t>(q)].item;
+        out.scores(r, q) = t.cand[static_cast<std::size_t>(q)].score;
+      } else {
+        out.ids(r, q) = -1;
+        out.scores(r, q) = -std::numeric_limits<Scalar>::infinity();
       }
     }
-  }
+  });
 }
 
 /// Same contract as topK, computed by copying each row's rankable candidates and std::partial_sort.

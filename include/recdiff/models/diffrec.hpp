@@ -45,7 +45,7 @@
 #include "../metrics/topk.hpp"
 #include "../optim/fused_adam_update.hpp"
 #include "../optim/optimizer.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../sampling/ddpm_sampler.hpp"
 #include "../sampling/folded_diffrec.hpp"
 #include "../schedules/make_schedule.hpp"
@@ -118,7 +118,8 @@ class DiffRec {
   /// Trains options.epochs epochs (epoch e from Rng(options.seed, options.stream).fork(e)) with the callbacks of
   /// train/callbacks.hpp (early stopping, keep-best, CSV log, progress bar, …); see train::fit().
   template <class... Callbacks>
-  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options, Callbacks&... callbacks) {
+  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options = {},
+                                Callbacks&... callbacks) {
     return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
       return trainEpoch(train, rng, options.maxBatchesPerEpoch, e, cb...);
     }, callbacks...);

@@ -16,6 +16,7 @@
 ///   inference     reverse from N(0, I) over all T steps (fixed-large variance), x̂0 averaged over
 ///                 `inferenceRuns` independent reverse runs (Λ and the reverse noise make one run stochastic),
 ///                 scores x̂0·Eᵀ [batch × (items + 1)], column 0 = padding.
+/// Options, FLOP counts and the approximator options they give: diffurec_options.hpp.
 /// Item ids are 1 … items; histories are [batch × len] id matrices left-padded with 0 (data::fillHistoryBatch).
 ///
 /// Usage (compiled in tests/models/usage_snippets_test.cpp, snippet diffurec):
@@ -54,7 +55,7 @@
 #include "../nn/gemm.hpp"
 #include "../optim/optimizer.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
 #include "../train/tiled.hpp"
@@ -66,28 +67,6 @@ namespace recdiff {
 
 /// What one training epoch did (the one EpochResult of train/trainer.hpp).
 using DiffuRecEpoch = EpochResult;
-
-/// GEMM FLOPs the implementation performs, for throughput reports (achieved GFLOP/s).
-struct DiffuRecFlops {
-  double forwardPerHistory = 0.0;  ///< one approximator forward of a full-length history (no scoring)
-  double trainPerSample = 0.0;     ///< forward + scoring against every item, backward ≈ 2 × forward
-  double inferencePerUser = 0.0;   ///< steps × inferenceRuns forwards + one scoring product
-};
-
-/// FLOPs of a model with options `o` over `items` items and histories of o.maxLength positions: every block
-/// but the last over all positions (projections 24·L·H², attention products 4·L²·H), the last block K and V
-/// over all positions and the rest for the last one, the time MLP (16·H²) and the scores (2·H·(items + 1)).
-inline DiffuRecFlops diffuRecFlops(const DiffuRecOptions& o, Index items) {
-  const double h = static_cast<double>(o.hidden), l = static_cast<double>(o.maxLength);
-  const double full = l * 24.0 * h * h + 4.0 * l * l * h;
-  const double last = l * 4.0 * h * h + 20.0 * h * h + 4.0 * l * h;
-  DiffuRecFlops f;
-  f.forwardPerHistory = (o.blocks > 0 ? static_cast<double>(o.blocks - 1) * full + last : 0.0) + 16.0 * h * h;
-  const double scoring = 2.0 * h * static_cast<double>(items + 1);
-  f.trainPerSample = 3.0 * (f.forwardPerHistory + scoring);
-  f.inferencePerUser = static_cast<double>(o.steps * o.inferenceRuns) * f.forwardPerHistory + scoring;
-  return f;
-}
 
 /// DiffuRec with its approximator, diffusion, timestep sampler and optimizer; see the file comment.
 template <class Scalar = float>
@@ -104,7 +83,7 @@ class DiffuRec {
   DiffuRec(const DiffuRecOptions& options, Index items, std::uint64_t seed = 1)
       : options_(validated(options, items)),
         diffusion_(makeSchedule(options.schedule), options.steps),
-        model_(approximatorOptions(options, items)),
+        model_(diffuRecApproximatorOptions(options, items)),
         sampler_(options.steps),
         optimizer_({.learningRate = options.learningRate, .weightDecay = options.weightDecay},
                    optim::StepDecay(options.decayStep, options.gamma)) {
@@ -129,13 +108,17 @@ class DiffuRec {
   Optimizer& optimizer() noexcept { return optimizer_; }
   Index parameterCount() const noexcept { return model_.parameters().size(); }
 
-  /// DiffuRec's objective for the Trainer: the cross-entropy of x̂0·Eᵀ of step() (tiled; the loss-aware
-  /// sampler, when on, is fed inside step(), before the divergence check, as before the Trainer).
+  /// DiffuRec's objective for the Trainer: the cross-entropy of x̂0·Eᵀ (lossAndGradient(), tiled); the
+  /// loss-aware timestep sampler, when on, is fed in afterStep(), i.e. only after an applied update, so a
+  /// diverged batch leaves its history untouched (and a data-parallel run can all-gather the losses there).
   class Objective {
    public:
     using Batch = data::HistoryBatch;
     explicit Objective(DiffuRec& m) : m_(&m) {}
-    double lossAndGradient(const Batch& b, Rng& rng) { return static_cast<double>(m_->step(b.history, b.targets, rng)); }
+    double lossAndGradient(const Batch& b, Rng& rng) {
+      return static_cast<double>(m_->lossAndGradient(b.history, b.targets, rng));
+    }
+    void afterStep(const Batch& /*b*/) { m_->updateTimestepSampler(); }
     nn::ParameterBuffer<Scalar>& parameters() { return m_->model_.parameters(); }
 
    private:
@@ -188,19 +171,28 @@ class DiffuRec {
   /// Trains options.epochs epochs with callbacks (train/callbacks.hpp) on (train, samples); see train::fit().
   template <class... Callbacks>
   [[nodiscard]] TrainResult fit(const data::Sequences& train, const data::SequenceSamples& samples,
-                                const FitOptions& options, Callbacks&... callbacks) {
+                                const FitOptions& options = {}, Callbacks&... callbacks) {
     return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
       return trainEpoch(train, samples, rng, options.maxBatchesPerEpoch, e, cb...);
     }, callbacks...);
   }
 
-  /// One gradient evaluation on a batch (history [batch × len] ids, targets [batch] ids): zeroes the
-  /// gradients, draws t and the noise from rng, accumulates every gradient and returns the (weighted) loss.
-  /// The optimizer is not stepped. Batches of more than options().trainingTile rows are cut into tiles that
-  /// run in parallel (see DiffuRecOptions::trainingTile); the loss and gradients are the tiles' row-weighted
-  /// means, i.e. the batch mean.
+  /// One gradient evaluation on a batch (history [batch × len] ids, targets [batch] ids) for a caller that
+  /// steps the optimizer itself: lossAndGradient(), then the loss-aware sampler (when on) is fed the batch's
+  /// timesteps and row losses (updateTimestepSampler()). The optimizer is not stepped.
   template <class History>
   Scalar step(const Eigen::DenseBase<History>& history, const Eigen::ArrayXi& targets, Rng& rng) {
+    const Scalar loss = lossAndGradient(history, targets, rng);
+    updateTimestepSampler();
+    return loss;
+  }
+
+  /// Zeroes the gradients, draws t and the noise from rng, accumulates every gradient and returns the
+  /// (weighted) loss; the timestep sampler is not updated. Batches of more than options().trainingTile rows
+  /// are cut into tiles that run in parallel (see DiffuRecOptions::trainingTile); the loss and gradients are
+  /// the tiles' row-weighted means, i.e. the batch mean.
+  template <class History>
+  Scalar lossAndGradient(const Eigen::DenseBase<History>& history, const Eigen::ArrayXi& targets, Rng& rng) {
     sequences_ = history.derived().array();
     const Index n = sequences_.rows();
     RECDIFF_REQUIRE(n > 0 && targets.size() == n, "DiffuRec::step(): ", targets.size(), " targets for ", n,
@@ -208,7 +200,8 @@ class DiffuRec {
     for (Index r = 0; r < n; ++r)
       RECDIFF_REQUIRE(targets(r) >= 1 && targets(r) <= items(), "DiffuRec::step(): target ", targets(r), " at row ",
                       r, " is not an item id in [1, ", items(), "]");
-    TimestepBatch<Scalar> tb = sampler_.template sample<Scalar>(n, rng);
+    tb_ = sampler_.template sample<Scalar>(n, rng);
+    const TimestepBatch<Scalar>& tb = tb_;
     noise_.resize(n, options_.hidden);
     rng.fillNormal(noise_);
     const Rng tileRng = rng.fork(rng.nextU64());  // dropout and Λ streams of this step's tiles
@@ -245,8 +238,13 @@ class DiffuRec {
       train::sumTileGradients(model_.parameters(), tileGrads_, n);
       loss = train::sumTileLosses(tileLosses_, n);
     }
-    if (options_.lossAwareTimesteps) sampler_.update(tb.t, rowLosses_);
     return loss;
+  }
+
+  /// Feeds the loss-aware sampler (when options().lossAwareTimesteps) the timesteps and unweighted row losses
+  /// of the last lossAndGradient(); the Trainer calls it after an applied update (Objective::afterStep).
+  void updateTimestepSampler() {
+    if (options_.lossAwareTimesteps) sampler_.update(tb_.t, rowLosses_);
   }
 
   /// The unweighted cross-entropy of every row of the last step(), [batch].
@@ -394,24 +392,6 @@ class DiffuRec {
     return o;
   }
 
-  static DiffuRecApproximatorOptions approximatorOptions(const DiffuRecOptions& o, Index items) {
-    return {.items = items,
-            .hidden = o.hidden,
-            .blocks = o.blocks,
-            .heads = o.heads,
-            .maxLength = o.maxLength,
-            .steps = o.steps,
-            .rescaleTimesteps = o.rescaleTimesteps,
-            .lambda = o.lambda,
-            .dropout = o.dropout,
-            .embeddingDropout = o.embeddingDropout,
-            .learnedPositions = o.learnedPositions,
-            .itemInitStd = o.itemInitStd,
-            .attentionMask = o.attentionMask,
-            .trainingPrecision = o.trainingPrecision,
-            .inferencePrecision = o.inferencePrecision};
-  }
-
   DiffuRecOptions options_;
   Diffusion diffusion_;
   Approximator model_;
@@ -422,9 +402,10 @@ class DiffuRec {
   std::optional<data::SequenceBatcher> batcher_;
   Sequences sequences_;
   Matrix noise_, x0_, evalScores_;
+  TimestepBatch<Scalar> tb_;  ///< t and importance weights of the last lossAndGradient()
   /// Workers 1 … of the data-parallel tiles (train/tiled.hpp), a scratch per worker.
   train::Tiles<Approximator, TileScratch> tiles_{
-      model_, [this] { return std::make_unique<Approximator>(approximatorOptions(options_, items())); }};
+      model_, [this] { return std::make_unique<Approximator>(diffuRecApproximatorOptions(options_, items())); }};
   std::vector<typename nn::ParameterBuffer<Scalar>::Vector> tileGrads_;
   ArrayX<Scalar> tileLosses_, rowLosses_;
 };

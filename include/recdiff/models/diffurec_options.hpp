@@ -7,6 +7,7 @@
 
 #include <array>
 
+#include "../denoisers/diffurec_approximator_options.hpp"
 #include "../io/fields.hpp"
 #include "../io/schedule_fields.hpp"
 #include "../nn/gemm.hpp"
@@ -106,6 +107,47 @@ struct DiffuRecOptions {
       o.inferencePrecision);
   }
 };
+
+/// The approximator options of a DiffuRec model with options `o` over `items` items.
+inline DiffuRecApproximatorOptions diffuRecApproximatorOptions(const DiffuRecOptions& o, Index items) {
+  return {.items = items,
+          .hidden = o.hidden,
+          .blocks = o.blocks,
+          .heads = o.heads,
+          .maxLength = o.maxLength,
+          .steps = o.steps,
+          .rescaleTimesteps = o.rescaleTimesteps,
+          .lambda = o.lambda,
+          .dropout = o.dropout,
+          .embeddingDropout = o.embeddingDropout,
+          .learnedPositions = o.learnedPositions,
+          .itemInitStd = o.itemInitStd,
+          .attentionMask = o.attentionMask,
+          .trainingPrecision = o.trainingPrecision,
+          .inferencePrecision = o.inferencePrecision};
+}
+
+/// GEMM FLOPs the implementation performs, for throughput reports (achieved GFLOP/s).
+struct DiffuRecFlops {
+  double forwardPerHistory = 0.0;  ///< one approximator forward of a full-length history (no scoring)
+  double trainPerSample = 0.0;     ///< forward + scoring against every item, backward ≈ 2 × forward
+  double inferencePerUser = 0.0;   ///< steps × inferenceRuns forwards + one scoring product
+};
+
+/// FLOPs of a model with options `o` over `items` items and histories of o.maxLength positions: every block
+/// but the last over all positions (projections 24·L·H², attention products 4·L²·H), the last block K and V
+/// over all positions and the rest for the last one, the time MLP (16·H²) and the scores (2·H·(items + 1)).
+inline DiffuRecFlops diffuRecFlops(const DiffuRecOptions& o, Index items) {
+  const double h = static_cast<double>(o.hidden), l = static_cast<double>(o.maxLength);
+  const double full = l * 24.0 * h * h + 4.0 * l * l * h;
+  const double last = l * 4.0 * h * h + 20.0 * h * h + 4.0 * l * h;
+  DiffuRecFlops f;
+  f.forwardPerHistory = (o.blocks > 0 ? static_cast<double>(o.blocks - 1) * full + last : 0.0) + 16.0 * h * h;
+  const double scoring = 2.0 * h * static_cast<double>(items + 1);
+  f.trainPerSample = 3.0 * (f.forwardPerHistory + scoring);
+  f.inferencePerUser = static_cast<double>(o.steps * o.inferenceRuns) * f.forwardPerHistory + scoring;
+  return f;
+}
 
 }  // namespace recdiff
 

@@ -53,7 +53,7 @@
 #include "../optim/fused_adam_update.hpp"
 #include "../optim/optimizer.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../train/trainer.hpp"
 #include "dreamrec_options.hpp"
@@ -160,7 +160,7 @@ class DreamRec {
   /// Trains options.epochs epochs with callbacks (train/callbacks.hpp) on (train, samples); see train::fit().
   template <class... Callbacks>
   [[nodiscard]] TrainResult fit(const data::Sequences& train, const data::SequenceSamples& samples,
-                                const FitOptions& options, Callbacks&... callbacks) {
+                                const FitOptions& options = {}, Callbacks&... callbacks) {
     return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
       return trainEpoch(train, samples, rng, options.maxBatchesPerEpoch, e, cb...);
     }, callbacks...);

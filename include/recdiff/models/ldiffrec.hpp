@@ -53,7 +53,7 @@
 #include "../metrics/topk.hpp"
 #include "../nn/autoencoder.hpp"
 #include "../optim/optimizer.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../sampling/ddpm_sampler.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
@@ -205,7 +205,8 @@ class LDiffRec {
 
   /// Trains options.epochs epochs with callbacks (train/callbacks.hpp); see DiffRec::fit() and train::fit().
   template <class... Callbacks>
-  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options, Callbacks&... callbacks) {
+  [[nodiscard]] TrainResult fit(const data::Interactions& train, const FitOptions& options = {},
+                                Callbacks&... callbacks) {
     return train::fit(options, [&](Index e, Rng& rng, auto&... cb) {
       return trainEpoch(train, rng, options.maxBatchesPerEpoch, e, cb...);
     }, callbacks...);

@@ -42,7 +42,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "init.hpp"
 #include "linear.hpp"

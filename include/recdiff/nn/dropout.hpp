@@ -15,7 +15,7 @@
 
 #include "../error.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "parameters.hpp"
 

@@ -37,7 +37,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "../parallel.hpp"
 #include "dropout.hpp"

@@ -12,7 +12,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 
 namespace recdiff::nn::init {
 

@@ -41,7 +41,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "../parallel.hpp"
 #include "attention_mask.hpp"

@@ -25,7 +25,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "dropout.hpp"
 #include "feed_forward.hpp"

@@ -18,7 +18,7 @@
 #include "../diffusion/policies.hpp"
 #include "../error.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 
 namespace recdiff {

@@ -43,7 +43,7 @@
 #include "../error.hpp"
 #include "../nn/gemm.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "ddpm_sampler.hpp"
 

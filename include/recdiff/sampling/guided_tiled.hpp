@@ -26,7 +26,7 @@
 
 #include "../error.hpp"
 #include "../parallel.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../simd/kernels.hpp"
 #include "../types.hpp"
 #include "ddpm_sampler.hpp"

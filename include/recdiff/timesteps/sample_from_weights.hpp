@@ -11,7 +11,7 @@
 #include <Eigen/Core>
 
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../types.hpp"
 #include "timestep_batch.hpp"
 

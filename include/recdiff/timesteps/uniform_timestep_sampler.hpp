@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "timestep_batch.hpp"
 
 namespace recdiff {

@@ -26,7 +26,7 @@
 #include "../concepts.hpp"
 #include "../diffusion/losses.hpp"
 #include "../error.hpp"
-#include "../random.hpp"
+#include "../random/rng.hpp"
 #include "../simd/kernels.hpp"
 #include "../types.hpp"
 #include "trainer.hpp"
