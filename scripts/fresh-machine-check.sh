@@ -7,7 +7,8 @@
 #   2. A clean `git clone` of this repository (its committed HEAD) is copied in, and the MovieLens mirror is
 #      bound read-only into the root.
 #   3. Inside the root, as a new user would: scripts/install-deps.sh; `cmake --preset release` (which must say
-#      "oneDNN bf16 GEMMs ON"); build the diffrec_movielens example; ctest's package tests (install,
+#      "oneDNN bf16 GEMMs ON" and "Python module ON"); build the diffrec_movielens example and the Python
+#      module, import it with Debian's python3 and rank with it; ctest's package tests (install,
 #      find_package and add_subdirectory consumers, configure without OpenCL); the README's first command
 #      (scripts/demo.sh) with the mirror, ending with the demo's test metrics.
 #   4. Then the OpenCL development files are removed for real (ocl-icd-opencl-dev, opencl-c-headers) and a
@@ -80,8 +81,16 @@ step "cmake --preset release"
 cmake --preset release | tee /tmp/configure.log
 grep -q 'recdiff: oneDNN bf16 GEMMs ON' /tmp/configure.log \
   || { echo "configure did not enable oneDNN bf16 GEMMs on a machine after install-deps.sh"; exit 1; }
-step "build diffrec_movielens"
-cmake --build --preset release -j "$(nproc)" --target diffrec_movielens
+grep -q 'recdiff: Python module ON' /tmp/configure.log \
+  || { echo "configure did not enable the Python module on a machine after install-deps.sh"; exit 1; }
+step "build diffrec_movielens and the Python module"
+cmake --build --preset release -j "$(nproc)" --target diffrec_movielens _recdiff
+step "import recdiff (Debian's python3, the build tree's package)"
+PYTHONPATH=build/release/python /usr/bin/python3 -c "
+import numpy as np, scipy.sparse as sp, recdiff
+x = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 0, 1, 1]], dtype=np.float32))
+ids, _ = recdiff.MostPopular().fit(x).recommend(0, x[0], N=2)
+print('import recdiff: MostPopular recommends', list(ids), 'to user 0')"
 step "ctest: the package tests"
 ctest --test-dir build/release -R '^package: ' --output-on-failure | tee /tmp/ctest.log
 grep -q '100% tests passed' /tmp/ctest.log || { echo "package tests failed"; exit 1; }
