@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """DreamRec on MovieLens sequences (DiffuRec's ML-1M export by default) with the authors' hyperparameters: every
 prefix of each user's training part is a sample, validation on the second to last item selects the epoch
-(HR@20), the last item is the test. The default run is short (3 epochs of 400 batches, validated once, about
-two minutes on 2 cores); with --max-batches 0 it is examples/dreamrec_movielens --preset reference with the
-same seed and epochs.
+(HR@20), the last item is the test. The default run is short (3 epochs of 400 batches, validated once; a few
+minutes on 2 cores, most of them the 500 guided reverse steps per user of the two evaluations). With
+`--max-batches 0 --epochs 100 --set eval_every=5` it is examples/dreamrec_movielens --preset reference (same seed:
+same numbers).
 
     PYTHONPATH=build/release/python /usr/bin/python3 examples/python/dreamrec_movielens.py --threads 2
 """
