@@ -2,8 +2,8 @@
 """DiffuRec on MovieLens sequences (DiffuRec's ML-1M export by default): every prefix of each user's training
 part is a sample, validation on the second to last item selects the epoch (NDCG@10), the last item is the test.
 The default run is short (the C++ example's `cpu` preset on one epoch of 100,000 samples; 4.6 minutes wall,
-2.4 CPU minutes on 2 shared cores: test HR@10 0.044); `--epochs 5 --set samples_per_epoch=250000` is the preset's whole budget, and the same options and
-seed give the numbers of examples/diffurec_movielens --preset cpu.
+2.4 CPU minutes on 2 shared cores: test HR@10 0.044); `--epochs 5 --set samples_per_epoch=250000` is the
+preset's whole budget, and the same options and seed give the numbers of examples/diffurec_movielens --preset cpu.
 
     PYTHONPATH=build/release/python /usr/bin/python3 examples/python/diffurec_movielens.py --threads 2
 """
