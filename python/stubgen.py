@@ -37,15 +37,37 @@ class _InteractionModel:
     def _evaluate(self, train: _Csr, test: _Csr, k: Union[int, Sequence[int]], exclude: Optional[_Csr],
                   average: str) -> dict[str, float]: ...
 
-def load(path: str) -> _InteractionModel: ...
+_Sequence = Union[Sequence[int], npt.NDArray[np.integer]]
+_HeldOut = Tuple[Sequence[_Sequence], npt.ArrayLike]
+
+class _SequenceModel:
+    @property
+    def items(self) -> int: ...
+    seed: int
+    @property
+    def fit_result(self) -> Optional[dict[str, Any]]: ...
+    def recommend(self, histories: Union[_Sequence, Sequence[_Sequence]], N: int = 10,
+                  filter_already_liked_items: bool = True) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def scores(self, histories: Union[_Sequence, Sequence[_Sequence]]) -> npt.NDArray[np.float32]: ...
+    def save(self, path: str) -> None: ...
+    def hyperparameters(self) -> dict[str, str]: ...
+    @staticmethod
+    def _keywords() -> list[tuple[list[str], str, str, str]]: ...
+    def _evaluate_next_item(self, histories: Sequence[_Sequence], targets: npt.ArrayLike, k: Union[int, Sequence[int]],
+                            protocol: str) -> dict[str, float]: ...
+
+def load(path: str) -> Union[_InteractionModel, _SequenceModel]: ...
 def _diffrec_splits(folder: str) -> tuple: ...
 def _movielens(folder: str, min_rating: Optional[float]) -> tuple: ...
+def _diffurec_sequences(folder: str, min_rating: Optional[float]) -> tuple: ...
 '''
 
 FIT = {
     "baseline": "def fit(self, user_items: _Csr, show_progress: bool = True) -> \"{name}\": ...",
     "diffusion": "def fit(self, user_items: _Csr, validation: Optional[_Csr] = None, show_progress: bool = True, "
                  "callback: _Callback = None) -> \"{name}\": ...",
+    "sequence": "def fit(self, sequences: Sequence[_Sequence], validation: Optional[_HeldOut] = None, "
+                "show_progress: bool = True, callback: _Callback = None, items: Optional[int] = None) -> \"{name}\": ...",
     "latent": "def fit(self, user_items: _Csr, validation: Optional[_Csr] = None, show_progress: bool = True, "
               "callback: _Callback = None, item_embeddings: Optional[npt.ArrayLike] = None, "
               "item_clusters: Optional[npt.ArrayLike] = None) -> \"{name}\": ...",
@@ -67,16 +89,20 @@ def default_literal(type_name, text):
 
 
 def class_stub(name, cls):
-    kind = "latent" if hasattr(cls, "item_clusters") else "diffusion" if hasattr(cls, "fit_result") else "baseline"
+    kind = ("sequence" if hasattr(cls, "_evaluate_next_item") else "latent" if hasattr(cls, "item_clusters")
+            else "diffusion" if hasattr(cls, "fit_result") else "baseline")
     params = []
     for names, type_name, default, _ in cls._keywords():
         for n in names:  # aliases are keywords too; a Python keyword (EASE's "lambda") only as **{...}
             if keyword.iskeyword(n):
                 continue
             params.append(f"{n}: {type_name} = {default_literal(type_name, default)}")
-    lines = [f"class {name}(_InteractionModel):", f"    def __init__(self, *, {', '.join(params)}) -> None: ...",
+    base = "_SequenceModel" if kind == "sequence" else "_InteractionModel"
+    lines = [f"class {name}({base}):", f"    def __init__(self, *, {', '.join(params)}) -> None: ...",
              "    " + FIT[kind].format(name=name)]
-    if kind != "baseline":
+    if name == "TDiffRec":
+        lines += ["    @staticmethod", "    def load(path: str, *, w_min: float, w_max: float) -> \"TDiffRec\": ..."]
+    if kind in ("diffusion", "latent"):
         lines += ["    @property", "    def fit_result(self) -> Optional[dict[str, Any]]: ..."]
     if kind == "latent":
         lines += ["    @property", "    def item_clusters(self) -> Optional[npt.NDArray[np.int32]]: ..."]

@@ -11,7 +11,7 @@ import scipy.sparse
 
 from . import _recdiff
 
-__all__ = ["diffrec_splits", "movielens"]
+__all__ = ["diffrec_splits", "movielens", "diffurec_sequences"]
 
 
 def _csr(parts):
@@ -56,3 +56,37 @@ def movielens(name, mirror=None, min_rating=None):
         folder = os.path.join(os.fspath(mirror), folder)
     parts, users, items, titles = _recdiff._movielens(folder, min_rating)
     return MovieLens(_csr(parts), users, items, titles)
+
+
+class SequenceData:
+    """Chronological item sequences split for next-item prediction as the C++ examples split them
+    (data::leaveLastOut): `sequences` (every user's whole sequence, item ids 0 ... items-1, oldest first),
+    `items` (the catalogue size), `train` (each sequence without its last two items; a user with fewer than 3
+    items keeps all of them and has no held-out item), `valid` = (histories, targets) with the second to last
+    item as target after the train part, `test` = (histories, targets) with the last item after the rest,
+    `description` (what was read)."""
+
+    def __init__(self, sequences, items, description):
+        self.sequences = sequences
+        self.items = int(items)
+        self.description = description
+        self.train = [s if len(s) < 3 else s[:-2] for s in sequences]
+        held = [s for s in sequences if len(s) >= 3]
+        self.valid = ([s[:-2] for s in held], np.array([s[-2] for s in held], dtype=np.int64))
+        self.test = ([s[:-1] for s in held], np.array([s[-1] for s in held], dtype=np.int64))
+
+    def __repr__(self):
+        return (f"SequenceData({len(self.sequences)} users, {self.items} items, "
+                f"{sum(len(s) for s in self.sequences)} interactions: {self.description})")
+
+
+def diffurec_sequences(folder, min_rating=None):
+    """The sequences of the C++ sequential examples' --data (diffurec_movielens, dreamrec_movielens): a folder
+    with DiffuRec's export (sequences.txt, e.g. data/diffurec/ml-1m) or a raw MovieLens release (each user's
+    ratings >= min_rating in time order). Item ids are shifted to 0 ... items-1 (the file's 1 ... items; the C++
+    models' padding id 0 never appears in Python). Returns a SequenceData (train / valid / test splits)."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"recdiff.datasets.diffurec_sequences(): {folder!r} is not a folder")
+    sequences, items, description = _recdiff._diffurec_sequences(folder, min_rating)
+    return SequenceData(sequences, items, description)

@@ -31,6 +31,7 @@ inline void registerLoader(const std::string& modelType, Loader loader) { loader
 void bindBaselines(py::module_& m);
 void bindDiffRec(py::module_& m);
 void bindLDiffRec(py::module_& m);
+void bindSequenceModels(py::module_& m);
 void bindDatasets(py::module_& m);
 
 }  // namespace recdiff::python

@@ -74,6 +74,44 @@ void bindOne(py::module_& m, const char* doc) {
         "batch (KeyboardInterrupt; the model keeps the weights trained so far). Returns self.");
   c.def_readonly("fit_result", &W::fitResult, "What the last fit() did: epochs, stop_reason, losses, best_epoch, best.");
   bindInteractionMethods<W>(c);
+  c.def(
+      "_evaluate_with_validation",
+      [](W& w, const py::object& train, const py::object& valid, const py::object& test, const py::object& k,
+         const std::string& average) {
+        const std::vector<Index> ks = cutoffs(k);
+        const data::Interactions tr = fromScipy(train, "recdiff.evaluate(): train");
+        const data::Interactions va = fromScipy(valid, "recdiff.evaluate(): validation");
+        const data::Interactions te = fromScipy(test, "recdiff.evaluate(): test");
+        const metrics::UserAverage avg = averageOf(average);
+        const metrics::MetricTable t = withoutGil(w, [&] {
+          auto& model = w.fitted("recdiff.evaluate()");
+          Rng rng(w.seed, 0xE7A1);
+          return model.evaluate(w.input(tr), va, te, ks, rng, avg);  // the C++ examples' evaluation
+        });
+        return tableToDict(t);
+      },
+      py::arg("train"), py::arg("validation"), py::arg("test"), py::arg("k"), py::arg("average"));
+}
+
+/// A DiffRec checkpoint as the bound model W (the options from its header; x0 DiffRec only).
+template <class W>
+py::object loadDiffRec(const std::string& path, const std::string& who) {
+  const io::CheckpointInfo info = io::readCheckpointInfo(path);
+  RECDIFF_REQUIRE(info.modelType == "DiffRec", who, ": ", path, " holds a '", info.modelType,
+                  "' checkpoint, not a DiffRec one");
+  const auto it = info.hyperparameters.find("mean_type");
+  RECDIFF_REQUIRE(it == info.hyperparameters.end() || it->second == "x0", who, ": ", path,
+                  " is a DiffRec with mean_type ", it->second, "; the Python module has x0 DiffRec only");
+  const auto [options, items] = DiffRec<>::optionsFromHyperparameters(info.hyperparameters);
+  auto w = std::make_unique<W>(py::kwargs());
+  w->options = options;
+  {
+    py::gil_scoped_release release;
+    auto model = std::make_unique<DiffRec<>>(options, items, 1);
+    model->load(path);
+    w->model = std::move(model);
+  }
+  return py::cast(std::move(w));
 }
 
 }  // namespace
@@ -84,22 +122,22 @@ void bindDiffRec(py::module_& m) {
   bindOne<true>(m, "T-DiffRec (Wang et al., SIGIR 2023, Sec. 3.5): DiffRec on rows weighted by recency, from w_min "
                    "(oldest) to w_max (newest); each row's stored order is its time order (recdiff.datasets keeps "
                    "the files' order).");
-  registerLoader("DiffRec", [](const std::string& path) {
-    const io::CheckpointInfo info = io::readCheckpointInfo(path);
-    const auto it = info.hyperparameters.find("mean_type");
-    RECDIFF_REQUIRE(it == info.hyperparameters.end() || it->second == "x0", "recdiff.load(): ", path,
-                    " is a DiffRec with mean_type ", it->second, "; the Python module has x0 DiffRec only");
-    const auto [options, items] = DiffRec<>::optionsFromHyperparameters(info.hyperparameters);
-    auto w = std::make_unique<DiffRecModel<false>>(py::kwargs());
-    w->options = options;
-    {
-      py::gil_scoped_release release;
-      auto model = std::make_unique<DiffRec<>>(options, items, 1);
-      model->load(path);
-      w->model = std::move(model);
-    }
-    return py::cast(std::move(w));
-  });
+  registerLoader("DiffRec", [](const std::string& path) { return loadDiffRec<DiffRecModel<false>>(path, "recdiff.load()"); });
+  // A T-DiffRec checkpoint is a DiffRec checkpoint (diffrec_movielens --model tdiffrec writes no time weights:
+  // they weight the input, not the model), so recdiff.load() gives a DiffRec; TDiffRec.load() needs the weights.
+  py::object tdiffrec = m.attr("TDiffRec");
+  tdiffrec.attr("load") = py::cpp_function(
+      [](const std::string& path, double wMin, double wMax) {
+        py::object o = loadDiffRec<DiffRecModel<true>>(path, "TDiffRec.load()");
+        auto& w = o.cast<DiffRecModel<true>&>();
+        w.time = {.wMin = wMin, .wMax = wMax};
+        timeWeighted(data::Interactions(), w.time, StoredOrder::Chronological);  // checks w_min, w_max
+        return o;
+      },
+      py::arg("path"), py::kw_only(), py::arg("w_min"), py::arg("w_max"),
+      "A T-DiffRec from a DiffRec checkpoint (model.save() or diffrec_movielens --model tdiffrec --save) and the "
+      "time weights it was trained with: the checkpoint does not record them, so both are required.");
+  tdiffrec.attr("load") = py::reinterpret_borrow<py::object>(PyStaticMethod_New(tdiffrec.attr("load").ptr()));
 }
 
 }  // namespace recdiff::python

@@ -46,10 +46,10 @@ struct FitSettings {
 
 /// The state every bound diffusion model has: fit settings, threads, the fitted C++ model (null before fit() or
 /// load()), its lock and what the last fit() did.
-template <class M>
+template <class M, class Settings = FitSettings>
 struct TrainedModel {
   using Model = M;
-  FitSettings settings;
+  Settings settings;
   Execution execution;
   std::uint64_t seed = 1;
   std::unique_ptr<Model> model;
@@ -154,6 +154,41 @@ inline std::vector<Index> validationCutoffs(const std::string& metric, const std
   return ks;
 }
 
+/// Trains through `fit(callbacks...)` (a generic lambda calling the model's fit()) with the library's callbacks
+/// and the Python hooks: with `early` set, EarlyStopping, KeepBest on `buffers` and the progress bar showing the
+/// early stopping's metric; else the bar only. Called without the GIL.
+template <class Fit>
+TrainResult fitWithCallbacks(Fit&& fit, std::optional<train::EarlyStopping>& early,
+                             std::vector<nn::ParameterBuffer<float>*> buffers, bool showProgress, PythonHooks& hooks) {
+  if (!early) {
+    train::ProgressBar bar(showProgress ? stderr : nullptr);
+    return fit(bar, hooks);
+  }
+  hooks.watch(&*early);
+  train::KeepBest<float> keep(*early, std::move(buffers));
+  train::ProgressBar bar(showProgress ? stderr : nullptr, false, 16, &*early);
+  return fit(*early, keep, bar, hooks);
+}
+
+/// The frame of every fit(): the Python hooks (Ctrl-C, callback), the GIL released with the model's lock and
+/// thread count held while `train(hooks, early)` builds, trains and installs the fresh model (returning what
+/// fit() did; it sets `early` when it validates), then model.fit_result and the hooks' exception, if any.
+template <class W, class Train>
+W& fitFrame(W& w, const py::object& callback, Train&& train) {
+  std::optional<train::EarlyStopping> early;
+  PythonHooks hooks(callback, nullptr);
+  TrainResult result;
+  {
+    py::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(w.mutex);
+    const ThreadScope threads(w.execution.threads);
+    result = train(hooks, early);
+  }
+  w.fitResult = trainResultDict(result, early ? &*early : nullptr);
+  hooks.rethrow();
+  return w;
+}
+
 /// fit() of the diffusion models: a fresh model from w.makeModel(train) trained by train::fit() with early
 /// stopping + keep-best on validation (W::buffers(model): the parameter buffers kept), the progress bar and the
 /// Python hooks; the model replaces the previous one also when Ctrl-C or the callback stopped training.
@@ -169,18 +204,11 @@ W& fitModel(W& w, const py::object& userItems, const py::object& validation,
                     valid->users(), " x ", valid->items(), ", user_items ", train.users(), " x ", train.items());
   }
   const std::vector<Index> ks = validationCutoffs(w.settings.metric, who);
-  std::optional<train::EarlyStopping> early;
-  std::unique_ptr<typename W::Model> fresh;
-  PythonHooks hooks(callback, nullptr);
-  TrainResult result;
-  {
-    py::gil_scoped_release release;
-    const std::lock_guard<std::mutex> lock(w.mutex);
-    const ThreadScope threads(w.execution.threads);
-    fresh = w.makeModel(train);
+  return fitFrame(w, callback, [&](PythonHooks& hooks, std::optional<train::EarlyStopping>& early) {
+    std::unique_ptr<typename W::Model> fresh = w.makeModel(train);
     const data::Interactions x = w.input(train);
     const FitOptions fo{.epochs = w.settings.epochs, .seed = w.settings.seed};
-    if (valid) {
+    if (valid)
       early.emplace(
           [&](Index epoch) {
             Rng rng(w.settings.seed, 0xE0000000ull + static_cast<std::uint64_t>(epoch));
@@ -191,19 +219,11 @@ W& fitModel(W& w, const py::object& userItems, const py::object& validation,
           "valid." + w.settings.metric,
           train::EarlyStoppingOptions{.patience = w.settings.patience, .every = w.settings.evalEvery,
                                       .unit = train::PatienceUnit::kEpochs});
-      hooks.watch(&*early);
-      train::KeepBest<float> keep(*early, W::buffers(*fresh));
-      train::ProgressBar bar(showProgress ? stderr : nullptr, false, 16, &*early);
-      result = fresh->fit(x, fo, *early, keep, bar, hooks);
-    } else {
-      train::ProgressBar bar(showProgress ? stderr : nullptr);
-      result = fresh->fit(x, fo, bar, hooks);
-    }
+    const TrainResult result = fitWithCallbacks([&](auto&... cb) { return fresh->fit(x, fo, cb...); }, early,
+                                                W::buffers(*fresh), showProgress, hooks);
     w.model = std::move(fresh);
-  }
-  w.fitResult = trainResultDict(result, early ? &*early : nullptr);
-  hooks.rethrow();
-  return w;
+    return result;
+  });
 }
 
 }  // namespace recdiff::python

@@ -1,4 +1,4 @@
-// The _recdiff extension module: the models (baselines.cpp, diffrec.cpp), the data loaders (datasets.cpp),
+// The _recdiff extension module: the models (baselines.cpp, diffrec.cpp, ldiffrec.cpp, sequence_models.cpp), the data loaders (datasets.cpp),
 // recdiff.load() over the checkpoint registry, and the translation of the library's exceptions:
 //   std::invalid_argument (RECDIFF_REQUIRE: bad arguments, bad options)  -> ValueError
 //   recdiff::DataError (a file: missing, malformed, corrupted)            -> FileNotFoundError when the file
@@ -64,6 +64,7 @@ PYBIND11_MODULE(_recdiff, m) {
   bindBaselines(m);
   bindDiffRec(m);
   bindLDiffRec(m);
+  bindSequenceModels(m);
   bindDatasets(m);
   m.def("load", &load, py::arg("path"),
         "The model saved in a checkpoint file (by model.save() or a C++ binary's --save), ready to recommend.");

@@ -184,3 +184,57 @@ def test_ldiffrec_clusters_fit_and_checkpoint(small, tmp_path):
         recdiff.LDiffRec(**kw).fit(train, item_clusters=[0, 1, 0])
     with pytest.raises(ValueError, match="item_embeddings has 5 rows"):
         recdiff.LDiffRec(**kw).fit(train, item_embeddings=emb[:5])
+
+
+def test_tdiffrec_checkpoint_needs_its_time_weights(small, tmp_path):
+    train, test = small
+    m = recdiff.TDiffRec(epochs=2, seed=2, w_min=0.3, w_max=0.9, **SMALL).fit(train, show_progress=False)
+    path = tmp_path / "tdiffrec.ckpt"
+    m.save(str(path))
+    assert type(recdiff.load(str(path))) is recdiff.DiffRec  # the checkpoint does not record the weights
+    loaded = recdiff.TDiffRec.load(str(path), w_min=0.3, w_max=0.9)
+    assert type(loaded) is recdiff.TDiffRec
+    np.testing.assert_array_equal(loaded.scores(train), m.scores(train))
+    assert not np.array_equal(recdiff.TDiffRec.load(str(path), w_min=0.1, w_max=1.0).scores(train), m.scores(train))
+    with pytest.raises(TypeError, match="w_min"):
+        recdiff.TDiffRec.load(str(path))
+    with pytest.raises(ValueError, match="need 0 < wMin <= wMax"):
+        recdiff.TDiffRec.load(str(path), w_min=0.0, w_max=1.0)
+    ease = tmp_path / "ease.ckpt"
+    recdiff.EASE().fit(train).save(str(ease))
+    with pytest.raises(ValueError, match="holds a 'EASE' checkpoint, not a DiffRec one"):
+        recdiff.TDiffRec.load(str(ease), w_min=0.1, w_max=1.0)
+    with pytest.raises(FileNotFoundError):
+        recdiff.TDiffRec.load(str(tmp_path / "missing.ckpt"), w_min=0.1, w_max=1.0)
+
+
+def test_evaluate_with_validation_is_both_rankings(small):
+    train, test = small
+    valid = test[:, :30]  # any disjoint split of train's shape
+    valid = type(test)((valid.data, valid.indices, valid.indptr), shape=test.shape)
+    rest = test - valid
+    rest.eliminate_zeros()
+    m = recdiff.DiffRec(epochs=2, seed=2, **SMALL).fit(train, show_progress=False)
+    both = recdiff.evaluate(m, train, rest, k=(5, 10), validation=valid)
+    assert set(both) == {f"{s}.{m_}@{k}" for s in ("valid", "test") for k in (5, 10)
+                         for m_ in ("precision", "recall", "ndcg", "mrr", "hit_rate")}
+    for key, value in recdiff.evaluate(m, train, valid, k=(5, 10)).items():
+        assert both["valid." + key] == pytest.approx(value, rel=1e-12)
+    for key, value in recdiff.evaluate(m, train, rest, k=(5, 10), exclude=valid).items():
+        assert both["test." + key] == pytest.approx(value, rel=1e-12)
+    with pytest.raises(TypeError, match="drop exclude="):
+        recdiff.evaluate(m, train, rest, exclude=valid, validation=valid)
+    with pytest.raises(TypeError, match="validation= is for DiffRec and TDiffRec, not EASE"):
+        recdiff.evaluate(recdiff.EASE().fit(train), train, rest, validation=valid)
+
+
+def test_eps_checkpoint_is_refused_with_its_reason(tmp_path):
+    binary = example_binary("diffrec_movielens")
+    data = subset_of_ml_1m_clean(tmp_path)
+    ckpt = tmp_path / "eps.ckpt"
+    subprocess.run([binary, "--preset", "ml-1m_clean", "--data", str(data), "--mean-type", "eps", "--epochs", "1",
+                    "--eval-every", "1", "--threads", "2", "--no-baselines", "--no-progress", "--save", str(ckpt)],
+                   check=True, stdout=subprocess.DEVNULL)
+    for load in (recdiff.load, lambda p: recdiff.TDiffRec.load(p, w_min=0.1, w_max=1.0)):
+        with pytest.raises(ValueError, match="is a DiffRec with mean_type eps; the Python module has x0 DiffRec only"):
+            load(str(ckpt))

@@ -8,7 +8,7 @@ import os
 import recdiff
 from recdiff import _recdiff
 
-MODELS = ["DiffRec", "EASE", "ItemKNN", "LDiffRec", "MostPopular", "RP3beta", "TDiffRec"]
+MODELS = ["DiffRec", "DiffuRec", "DreamRec", "EASE", "ItemKNN", "LDiffRec", "MostPopular", "RP3beta", "TDiffRec"]
 
 
 def stub_classes():
