@@ -206,7 +206,8 @@ int main(int argc, char** argv) {
                                          "item clusters) | ltdiffrec")
       ->capture_default_str()
       ->check(CLI::IsMember({"diffrec", "tdiffrec", "ldiffrec", "ltdiffrec"}));
-  app.add_option("--data", c.data, "folder: DiffRec's .npy splits, or a raw MovieLens release")->required();
+  ex::DataFlags data;
+  data.add(app, "folder: DiffRec's .npy splits, or a raw MovieLens release");
   app.add_option("--mean-type", c.meanType, "x0 | eps: what the denoiser predicts")->capture_default_str()->check(CLI::IsMember({"x0", "eps"}));
   ex::OptionsCli cli(app);
   cli.add(c.model, "DiffRec");
@@ -223,6 +224,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular and EASE rows");
   try {
     app.parse(argc, argv);
+    c.data = data.folder();
     applyPreset(c);
     cli.apply();
     c.loop.applyOverrides();

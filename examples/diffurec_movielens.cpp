@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
   bool noMaskHistory = false, rankPadding = false, batchMeans = false, noBaselines = false;
   app.add_option("--preset", c.preset, "reference (the authors' defaults) | cpu (converges in minutes on 2 cores)")
       ->capture_default_str();
-  app.add_option("--data", c.data, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release")->required();
+  ex::DataFlags data;
+  data.add(app, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release");
   app.add_option("--min-rating", c.minRating, "raw MovieLens: keep ratings >= this (default: every rating)");
   ex::OptionsCli cli(app);
   cli.add(c.model, "DiffuRec");
@@ -217,6 +218,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular rows");
   try {
     app.parse(argc, argv);
+    c.data = data.folder();
     applyPreset(c);
     cli.apply();
     recdiff::DiffuRecOptions& m = c.model;

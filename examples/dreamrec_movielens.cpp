@@ -189,7 +189,8 @@ int main(int argc, char** argv) {
   bool noBaselines = false;
   app.add_option("--preset", c.preset, "reference (= ml-1m) | ml-100k: the authors' hyperparameters, our epoch budget")
       ->capture_default_str();
-  app.add_option("--data", c.data, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release")->required();
+  ex::DataFlags data;
+  data.add(app, "folder: DiffuRec's export (sequences.txt) or a raw MovieLens release");
   ex::OptionsCli cli(app);
   cli.add(c.model, "DreamRec");
   c.loop.add(app, "stop after N epochs without a better validation HR@20 (preset: 20)");
@@ -201,6 +202,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-baselines", noBaselines, "skip the most-popular rows");
   try {
     app.parse(argc, argv);
+    c.data = data.folder();
     applyPreset(c);
     cli.apply();
     c.loop.applyOverrides();

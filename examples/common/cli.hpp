@@ -18,6 +18,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <recdiff/data/synthetic.hpp>
 #include <recdiff/train/trainer.hpp>
 
 namespace recdiff::examples {
@@ -63,6 +64,31 @@ inline void addRunFlags(CLI::App& app, std::uint64_t& seed, int& threads, std::s
   app.add_option("--load", load, "start from this checkpoint's parameters (with --epochs 0: evaluate only)");
   app.add_option("--report", report, "JSON report (metrics keyed like test.recall@20 or test.hr@10, timings, peak memory)");
 }
+
+/// --data FOLDER, or --synthetic NAME: a synthetic MovieLens release of GroupLens' published shape
+/// (data/synthetic.hpp, seed 1), generated into the cache folder the first time and loaded from there after.
+struct DataFlags {
+  std::string data, synthetic;
+
+  void add(CLI::App& app, const std::string& dataHelp) {
+    auto* d = app.add_option("--data", data, dataHelp);
+    app.add_option("--synthetic", synthetic, "ml-10m | ml-20m | ml-25m | ml-32m: a synthetic release with GroupLens' "
+                   "published counts instead of --data (generated once into $RECDIFF_CACHE_DIR or ~/.cache/recdiff)")
+        ->excludes(d);
+  }
+  /// The folder to load (generating the synthetic release when it is not cached yet).
+  std::string folder() const {
+    if (synthetic.empty() == data.empty()) throw CLI::ValidationError("--data", "give --data FOLDER or --synthetic NAME");
+    if (!data.empty()) return data;
+    try {
+      const auto folder = data::ensureSyntheticMovieLens(synthetic, 1);
+      std::fprintf(stderr, "synthetic %s (not GroupLens data): %s\n", synthetic.c_str(), folder.c_str());
+      return folder.string();
+    } catch (const std::exception& e) {
+      throw CLI::ValidationError("--synthetic", e.what());
+    }
+  }
+};
 
 /// Applies --threads (0: keep OpenMP's default) and replaces it by the thread count in use; false (after a
 /// message naming `program`) when it is negative.
