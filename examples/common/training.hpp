@@ -123,7 +123,7 @@ void resumable(Callbacks& cb, const LoopFlags& loop, const std::string& modelTyp
                std::map<std::string, std::string> hyperparameters, std::uint64_t seed, Model& model) {
   if (loop.resume.empty()) return;
   const nlohmann::json flags = loop.json();
-  for (const auto& [k, v] : flags.items()) hyperparameters["loop." + k] = v.dump();
+  for (const auto& [k, v] : flags.items()) hyperparameters[std::string("loop.").append(k)] = v.dump();
   hyperparameters["seed"] = std::to_string(seed);
   cb.state.enable(loop.resume, {.modelType = modelType, .fingerprint = fingerprint, .hyperparameters = hyperparameters, .sections = {}},
                   train::CheckpointEvery::parse(loop.checkpointEvery), true);

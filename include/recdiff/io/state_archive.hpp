@@ -274,7 +274,8 @@ inline void requireCompatible(const StateFile& found, const StateFile& expected,
                                  ", this run's " + expected.fingerprint + ")");
   std::string diff;
   const auto add = [&](const std::string& k, const std::string& was, const std::string& now) {
-    diff += (diff.empty() ? "" : "; ") + k + " = " + was + " in the file, " + now + " in this run";
+    diff.append(diff.empty() ? "" : "; ").append(k).append(" = ").append(was).append(" in the file, ").append(now);
+    diff.append(" in this run");
   };
   for (const auto& [k, v] : found.hyperparameters) {
     const auto it = expected.hyperparameters.find(k);

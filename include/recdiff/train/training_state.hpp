@@ -175,8 +175,8 @@ class TrainingCheckpoint {
     result.history = history_;
     result.epochs = static_cast<Index>(history_.size());
     resumed_ = true;
-    resumedFrom_ = finished_ ? std::string("the end of training (") + std::to_string(result.epochs) + " epochs)"
-                             : "epoch " + std::to_string(epoch_) + ", batch " + std::to_string(batch_);
+    resumedFrom_ = finished_ ? recdiff::detail::concat("the end of training (", result.epochs, " epochs)")
+                             : recdiff::detail::concat("epoch ", epoch_, ", batch ", batch_);
     if (!finished_) return epoch_;
     for (const auto& [name, part] : parts_)
       if (name == "model") loadPart(name, part);
@@ -210,9 +210,9 @@ class TrainingCheckpoint {
     if (sig != 0 || (every_.batches > 0 && totalBatches_ % every_.batches == 0))
       write(epoch, partial.batches, partial, &rng, false);
     if (sig != 0)
-      throw TrainingInterrupted("interrupted by signal " + std::to_string(sig) + " after epoch " + std::to_string(epoch) +
-                                ", batch " + std::to_string(partial.batches) + ": training state written to " +
-                                file_.string() + "; run the same command again to continue");
+      throw TrainingInterrupted(recdiff::detail::concat("interrupted by signal ", sig, " after epoch ", epoch, ", batch ",
+                                                        partial.batches, ": training state written to ", file_.string(),
+                                                        "; run the same command again to continue"));
     return false;
   }
 
@@ -247,7 +247,7 @@ class TrainingCheckpoint {
     ar("stopped_early", stoppedEarly_);
     ar("stop_reason", stopReason_);
     if (ar.loading() && (epoch_ < 1 || batch_ < 0 || (!finished_ && epoch_ > budget_)))
-      ar.fail("position epoch " + std::to_string(epoch_) + ", batch " + std::to_string(batch_) + " is outside the run");
+      ar.fail(recdiff::detail::concat("position epoch ", epoch_, ", batch ", batch_, " is outside the run"));
   }
 
   void write(Index epoch, Index batch, const EpochResult& partial, const Rng* rng, bool finished) {
@@ -277,7 +277,7 @@ class TrainingCheckpoint {
   }
 
   [[noreturn]] void fail(const std::string& section, const std::string& what) const {
-    throw DataError(file_.string(), 0, "training state section '" + section + "': " + what);
+    throw DataError(file_.string(), 0, recdiff::detail::concat("training state section '", section, "': ", what));
   }
 
   std::filesystem::path file_;
