@@ -214,8 +214,8 @@ inline void writeFileAtomically(const std::filesystem::path& file, const std::ve
                                 const char* who) {
   const std::filesystem::path target = std::filesystem::absolute(file);
   const std::filesystem::path temp =
-      target.parent_path() / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                              std::to_string(detail::nextTempId()));
+      target.parent_path() / std::string(".").append(target.filename().string()).append(".tmp.")
+                                 .append(std::to_string(::getpid())).append(".").append(std::to_string(detail::nextTempId()));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0)
     throw std::runtime_error(recdiff::detail::concat(who, ": cannot create ", temp.string(), ": ",
