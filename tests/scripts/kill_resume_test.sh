@@ -54,7 +54,7 @@ for round in 1 2 3; do
   sleep "$(printf '0.%03d' "$delay")"
   if kill -0 "$pid" 2>/dev/null; then
     if [ "$mode" = term ]; then kill -TERM "$pid"; else kill -KILL "$pid"; fi
-    wait "$pid"
+    { wait "$pid"; } 2>/dev/null  # no "Killed" line from the shell
     code=$?
     kills=$((kills + 1))
     echo "round $round: signalled ${delay} ms after a new state; exit code $code; $(grep -h 'training state' "$work/run$round.out" | head -n 1)"
