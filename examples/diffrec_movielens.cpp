@@ -25,6 +25,7 @@
 // they are, or a raw MovieLens release (u.data, ratings.dat or ratings.csv), loaded with the preset's rating
 // threshold and split 7:1:2 by time within each user.
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -108,8 +109,11 @@ int fitAndReport(Model& model, std::vector<recdiff::nn::ParameterBuffer<float>*>
       [&](Index, const recdiff::metrics::MetricTable&) {
         if (!c.save.empty()) model.save(c.save);
       });
+  std::map<std::string, std::string> h = model.hyperparameters();
+  h["topk"] = ex::join(c.ks);
+  ex::resumable(cb, c.loop, c.modelName, ex::splitFingerprint(d), std::move(h), c.seed, model);
   const recdiff::TrainResult r =
-      model.fit(d.input(), c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep, cb.log, cb.bar, cb.lines);
+      model.fit(d.input(), c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep, cb.log, cb.bar, cb.lines, cb.state);
   std::cout << r.stopReason << "\n";
   if (cb.early.bestEpoch() == 0) {
     std::cerr << "diffrec_movielens: no evaluation was completed (epochs " << c.loop.epochs << ", eval every "
@@ -243,6 +247,9 @@ int main(int argc, char** argv) {
   try {
     if (c.latentModel()) return runLatent(c);
     return c.meanType == "eps" ? run<recdiff::PredictEpsilon>(c) : run<recdiff::PredictX0>(c);
+  } catch (const recdiff::train::TrainingInterrupted& e) {
+    std::cerr << "diffrec_movielens: " << e.what() << "\n";
+    return recdiff::train::kInterruptedExitCode;
   } catch (const std::exception& e) {
     std::cerr << "diffrec_movielens: " << e.what() << "\n";
     return 1;

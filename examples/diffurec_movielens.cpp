@@ -20,6 +20,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -122,8 +123,14 @@ int run(const Config& c) {
                    [&](Index, const recdiff::metrics::MetricTable&) {
                      if (!c.save.empty()) model.save(c.save);
                    }, /*everyEpoch=*/true);
-  const recdiff::TrainResult r =
-      model.fit(d.split.train, d.train, c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep, cb.log, cb.bar, cb.lines);
+  std::map<std::string, std::string> h = model.hyperparameters();
+  const recdiff::NextItemProtocol& p = c.protocol;
+  h["protocol"] = std::to_string(p.maskHistory) + ',' + std::to_string(p.rankPadding) + ',' +
+                  std::to_string(static_cast<int>(p.average)) + ',' + std::to_string(p.batchSize);
+  h["valid_users"] = std::to_string(c.validUsers);
+  ex::resumable(cb, c.loop, "diffurec", ex::sequenceFingerprint(d), std::move(h), c.seed, model);
+  const recdiff::TrainResult r = model.fit(d.split.train, d.train, c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep,
+                                           cb.log, cb.bar, cb.lines, cb.state);
   std::cout << r.stopReason << "; best epoch " << cb.early.bestEpoch() << " (validation NDCG@10 "
             << cb.early.best().value_or(-1.0) << ")\n";
 
@@ -237,6 +244,9 @@ int main(int argc, char** argv) {
   if (!ex::setThreads(c.threads, "diffurec_movielens")) return 2;
   try {
     return run(c);
+  } catch (const recdiff::train::TrainingInterrupted& e) {
+    std::cerr << "diffurec_movielens: " << e.what() << "\n";
+    return recdiff::train::kInterruptedExitCode;
   } catch (const std::exception& e) {
     std::cerr << "diffurec_movielens: " << e.what() << "\n";
     return 1;

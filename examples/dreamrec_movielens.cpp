@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -122,8 +123,12 @@ int run(Config& c) {
                    {"valid.hr@" + k20, "valid.ndcg@" + k20}, [&](Index, const recdiff::metrics::MetricTable&) {
                      if (!c.save.empty()) model.save(c.save);
                    });
-  const recdiff::TrainResult o =
-      model.fit(d.split.train, d.train, c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep, cb.log, cb.bar, cb.lines);
+  std::map<std::string, std::string> h = model.hyperparameters();
+  h["topk"] = ex::join(c.ks);
+  h["protocol"] = c.protocol;
+  ex::resumable(cb, c.loop, "dreamrec", ex::sequenceFingerprint(d), std::move(h), c.seed, model);
+  const recdiff::TrainResult o = model.fit(d.split.train, d.train, c.loop.fitOptions(c.seed, kStream), cb.early, cb.keep,
+                                           cb.log, cb.bar, cb.lines, cb.state);
   std::cout << o.stopReason << "\n";
 
   ex::RunTimes times(o, cb.early);
@@ -221,6 +226,9 @@ int main(int argc, char** argv) {
 #endif
   try {
     return run(c);
+  } catch (const recdiff::train::TrainingInterrupted& e) {
+    std::cerr << "dreamrec_movielens: " << e.what() << "\n";
+    return recdiff::train::kInterruptedExitCode;
   } catch (const std::exception& e) {
     std::cerr << "dreamrec_movielens: " << e.what() << "\n";
     return 1;

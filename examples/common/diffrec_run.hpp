@@ -29,16 +29,6 @@
 
 namespace recdiff::examples {
 
-/// "1,2,3".
-inline std::string join(const std::vector<Index>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) {  // appended piece by piece: `"," + std::string` trips g++ 12's
-    if (i > 0) s += ',';                          // -Wrestrict false positive at -O3 (GCC bug 105329)
-    s += std::to_string(v[i]);
-  }
-  return s;
-}
-
 /// The DiffRec examples' --data (diffrec_movielens, recommend): DiffRec's own .npy splits used as they are, or
 /// a raw MovieLens release (u.data, ratings.dat or ratings.csv) with a rating threshold, split 7:1:2 by time
 /// within each user. `description` receives a one-line account of what was loaded.
@@ -85,6 +75,14 @@ inline PreparedData prepareData(const std::string& folder, double minRating, boo
               << (train.hasTimestamps() ? "by timestamp" : "in the splits' chronological row order") << ")\n";
   }
   return d;
+}
+
+/// The fingerprint of the splits a training state is tied to (--resume): train, valid and test, and the
+/// model's input (T-DiffRec's weighted rows).
+inline std::string splitFingerprint(const PreparedData& d) {
+  io::Fingerprint f;
+  for (const data::Interactions* x : {&d.split.train, &d.split.valid, &d.split.test, &d.input()}) f.add(x->matrix());
+  return f.hex();
 }
 
 /// FLOPs of the DiffRec MLP's GEMMs for `rows` rows: forward only, or forward + backward without the input

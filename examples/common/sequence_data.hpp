@@ -19,6 +19,7 @@
 #include <recdiff/baselines/most_popular.hpp>
 #include <recdiff/data/movielens.hpp>
 #include <recdiff/data/sequences.hpp>
+#include <recdiff/io/state_archive.hpp>
 #include <recdiff/metrics/metric_table.hpp>
 #include <recdiff/models/next_item_evaluation.hpp>
 #include <recdiff/train/trainer.hpp>
@@ -47,6 +48,18 @@ struct SequenceData {
   Index columns() const noexcept { return items + 1; }
   const data::SequenceSamples& heldOut(HeldOut which) const { return which == HeldOut::Valid ? split.valid : split.test; }
 };
+
+/// The fingerprint of the sequences a training state is tied to (--resume); the split is derived from them.
+inline std::string sequenceFingerprint(const SequenceData& d) {
+  io::Fingerprint f;
+  f.add(static_cast<std::int64_t>(d.full.users()));
+  for (Index u = 0; u < d.full.users(); ++u) {
+    const auto s = d.full.sequence(u);
+    f.add(static_cast<std::int64_t>(s.size()));
+    f.add(s.data(), s.size() * sizeof(int));
+  }
+  return f.hex();
+}
 
 /// Loads `folder` (see the file comment). minRating applies to raw MovieLens only (unset: every rating is an
 /// interaction, as DiffuRec's ML-1M).

@@ -11,10 +11,14 @@
 //   const recdiff::TrainResult r = model.fit(train, loop.fitOptions(seed, stream), cb.early, cb.keep, cb.log,
 //                                            cb.bar, cb.lines);
 
+#include <recdiff/io/state_archive.hpp>
 #include <recdiff/train/callbacks.hpp>
+#include <recdiff/train/training_state.hpp>
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,11 +29,22 @@
 
 namespace recdiff::examples {
 
-/// --epochs, --max-batches-per-epoch, --eval-every, --patience, --log, --no-progress. The preset sets the
-/// defaults (the public fields) after parsing; applyOverrides() then applies what the command line gave.
+/// "1,2,3".
+inline std::string join(const std::vector<Index>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) {  // appended piece by piece: `"," + std::string` trips g++ 12's
+    if (i > 0) s += ',';                          // -Wrestrict false positive at -O3 (GCC bug 105329)
+    s += std::to_string(v[i]);
+  }
+  return s;
+}
+
+/// --epochs, --max-batches-per-epoch, --eval-every, --patience, --log, --no-progress, --resume,
+/// --checkpoint-every. The preset sets the defaults (the public fields) after parsing; applyOverrides() then
+/// applies what the command line gave.
 struct LoopFlags {
   Index epochs = 0, maxBatches = 0, evalEvery = 1, patience = 1;
-  std::string log;
+  std::string log, resume, checkpointEvery = "1e";
   bool progress = true;
 
   void add(CLI::App& app, const std::string& patienceHelp) {
@@ -41,6 +56,18 @@ struct LoopFlags {
     app.add_option("--patience", patience_, patienceHelp)->check(CLI::PositiveNumber);
     app.add_option("--log", log, "per-epoch CSV log (train::CsvLog: losses, seconds, validation metrics)");
     app.add_flag("--no-progress", noProgress_, "no progress bar");
+    app.add_option("--resume", resume, "training-state file: continue from it when it exists, else start afresh; "
+                   "written every --checkpoint-every, at the end, and on SIGINT/SIGTERM (then exit code 75)");
+    app.add_option("--checkpoint-every", checkpointEvery, "with --resume: write the state every N batches, or Ne epochs")
+        ->capture_default_str()
+        ->check([](const std::string& s) {
+          try {
+            train::CheckpointEvery::parse(s);
+            return std::string();
+          } catch (const std::exception& e) {
+            return std::string(e.what());
+          }
+        });
   }
 
   void applyOverrides() {
@@ -75,6 +102,7 @@ struct Callbacks {
   train::CsvLog log;
   train::ProgressBar bar;
   train::ProgressLog lines;
+  train::TrainingCheckpoint state;  ///< disabled unless resumable() is called with --resume
 
   Callbacks(const LoopFlags& loop, train::EarlyStopping::Evaluator evaluate, std::string metric, train::PatienceUnit unit,
             std::vector<nn::ParameterBuffer<float>*> buffers, std::vector<std::string> columns,
@@ -86,6 +114,26 @@ struct Callbacks {
         bar(loop.progress ? stderr : nullptr, false, 16, &early),
         lines(bar.enabled() ? nullptr : stdout, &early, !everyEpoch) {}
 };
+
+/// With --resume, makes `cb.state` continue from and write the training state: the model's serializeState and
+/// the callbacks' parts, under `modelType`, the data fingerprint and `hyperparameters` (plus the loop flags and
+/// the seed), all of which a resumed run must match. Prints where the run continues from.
+template <class Model>
+void resumable(Callbacks& cb, const LoopFlags& loop, const std::string& modelType, const std::string& fingerprint,
+               std::map<std::string, std::string> hyperparameters, std::uint64_t seed, Model& model) {
+  if (loop.resume.empty()) return;
+  const nlohmann::json flags = loop.json();
+  for (const auto& [k, v] : flags.items()) hyperparameters[std::string("loop.").append(k)] = v.dump();
+  hyperparameters["seed"] = std::to_string(seed);
+  cb.state.enable(loop.resume, {.modelType = modelType, .fingerprint = fingerprint, .hyperparameters = hyperparameters, .sections = {}},
+                  train::CheckpointEvery::parse(loop.checkpointEvery), true);
+  cb.state.add("model", model);
+  cb.state.add("early_stopping", cb.early);
+  cb.state.add("keep_best", cb.keep);
+  cb.state.add("csv_log", cb.log);
+  std::printf("training state: %s (%s)\n", loop.resume.c_str(),
+              std::filesystem::exists(loop.resume) ? "continuing from it" : "new; written as training goes");
+}
 
 /// The wall and CPU seconds of a run's epochs and evaluations (for medians).
 struct RunTimes {

@@ -170,6 +170,9 @@ class DiffRecMlp {
   bool training() const noexcept { return dropout_.training(); }
   /// Replaces the dropout generator.
   void reseedDropout(Rng rng) noexcept { dropout_.reseed(rng); }
+  /// Saves or loads the dropout stream's position (the parameters are saved by their owner).
+  template <class Archive>
+  void serializeState(Archive& ar) { ar("dropout", dropout_); }
 
   /// The time-embedding layer (index 0) and the MLP layers (1 … L), in parameter order.
   nn::Linear<Scalar>& timeEmbeddingLayer() noexcept { return embLayer_[0]; }

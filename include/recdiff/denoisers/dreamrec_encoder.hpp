@@ -166,6 +166,14 @@ class DreamRecEncoder {
     ffnDropout_.reseed(rng.fork(3));
   }
 
+  /// Saves or loads the three dropout streams' positions (the parameters are saved by their owner).
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("embedding_dropout", embeddingDropout_);
+    ar("attention_dropout", attentionDropout_);
+    ar("ffn_dropout", ffnDropout_);
+  }
+
   nn::Embedding<Scalar>& itemEmbedding() noexcept { return items_; }
   const nn::Embedding<Scalar>& itemEmbedding() const noexcept { return items_; }
   nn::Embedding<Scalar>& positionEmbedding() noexcept { return positions_; }

@@ -207,6 +207,42 @@ inline CheckpointInfo parseHeader(const std::vector<unsigned char>& bytes, const
   return info;
 }
 
+/// Writes `bytes` to `file` atomically: a temporary file in the same folder, written, fsync'ed and renamed over
+/// `file`, so that a reader (or a crash) sees the old file or the new one, never a torn one. Throws
+/// std::runtime_error naming `who`, the file and the system's reason.
+inline void writeFileAtomically(const std::filesystem::path& file, const std::vector<unsigned char>& bytes,
+                                const char* who) {
+  const std::filesystem::path target = std::filesystem::absolute(file);
+  const std::filesystem::path temp =
+      target.parent_path() / std::string(".").append(target.filename().string()).append(".tmp.")
+                                 .append(std::to_string(::getpid())).append(".").append(std::to_string(detail::nextTempId()));
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    throw std::runtime_error(recdiff::detail::concat(who, ": cannot create ", temp.string(), ": ",
+                                                     std::generic_category().message(errno)));
+  std::size_t written = 0;
+  bool ok = true;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      ok = false;
+      break;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const int savedErrno = errno;
+  ok = ok && ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  std::error_code ec;
+  if (ok) std::filesystem::rename(temp, target, ec);
+  if (!ok || ec) {
+    std::filesystem::remove(temp, ec);
+    throw std::runtime_error(recdiff::detail::concat(who, ": writing ", target.string(), " failed: ",
+                                                     std::generic_category().message(ok ? ec.value() : savedErrno)));
+  }
+}
+
 inline std::string describe(const std::vector<nn::ParameterShape>& shapes) {
   std::ostringstream os;
   for (std::size_t k = 0; k < shapes.size(); ++k) {
@@ -250,35 +286,7 @@ void saveCheckpoint(const std::filesystem::path& file, const nn::ParameterBuffer
   for (Index i = 0; i < params.size(); ++i) w.put(params.values()(i));
   w.put(detail::fnv1a64(w.bytes.data(), w.bytes.size()));
 
-  const std::filesystem::path target = std::filesystem::absolute(file);
-  const std::filesystem::path temp =
-      target.parent_path() / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                              std::to_string(detail::nextTempId()));
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    throw std::runtime_error(recdiff::detail::concat("saveCheckpoint(): cannot create ", temp.string(), ": ",
-                                                     std::generic_category().message(errno)));
-  std::size_t written = 0;
-  bool ok = true;
-  while (written < w.bytes.size()) {
-    const ssize_t n = ::write(fd, w.bytes.data() + written, w.bytes.size() - written);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      ok = false;
-      break;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  const int savedErrno = errno;
-  ok = ok && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  std::error_code ec;
-  if (ok) std::filesystem::rename(temp, target, ec);
-  if (!ok || ec) {
-    std::filesystem::remove(temp, ec);
-    throw std::runtime_error(recdiff::detail::concat("saveCheckpoint(): writing ", target.string(), " failed: ",
-                                                     std::generic_category().message(ok ? ec.value() : savedErrno)));
-  }
+  detail::writeFileAtomically(file, w.bytes, "saveCheckpoint()");
 }
 
 /// Reads and validates the header of a checkpoint (including the checksum), without loading parameters.

@@ -209,6 +209,17 @@ class DiffRec {
     return h;
   }
 
+  /// Everything training continues from (train/training_state.hpp): the parameters, the optimizer's moments and
+  /// counters, the timestep sampler's loss history and the dropout stream; through a state archive
+  /// (io/state_archive.hpp), which saves or loads.
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("parameters", model_.parameters().values());
+    ar("denoiser", model_);
+    ar("optimizer", optimizer_);
+    ar("timestep_sampler", sampler_);
+  }
+
   /// Writes the parameters and hyperparameters atomically (io/checkpoint.hpp), model type "DiffRec".
   void save(const std::filesystem::path& file) const {
     io::saveCheckpoint(file, model_.parameters(), {"DiffRec", model_.parameterShapes(), hyperparameters()});

@@ -108,6 +108,17 @@ class DiffuRec {
   Optimizer& optimizer() noexcept { return optimizer_; }
   Index parameterCount() const noexcept { return model_.parameters().size(); }
 
+  /// Everything training continues from (train/training_state.hpp): the parameters, the optimizer's moments and
+  /// counters (StepLR's epoch), the timestep sampler's loss history (the dropout and Λ streams are
+  /// derived from the step's generator); through a state archive
+  /// (io/state_archive.hpp), which saves or loads.
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("parameters", model_.parameters().values());
+    ar("optimizer", optimizer_);
+    ar("timestep_sampler", sampler_);
+  }
+
   /// DiffuRec's objective for the Trainer: the cross-entropy of x̂0·Eᵀ (lossAndGradient(), tiled); the
   /// loss-aware timestep sampler, when on, is fed in afterStep(), i.e. only after an applied update, so a
   /// diverged batch leaves its history untouched (and a data-parallel run can all-gather the losses there).

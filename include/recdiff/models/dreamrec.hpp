@@ -117,6 +117,16 @@ class DreamRec {
     return {.maxLen = options_.maxLength, .side = data::Padding::Right, .padId = 0};
   }
 
+  /// Everything training continues from (train/training_state.hpp): the parameters, the optimizer's moments and
+  /// counters and the encoder's dropout streams; through a state archive
+  /// (io/state_archive.hpp), which saves or loads.
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("parameters", params_.values());
+    ar("encoder", encoder_);
+    ar("optimizer", optimizer_);
+  }
+
   /// DreamRec's objective for the Trainer: the null-history x0-MSE (+ crossEntropyWeight · CE) of step().
   class Objective {
    public:

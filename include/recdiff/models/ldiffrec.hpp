@@ -252,6 +252,21 @@ class LDiffRec {
     return metrics::evaluateSplits(*this, train, valid, test, ks, rng, {.average = average, .batch = options_.batchSize});
   }
 
+  /// Everything training continues from (train/training_state.hpp): the parameters, both optimizers' moments and
+  /// counters, the annealing counters, the timestep sampler's loss history and the dropout stream; through a state archive
+  /// (io/state_archive.hpp), which saves or loads.
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("autoencoder.parameters", ae_.parameters().values());
+    ar("denoiser.parameters", model_.parameters().values());
+    ar("denoiser", model_);
+    ar("autoencoder.optimizer", aeOptimizer_);
+    ar("denoiser.optimizer", modelOptimizer_);
+    ar("timestep_sampler", sampler_);
+    ar("epochs_done", epochsDone_);
+    ar("updates", updates_);
+  }
+
   /// Every checkpointed option as text (LDiffRecOptions::fields), plus the item count, the mean type and the
   /// item cluster labels ("item_clusters", comma separated): what a checkpoint records to rebuild the model (see
   /// clusterLabels(const io::CheckpointInfo&) and optionsFromHyperparameters()).

@@ -121,6 +121,9 @@ class Dropout {
   /// Replaces the generator (e.g. to make a run reproducible from a new seed).
   void reseed(Rng rng) noexcept { rng_ = rng; }
   const Rng& rng() const noexcept { return rng_; }
+  /// Saves or loads the mask stream's position (io/state_archive.hpp).
+  template <class Archive>
+  void serializeState(Archive& ar) { ar("rng", rng_); }
 
   /// Training: y = x ⊙ m / (1 − p) with a fresh mask m; evaluation or p = 0: y = x. y may alias x.
   void forward(const Matrix& x, Matrix& y) {

@@ -97,6 +97,15 @@ class AdamFamilyUpdate {
   template <class Scalar>
   const ColVector<Scalar>& secondMoment() const { return state_.template get<Scalar>().v; }
 
+  /// Saves or loads both moments (float and double) through a state archive (io/state_archive.hpp).
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("adam.m.float", state_.f.m);
+    ar("adam.v.float", state_.f.v);
+    ar("adam.m.double", state_.d.m);
+    ar("adam.v.double", state_.d.v);
+  }
+
   /// Forgets the moments (the next step starts afresh).
   void reset() { state_ = {}; }
 

@@ -62,6 +62,15 @@ class Optimizer {
   const UpdatePolicy& update() const noexcept { return update_; }
   DecayPolicy& decay() noexcept { return decay_; }
 
+  /// Saves or loads the step count, the epoch (the learning-rate schedule's position) and the policy's state
+  /// (moments, momentum) through a state archive (io/state_archive.hpp).
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("steps", steps_);
+    ar("epoch", epoch_);
+    if constexpr (requires { update_.serializeState(ar); }) update_.serializeState(ar);
+  }
+
   /// Forgets the step count, the epoch and the policy's state (moments).
   void reset() {
     steps_ = 0;

@@ -71,6 +71,13 @@ class SgdUpdate {
 
   void reset() { state_ = {}; }
 
+  /// Saves or loads the momentum buffers through a state archive (io/state_archive.hpp).
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("sgd.momentum.float", state_.f.buffer);
+    ar("sgd.momentum.double", state_.d.buffer);
+  }
+
  private:
   template <class Scalar>
   struct Buffer {

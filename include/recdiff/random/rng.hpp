@@ -29,6 +29,16 @@
 
 namespace recdiff {
 
+/// Everything an Rng is (training-state checkpoints save and restore it): its key, its stream and its position
+/// within the stream: the next block, the words of the current block still unused, a cached second normal.
+struct RngState {
+  std::uint64_t seed = 0, stream = 0, block = 0;
+  std::uint32_t buffer[4] = {0, 0, 0, 0};
+  std::int32_t used = 4;
+  double spare = 0.0;
+  bool hasSpare = false;
+};
+
 /// Counter-based, seeded random number generator (Philox4x32-10). Copyable; copies produce the same numbers.
 class Rng {
  public:
@@ -39,6 +49,19 @@ class Rng {
   std::uint64_t stream() const noexcept { return stream_; }
   /// Index of the next unused Philox block.
   std::uint64_t position() const noexcept { return block_; }
+
+  /// The whole state; Rng(state) continues exactly where this generator stands.
+  RngState state() const noexcept {
+    RngState s{seed_, stream_, block_, {buffer_[0], buffer_[1], buffer_[2], buffer_[3]}, used_, spare_, hasSpare_};
+    return s;
+  }
+  explicit Rng(const RngState& s) noexcept : Rng(s.seed, s.stream) {
+    block_ = s.block;
+    for (std::size_t i = 0; i < 4; ++i) buffer_[i] = s.buffer[i];
+    used_ = s.used < 0 || s.used > 4 ? 4 : s.used;
+    spare_ = s.spare;
+    hasSpare_ = s.hasSpare;
+  }
 
   /// An independent generator on a sub-stream derived from this one's stream and `tag` (e.g. an epoch).
   Rng fork(std::uint64_t tag) const noexcept { return Rng(seed_, random::mixStream(stream_, tag)); }

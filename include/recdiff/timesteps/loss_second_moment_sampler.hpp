@@ -89,6 +89,19 @@ class LossSecondMomentSampler {
   const Eigen::ArrayXXd& lossHistory() const noexcept { return history_; }
   const Eigen::ArrayXi& counts() const noexcept { return counts_; }
 
+  /// Saves or loads the loss history and the fill counts through a state archive (io/state_archive.hpp); the
+  /// weights are recomputed after loading.
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("loss_history", history_);
+    ar("counts", counts_);
+    if (ar.loading()) {
+      RECDIFF_REQUIRE((counts_ >= 0).all() && (counts_ <= static_cast<int>(history_.cols())).all(),
+                      "LossSecondMomentSampler: a loaded fill count lies outside [0, ", history_.cols(), "]");
+      refresh();
+    }
+  }
+
  private:
   /// Recomputes the weights and their running sums from the history (no allocation after construction).
   void refresh() {

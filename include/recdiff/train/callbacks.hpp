@@ -23,6 +23,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -138,7 +139,46 @@ class EarlyStopping {
   const std::vector<EvaluationTime>& evaluationTimes() const noexcept { return times_; }
   const EarlyStoppingOptions& options() const noexcept { return options_; }
 
+  /// Saves or loads what the early stop has seen (best value and epoch, patience used, the last and the best
+  /// evaluation, the timings) through a state archive (io/state_archive.hpp; train/training_state.hpp).
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("best", best_);
+    ar("best_epoch", bestEpoch_);
+    ar("last_evaluated", lastEvaluated_);
+    ar("since_best", sinceBest_);
+    ar("reason", reason_);
+    table(ar, "last", last_);
+    table(ar, "best_table", bestTable_);
+    std::vector<Index> epochs;
+    std::vector<double> seconds, cpu;
+    for (const EvaluationTime& t : times_) epochs.push_back(t.epoch), seconds.push_back(t.seconds), cpu.push_back(t.cpuSeconds);
+    ar("eval_epochs", epochs);
+    ar("eval_seconds", seconds);
+    ar("eval_cpu_seconds", cpu);
+    if (ar.loading()) {
+      RECDIFF_REQUIRE(seconds.size() == epochs.size() && cpu.size() == epochs.size(), "EarlyStopping: evaluation times disagree");
+      times_.clear();
+      for (std::size_t i = 0; i < epochs.size(); ++i) times_.push_back({epochs[i], seconds[i], cpu[i]});
+    }
+  }
+
  private:
+  template <class Archive>
+  static void table(Archive& ar, const std::string& prefix, metrics::MetricTable& t) {
+    std::vector<std::string> names;
+    std::vector<double> values;
+    for (const auto& [k, v] : t.entries()) names.push_back(k), values.push_back(v);
+    ar((prefix + ".names").c_str(), names);
+    ar((prefix + ".values").c_str(), values);
+    if (ar.loading()) {
+      RECDIFF_REQUIRE(names.size() == values.size(), "EarlyStopping: a saved table has ", names.size(), " names and ",
+                      values.size(), " values");
+      t = {};
+      for (std::size_t i = 0; i < names.size(); ++i) t.set(names[i], values[i]);
+    }
+  }
+
   Evaluator evaluate_;
   std::string metric_;
   EarlyStoppingOptions options_;
@@ -190,6 +230,15 @@ class KeepBest {
   Index savedEpoch() const noexcept { return savedEpoch_; }
   bool restored() const noexcept { return restored_; }
 
+  /// Saves or loads the kept parameters and their epoch (io/state_archive.hpp).
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("saved_epoch", savedEpoch_);
+    ar("saved", saved_);
+    RECDIFF_REQUIRE(saved_.size() == buffers_.size(), "KeepBest: the state keeps ", saved_.size(), " buffers, this run ",
+                    buffers_.size());
+  }
+
  private:
   const EarlyStopping* early_;
   std::vector<nn::ParameterBuffer<Scalar>*> buffers_;
@@ -219,13 +268,16 @@ class CsvLog {
     if (file.empty()) return;
     std::error_code ec;
     if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+    file_ = file;
     out_.open(file);
     RECDIFF_REQUIRE(static_cast<bool>(out_), "CsvLog: cannot write ", file.string());
-    out_ << "epoch,mean_loss,sum_loss,last_loss,batches,samples,seconds";
-    if (options_.cpuSeconds) out_ << ",cpu_seconds";
-    for (const auto& m : metrics_) out_ << ',' << m;
-    if (options_.evaluationSeconds) out_ << ",eval_seconds,eval_cpu_seconds";
-    out_ << '\n' << std::flush;
+    std::ostringstream row;
+    row << "epoch,mean_loss,sum_loss,last_loss,batches,samples,seconds";
+    if (options_.cpuSeconds) row << ",cpu_seconds";
+    for (const auto& m : metrics_) row << ',' << m;
+    if (options_.evaluationSeconds) row << ",eval_seconds,eval_cpu_seconds";
+    row << '\n';
+    write(row.str());
   }
 
   /// Whether rows are written (false for an empty file name).
@@ -233,30 +285,51 @@ class CsvLog {
 
   void endEpoch(Index epoch, const EpochResult& r) {
     if (!enabled()) return;
-    out_ << epoch << ',' << r.meanLoss << ',' << r.sumLoss << ',' << r.lastLoss << ',' << r.batches << ','
+    std::ostringstream row;
+    row << epoch << ',' << r.meanLoss << ',' << r.sumLoss << ',' << r.lastLoss << ',' << r.batches << ','
          << r.samples << ',' << r.seconds;
-    if (options_.cpuSeconds) out_ << ',' << r.cpuSeconds;
+    if (options_.cpuSeconds) row << ',' << r.cpuSeconds;
     const bool evaluated = evaluations_ != nullptr && evaluations_->evaluated(epoch);
     for (const auto& m : metrics_) {
-      out_ << ',';
+      row << ',';
       if (evaluated)
-        if (const auto v = evaluations_->lastTable().get(m)) out_ << *v;
+        if (const auto v = evaluations_->lastTable().get(m)) row << *v;
     }
     if (options_.evaluationSeconds && evaluated) {
       const EvaluationTime& t = evaluations_->evaluationTimes().back();
-      out_ << ',' << t.seconds << ',' << t.cpuSeconds;
+      row << ',' << t.seconds << ',' << t.cpuSeconds;
     } else if (options_.evaluationSeconds) {
-      out_ << ",,";
+      row << ",,";
     }
-    out_ << '\n' << std::flush;
+    row << '\n';
+    write(row.str());
     RECDIFF_REQUIRE(static_cast<bool>(out_), "CsvLog: writing epoch ", epoch, " failed");
   }
 
+  /// Saves or loads the text written so far (io/state_archive.hpp); loading rewrites the file with it, so a
+  /// resumed run's log holds the rows of the interrupted one and continues after them.
+  template <class Archive>
+  void serializeState(Archive& ar) {
+    ar("text", text_);
+    if (!ar.loading() || !enabled()) return;
+    out_.close();
+    out_.open(file_, std::ios::trunc);
+    out_ << text_ << std::flush;
+    RECDIFF_REQUIRE(static_cast<bool>(out_), "CsvLog: cannot rewrite ", file_.string());
+  }
+
  private:
+  void write(const std::string& text) {
+    text_ += text;
+    out_ << text << std::flush;
+  }
+
   std::vector<std::string> metrics_;
   const EarlyStopping* evaluations_;
   CsvLogOptions options_;
+  std::filesystem::path file_;
   std::ofstream out_;
+  std::string text_;  ///< everything written (header and rows), for training-state checkpoints
 };
 
 /// A one-line progress bar: the batches of the current epoch (redrawn every `every` batches) and, after each

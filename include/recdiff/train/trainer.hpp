@@ -24,6 +24,7 @@
 ///   endEpoch(Index epoch, const EpochResult&)         after a finite epoch (every callback is called)
 ///   endTraining(const TrainResult&)                   always, also after divergence or an early stop
 ///   stopReason() -> std::string                       read when the callback asked to stop
+///   resumeTraining, resumeEpoch, endBatchState        resumable training (train/training_state.hpp)
 /// Callbacks run in pack order, so a callback that reads another (KeepBest reads EarlyStopping) comes after it.
 ///
 /// Usage:
@@ -32,6 +33,7 @@
 ///   const TrainResult t = recdiff::train::fit({.epochs = 50}, [&](Index e, Rng& r, auto&... cb) {
 ///     return trainer.epoch(batches, r, e, cb...); }, early, keepBest, csv);
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -145,6 +147,24 @@ void endTraining(C& c, const TrainResult& r) {
   if constexpr (requires { c.endTraining(r); }) c.endTraining(r);
 }
 
+/// Resumable training (train/training_state.hpp): resumeTraining(TrainResult&) -> the first epoch to run (it
+/// restores the epochs run before); resumeEpoch(epoch, rng, partial) -> the batches of `epoch` already applied
+/// (it restores the step rng and the partial EpochResult); endBatchState(epoch, partial, rng) -> stop, after
+/// each batch's endBatch hooks (writes the state).
+template <class C>
+void resumeTraining(C& c, TrainResult& r, Index& first) {
+  if constexpr (requires { c.resumeTraining(r); }) first = std::max(first, c.resumeTraining(r));
+}
+template <class C>
+void resumeEpoch(C& c, Index epoch, Rng& rng, EpochResult& partial, Index& first) {
+  if constexpr (requires { c.resumeEpoch(epoch, rng, partial); }) first = std::max(first, c.resumeEpoch(epoch, rng, partial));
+}
+template <class C>
+bool endBatchState(C& c, Index epoch, const EpochResult& partial, const Rng& rng) {
+  if constexpr (requires { c.endBatchState(epoch, partial, rng); }) return c.endBatchState(epoch, partial, rng);
+  else return false;
+}
+
 /// The reason a callback gives for its stop request, or a generic one.
 template <class C>
 std::string reasonOf(const C& c) {
@@ -240,7 +260,9 @@ class Trainer {
     Index batches = static_cast<Index>(source.batches());
     if (maxBatches > 0 && maxBatches < batches) batches = maxBatches;
     EpochResult result;
-    for (Index b = 0; b < batches; ++b) {
+    Index first = 0;  // > 0 when a resumed run continues this epoch (train/training_state.hpp)
+    (detail::resumeEpoch(callbacks, epoch, rng, result, first), ...);
+    for (Index b = first; b < batches; ++b) {
       const Batch& batch = source.batch(b);
       bool applied = false;
       const double loss = step(batch, rng, applied);
@@ -255,6 +277,7 @@ class Trainer {
       result.samples += detail::rowsOf(batch);
       bool stop = false;
       ((stop = detail::endBatch(callbacks, epoch, result.batches, batches, loss) || stop), ...);
+      if (!stop) ((stop = detail::endBatchState(callbacks, epoch, result, rng) || stop), ...);
       if (stop) {
         result.stopped = true;
         break;
@@ -283,8 +306,10 @@ TrainResult fit(const FitOptions& options, RunEpoch&& runEpoch, Callbacks&... ca
                   options.maxBatchesPerEpoch);
   TrainResult result;
   (detail::beginTraining(callbacks, options), ...);
+  Index first = 1;  // > 1 when a resumed run continues (train/training_state.hpp)
+  (detail::resumeTraining(callbacks, result, first), ...);
   const Rng base(options.seed, options.stream);
-  for (Index e = 1; e <= options.epochs; ++e) {
+  for (Index e = first; e <= options.epochs; ++e) {
     (detail::beginEpoch(callbacks, e), ...);
     Rng rng = base.fork(static_cast<std::uint64_t>(e));
     const double cpuStart = cpuSeconds();
