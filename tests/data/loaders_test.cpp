@@ -9,30 +9,16 @@
 #include <recdiff/data/sequences.hpp>
 
 #include "support/catch.hpp"
+#include "data_errors.hpp"
 #include "temp_files.hpp"
 
 namespace rd = recdiff::data;
 using recdiff::DataError;
 using recdiff::Index;
 
-namespace {
+using recdiff::test::requireDataError;
 
-/// Runs `f`, requires a DataError at `line` whose message contains `file` and `text`.
-void requireDataError(const std::function<void()>& f, long line, const std::string& text, const std::string& file = "") {
-  try {
-    f();
-  } catch (const DataError& e) {
-    INFO("message: " << e.what());
-    CHECK(e.line() == line);
-    CHECK(std::string(e.what()).find(text) != std::string::npos);
-    if (!file.empty()) {
-      CHECK(e.file() == file);
-      CHECK(std::string(e.what()).rfind(file, 0) == 0);
-    }
-    return;
-  }
-  FAIL("expected a DataError containing '" << text << "'");
-}
+namespace {
 
 rd::RawInteractions parse100k(const std::string& text) { return rd::parseMovieLens100kRatings(text, "u.data"); }
 

@@ -20,6 +20,7 @@
 #endif
 
 #include "support/catch.hpp"
+#include "data_errors.hpp"
 #include "temp_files.hpp"
 
 namespace rd = recdiff::data;
@@ -41,20 +42,6 @@ std::string slurp(const std::filesystem::path& p) {
 void spit(const std::filesystem::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
-}
-
-/// Runs `f`, requires a DataError at `line` of `file` whose message contains `text`.
-void requireDataError(const std::function<void()>& f, long line, const std::string& text, const std::string& file) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    INFO("message: " << e.what());
-    CHECK(e.line() == line);
-    CHECK(std::string(e.what()).find(text) != std::string::npos);
-    CHECK(e.file() == file);
-    return;
-  }
-  FAIL("expected a DataError containing '" << text << "'");
 }
 
 }  // namespace
@@ -224,7 +211,7 @@ TEST_CASE("Corrupted synthetic files fail like corrupted GroupLens files", "[dat
   // Truncated mid-line (a download cut short): the last line has too few fields.
   const std::size_t cut = goodRatings.rfind(',', goodRatings.size() - 2);
   spit(ratings, goodRatings.substr(0, cut));
-  requireDataError(load, lineCount(goodRatings), "expected 4 fields", ratings.string());
+  recdiff::test::requireDataError(load, lineCount(goodRatings), "expected 4 fields", ratings.string());
   // A non-numeric rating on line 5.
   {
     std::istringstream in(goodRatings);
@@ -234,20 +221,20 @@ TEST_CASE("Corrupted synthetic files fail like corrupted GroupLens files", "[dat
       text += line + "\n";
     }
     spit(ratings, text);
-    requireDataError(load, 5, "non-numeric rating 'four'", ratings.string());
+    recdiff::test::requireDataError(load, 5, "non-numeric rating 'four'", ratings.string());
   }
   // A header from another file, and an empty ratings file.
   spit(ratings, "user,item,rating,ts\n" + goodRatings.substr(goodRatings.find('\n') + 1));
-  requireDataError(load, 1, "expected the header", ratings.string());
+  recdiff::test::requireDataError(load, 1, "expected the header", ratings.string());
   spit(ratings, "userId,movieId,rating,timestamp\n");
-  requireDataError(load, 0, "no data lines", ratings.string());
+  recdiff::test::requireDataError(load, 0, "no data lines", ratings.string());
   spit(ratings, goodRatings);
   // An unterminated quote in a title.
   const std::size_t q = goodMovies.find('"');
   REQUIRE(q != std::string::npos);
   const std::size_t end = goodMovies.find('\n', q);
   spit(movies, goodMovies.substr(0, q) + "\"Open quote" + goodMovies.substr(end));
-  requireDataError(load, lineCount(goodMovies.substr(0, q)) + 1, "unterminated quoted field", movies.string());
+  recdiff::test::requireDataError(load, lineCount(goodMovies.substr(0, q)) + 1, "unterminated quoted field", movies.string());
   spit(movies, goodMovies);
   CHECK(rd::readMovieLens(dir.path()).size() == small(true).ratings);
 
@@ -257,5 +244,5 @@ TEST_CASE("Corrupted synthetic files fail like corrupted GroupLens files", "[dat
   const auto datRatings = dat.path() / "ratings.dat";
   const std::string goodDat = slurp(datRatings);
   spit(datRatings, goodDat.substr(0, goodDat.find('\n') + 1) + "1::2::3\n" + goodDat.substr(goodDat.find('\n') + 1));
-  requireDataError([&] { (void)rd::readMovieLens(dat.path()); }, 2, "got 3", datRatings.string());
+  recdiff::test::requireDataError([&] { (void)rd::readMovieLens(dat.path()); }, 2, "got 3", datRatings.string());
 }
