@@ -170,6 +170,9 @@ class DiffRecMlp {
   bool training() const noexcept { return dropout_.training(); }
   /// Replaces the dropout generator.
   void reseedDropout(Rng rng) noexcept { dropout_.reseed(rng); }
+  /// Data-parallel training: the next forward() holds rows [firstRow, …) of a batch of globalRows rows and
+  /// draws their dropout as that batch would (nn::Dropout::setRowShard).
+  void setRowShard(Index firstRow, Index globalRows) { dropout_.setRowShard(firstRow, globalRows); }
 
   /// The time-embedding layer (index 0) and the MLP layers (1 … L), in parameter order.
   nn::Linear<Scalar>& timeEmbeddingLayer() noexcept { return embLayer_[0]; }
