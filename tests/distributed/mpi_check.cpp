@@ -6,6 +6,7 @@
 //   mpi_check train [reduce: fixed|mpi]   DiffRec data parallel vs one process: parameters after 100 steps
 //                                         (1e-5 relative), the same bits in two runs and on every rank, the
 //                                         sampler's history on every rank, sharded evaluation == one process
+//   mpi_check next-item                   sharded next-item evaluation == one process's (HR/NDCG, both protocols)
 //   mpi_check bad-batch                   rank 1 alone gets a bad batch: every rank must stop with its message
 //   mpi_check allreduce-bench [n] [reps]  seconds per allreduce of n floats, fixed order vs MPI_Allreduce
 
@@ -23,6 +24,7 @@
 #include <recdiff/distributed/evaluation.hpp>
 #include <recdiff/distributed/mpi_communicator.hpp>
 #include <recdiff/models/diffrec.hpp>
+#include <recdiff/models/next_item_evaluation.hpp>
 
 namespace rd = recdiff;
 namespace dist = recdiff::distributed;
@@ -154,6 +156,41 @@ int trainCheck(dist::Communicator& comm, dist::ReduceOrder order) {
   return failures == 0 ? 0 : 1;
 }
 
+/// Sharded evaluateNextItem against the single-process one, with a deterministic scorer of the histories
+/// (item scores from a hash of the history and the column) and 37 samples in batches of 5 (8 batches).
+int nextItemCheck(dist::Communicator& comm) {
+  std::vector<std::vector<int>> lists;
+  rd::Rng rng(21);
+  for (int u = 0; u < 37; ++u) {
+    std::vector<int> seq;
+    const rd::Index length = 2 + rng.uniformIndex(8);
+    for (rd::Index j = 0; j < length; ++j) seq.push_back(1 + static_cast<int>(rng.uniformIndex(25)));
+    lists.push_back(seq);
+  }
+  const auto seqs = rd::data::Sequences::fromLists(lists);
+  const auto samples = rd::data::lastSamples(seqs);
+  const std::vector<rd::Index> ks = {1, 5, 10};
+  const rd::Index columns = 26;
+  const auto scorer = [&](const rd::data::HistoryBatch& b, rd::RowMatrix<float>& scores) {
+    scores.resize(b.history.rows(), columns);
+    for (rd::Index r = 0; r < b.history.rows(); ++r) {
+      const std::uint64_t h = static_cast<std::uint64_t>(b.history.row(r).sum()) * 0x9E3779B97F4A7C15ull;
+      for (rd::Index c = 0; c < columns; ++c)
+        scores(r, c) = static_cast<float>((h >> (c % 48)) % 1000) + 0.001f * static_cast<float>(c);
+    }
+  };
+  for (const rd::NextItemProtocol protocol : {rd::NextItemProtocol{.batchSize = 5}, rd::NextItemProtocol::reference(5)}) {
+    const rd::data::PaddingOptions padding{.maxLen = 6};
+    const auto single = rd::evaluateNextItem(seqs, samples, ks, protocol, padding, columns, scorer);
+    const auto sharded = dist::evaluateNextItem(comm, seqs, samples, ks, protocol, padding, columns, scorer);
+    check(single.hitRate == sharded.hitRate && single.ndcg == sharded.ndcg && single.rows == sharded.rows,
+          std::string("sharded next-item evaluation == one process's, bit for bit (") +
+              (protocol.maskHistory ? "masked" : "reference") + " protocol, HR@10 " + num(sharded.hitRate[2]) + ")",
+          comm);
+  }
+  return failures == 0 ? 0 : 1;
+}
+
 /// Rank 1 alone steps on a batch with the wrong number of columns: it throws, runOrAbort prints its message
 /// and aborts every rank, which would otherwise wait in the gradient allreduce forever.
 int badBatch(dist::Communicator& comm) {
@@ -194,9 +231,10 @@ int main(int argc, char** argv) {
       const bool mpi = argc > 2 && std::string(argv[2]) == "mpi";
       return trainCheck(world, mpi ? dist::ReduceOrder::kMpi : dist::ReduceOrder::kFixed);
     }
+    if (mode == "next-item") return nextItemCheck(world);
     if (mode == "bad-batch") return badBatch(world);
     if (mode == "allreduce-bench")
       return allreduceBench(world, argc > 2 ? std::stoul(argv[2]) : 3620000, argc > 3 ? std::stoi(argv[3]) : 20);
-    throw std::invalid_argument("mpi_check: unknown mode '" + mode + "' (train, bad-batch, allreduce-bench)");
+    throw std::invalid_argument("mpi_check: unknown mode '" + mode + "' (train, next-item, bad-batch, allreduce-bench)");
   });
 }

@@ -12,6 +12,12 @@
 /// Usage:
 ///   const metrics::MetricTable t = distributed::evaluateSplits(model, world, train, valid, test, ks, rng,
 ///                                                              {.batch = 400});
+///   const metrics::LabelMetrics m = distributed::evaluateNextItem(world, seqs, samples, ks, protocol, padding,
+///                                                                 columns, scorer);   // DiffuRec, DreamRec
+///
+/// Next-item evaluation (models/next_item_evaluation.hpp) is sharded the same way: each rank computes the
+/// weighted per-batch HR/NDCG terms of its block of batches, the terms are all-gathered and summed in batch
+/// order on every rank — the single process's sums, bit for bit.
 
 #include <algorithm>
 #include <span>
@@ -21,6 +27,7 @@
 #include "../data/interactions.hpp"
 #include "../metrics/metric_table.hpp"
 #include "../metrics/split_evaluation.hpp"
+#include "../models/next_item_evaluation.hpp"
 #include "../random/rng.hpp"
 #include "communicator.hpp"
 
@@ -65,6 +72,28 @@ metrics::MetricTable evaluateSplits(Model& model, Communicator& comm, const data
   table.add("valid", metrics::evaluateSets(validIds, valid.matrix(), ks, {.average = options.average}));
   table.add("test", metrics::evaluateSets(testIds, test.matrix(), ks, {.average = options.average}));
   return table;
+}
+
+/// evaluateNextItem with the scoring batches sharded over `comm` (see the file comment); every rank returns the
+/// same metrics, equal to the single process's. `scorer` is called for this rank's batches only.
+template <class Scorer>
+metrics::LabelMetrics evaluateNextItem(Communicator& comm, const data::Sequences& seqs,
+                                       const data::SequenceSamples& samples, std::span<const Index> ks,
+                                       const NextItemProtocol& protocol, const data::PaddingOptions& padding,
+                                       Index columns, Scorer&& scorer) {
+  const metrics::CsrMatrix mask = nextItemMask(seqs, samples, ks, protocol, columns);
+  const Index n = samples.size(), batches = (n + protocol.batchSize - 1) / protocol.batchSize;
+  const std::vector<int> perRank = shardCounts(batches, comm.size());
+  Index first = 0;
+  for (int r = 0; r < comm.rank(); ++r) first += perRank[static_cast<std::size_t>(r)];
+  std::vector<double> mine;
+  nextItemTerms(seqs, samples, ks, protocol, padding, columns, mask, first,
+                first + perRank[static_cast<std::size_t>(comm.rank())], scorer, mine);
+  const Index width = 2 * static_cast<Index>(ks.size());
+  const std::vector<int> counts = shardCounts(batches, comm.size(), width);
+  std::vector<double> all(static_cast<std::size_t>(batches * width));
+  comm.allgather(std::span<const double>(mine), std::span<double>(all), std::span<const int>(counts));
+  return sumNextItemTerms(ks, n, all);
 }
 
 }  // namespace recdiff::distributed
