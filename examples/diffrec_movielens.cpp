@@ -18,6 +18,11 @@
 // library's: model.fit() with train/callbacks.hpp's EarlyStopping (patience counts epochs, as DiffRec's
 // reference), KeepBest, CsvLog, ProgressBar and ProgressLog (examples/common/training.hpp).
 //
+// Data parallel: under `mpirun -np N` (diffrec and tdiffrec) every rank trains its shard of each batch and
+// the evaluation's users are split over the ranks (recdiff/distributed/, docs/distributed.md); --threads is
+// then threads per rank, rank 0 alone writes --save, --log, --report and prints, and --report gains
+// world_size and per-rank throughput and communication seconds. Without mpirun nothing changes.
+//
 // Timing: medians of the per-epoch and per-evaluation wall and process CPU times, training samples (users) per
 // second and evaluated users per second are printed and written to --report.
 //
@@ -29,8 +34,12 @@
 #include <string>
 #include <vector>
 
+#include <recdiff/distributed/data_parallel.hpp>
+#include <recdiff/distributed/evaluation.hpp>
+
 #include "common/cli.hpp"
 #include "common/diffrec_run.hpp"
+#include "common/distributed.hpp"
 #include "common/options_cli.hpp"
 #include "common/run_info.hpp"
 #include "common/training.hpp"
@@ -90,19 +99,34 @@ struct RunInfo {
   double trainGflop = 0.0, evalGflop = 0.0;  ///< per epoch and per evaluation (0: not computed)
 };
 
+/// This rank's training rows of the run (its shards of every applied batch: batches of batchSize, the last
+/// of an epoch possibly shorter).
+Index rankRows(const recdiff::TrainResult& r, Index batchSize, ex::World& world) {
+  Index rows = 0;
+  const auto shard = [&](Index n) { return recdiff::train::rowShard(n, world.comm().rank(), world.size()).rows(); };
+  for (const recdiff::EpochResult& e : r.history) {
+    if (e.batches == 0) continue;
+    rows += (e.batches - 1) * shard(batchSize) + shard(e.samples - (e.batches - 1) * batchSize);
+  }
+  return rows;
+}
+
 /// Trains with the authors' protocol through the library's callbacks (evaluate validation and test every
 /// evalEvery epochs and after the last, keep the parameters of the best validation recall@20 and write them to
 /// --save at every new best, stop `patience` epochs after it, restore the kept ones at the end), then prints the
 /// table (with the baselines) and the speed, and writes --report.
 template <class Model>
 int fitAndReport(Model& model, std::vector<recdiff::nn::ParameterBuffer<float>*> buffers, const ex::PreparedData& d,
-                 const Config& c, RunInfo info, const ex::Stopwatch& total) {
+                 const Config& c, RunInfo info, const ex::Stopwatch& total, ex::World& world) {
   const recdiff::Rng rng(c.seed, kStream);
   ex::Callbacks cb(
       c.loop,
       [&](Index epoch) {
         recdiff::Rng evalRng = rng.fork(0xE0000000ull + static_cast<std::uint64_t>(epoch));
-        return model.evaluate(d.input(), d.split.valid, d.split.test, c.ks, evalRng);
+        if (world.size() == 1) return model.evaluate(d.input(), d.split.valid, d.split.test, c.ks, evalRng);
+        // Sharded: DiffRec::evaluate's batches of batchSize users, the same scores, the ids gathered.
+        return recdiff::distributed::evaluateSplits(model, world.comm(), d.input(), d.split.valid, d.split.test, c.ks,
+                                                    evalRng, {.batch = c.model.batchSize});
       },
       selectionMetric(c.ks), recdiff::train::PatienceUnit::kEpochs, std::move(buffers),
       {"valid.recall@20", "valid.ndcg@20", "test.recall@20", "test.ndcg@20"},
@@ -124,10 +148,15 @@ int fitAndReport(Model& model, std::vector<recdiff::nn::ParameterBuffer<float>*>
   nlohmann::json j;
   recdiff::metrics::MetricTable table = cb.early.bestTable();
   std::cout << "\nbest epoch " << cb.early.bestEpoch() << " (validation recall@20 " << *cb.early.best() << ")\n";
-  if (c.baselines) ex::addBaselines(d.split, c.ks, table, j);
+  if (c.baselines && world.isRoot()) ex::addBaselines(d.split, c.ks, table, j);
   table.print(std::cout);
   const ex::Speed s = ex::printSpeed(info.name, info.parameters, users, users, ex::RunTimes(r, cb.early), info.trainGflop,
                                      info.evalGflop, total);
+  if (world.size() > 1) {
+    double trainSeconds = 0.0;
+    for (const recdiff::EpochResult& e : r.history) trainSeconds += e.seconds;
+    world.addToReport(j, static_cast<double>(rankRows(r, c.model.batchSize, world)), trainSeconds);
+  }
   if (c.report.empty()) return r.diverged ? 3 : 0;
   j.update({{"dataset", d.description}, {"data", c.data}, {"model", c.modelName}, {"preset", c.preset}, {"seed", c.seed},
             {"threads", c.threads},
@@ -145,7 +174,7 @@ int fitAndReport(Model& model, std::vector<recdiff::nn::ParameterBuffer<float>*>
 
 /// DiffRec and T-DiffRec.
 template <class Parameterization>
-int run(const Config& c) {
+int run(const Config& c, ex::World& world) {
   const ex::Stopwatch total;
   const ex::PreparedData d = ex::prepareData(c.data, c.minRating, c.timeAware(), c.time);
   const Index users = d.split.train.users(), items = d.split.train.items();
@@ -154,6 +183,9 @@ int run(const Config& c) {
     model.load(c.load);
     std::cout << "loaded parameters from " << c.load << "\n";
   }
+  // Rank 0's parameters on every rank (after --load too), then every batch sharded; one process: no-op.
+  recdiff::distributed::makeDataParallel(model, world.comm());
+  if (world.size() > 1) std::cout << "data parallel: " << world.size() << " ranks, threads per rank " << c.threads << "\n";
   RunInfo info{.name = d.timeAware ? "T-DiffRec" : "DiffRec", .parameters = model.model().parameters().size()};
   const auto& o = c.model;
   const bool folded = o.foldedReverse != recdiff::DiffRecOptions::Folding::kNever && !o.normalizeInput && !o.samplingNoise;
@@ -164,11 +196,13 @@ int run(const Config& c) {
             << o.steps << " steps, " << o.schedule.name << ", mean type " << c.meanType << ", threads " << c.threads
             << ", seed " << c.seed << "\n";
   for (const auto& [k, v] : model.hyperparameters()) info.hyperparameters[k] = v;
-  return fitAndReport(model, {&model.model().parameters()}, d, c, std::move(info), total);
+  return fitAndReport(model, {&model.model().parameters()}, d, c, std::move(info), total, world);
 }
 
 /// L-DiffRec and LT-DiffRec.
-int runLatent(const Config& c) {
+int runLatent(const Config& c, ex::World& world) {
+  if (world.size() > 1) throw std::runtime_error("--model " + c.modelName + " does not run data-parallel yet (diffrec and "
+                                                 "tdiffrec do): start it without mpirun");
   const ex::Stopwatch total;
   const ex::PreparedData d = ex::prepareData(c.data, c.minRating, c.timeAware(), c.time);
   std::string source;
@@ -195,12 +229,13 @@ int runLatent(const Config& c) {
             << "], " << info.parameters << " parameters (autoencoder " << ae.parameters().size() << "), " << c.latent.steps
             << " steps, threads " << c.threads << ", seed " << c.seed << "\n";
   return fitAndReport(model, {&model.autoencoder().parameters(), &model.model().parameters()}, d, c, std::move(info),
-                      total);
+                      total, world);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  ex::World world(argc, argv);
   Config c;
   CLI::App app{"Train and evaluate DiffRec (Wang et al., SIGIR 2023) on MovieLens"};
   std::string ks;
@@ -244,9 +279,18 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (!ex::setThreads(c.threads, "diffrec_movielens")) return 2;
+  if (world.size() > 1 && !c.loop.resume.empty()) {  // every rank would read and write the one state file
+    std::cerr << "diffrec_movielens: --resume does not run under mpirun yet (issue 22 + 19)\n";
+    return 2;
+  }
+  world.quietUnlessRoot(c.save, c.loop.log, c.report, c.loop.progress);
+  const auto dispatch = [&] {
+    if (c.latentModel()) return runLatent(c, world);
+    return c.meanType == "eps" ? run<recdiff::PredictEpsilon>(c, world) : run<recdiff::PredictX0>(c, world);
+  };
+  if (world.size() > 1) return world.run(dispatch);  // an error on one rank: its message, then every rank stops
   try {
-    if (c.latentModel()) return runLatent(c);
-    return c.meanType == "eps" ? run<recdiff::PredictEpsilon>(c) : run<recdiff::PredictX0>(c);
+    return dispatch();
   } catch (const recdiff::train::TrainingInterrupted& e) {
     std::cerr << "diffrec_movielens: " << e.what() << "\n";
     return recdiff::train::kInterruptedExitCode;

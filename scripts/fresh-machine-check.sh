@@ -7,7 +7,7 @@
 #   2. A clean `git clone` of this repository (its committed HEAD) is copied in, and the MovieLens mirror is
 #      bound read-only into the root.
 #   3. Inside the root, as a new user would: scripts/install-deps.sh; `cmake --preset release` (which must say
-#      "oneDNN bf16 GEMMs ON" and "Python module ON"); build the diffrec_movielens example and the Python
+#      "oneDNN bf16 GEMMs ON", "Python module ON" and "MPI data parallel ON"); build the diffrec_movielens example and the Python
 #      module, import it with Debian's python3 and rank with it; ctest's package tests (install,
 #      find_package and add_subdirectory consumers, configure without OpenCL); the README's first command
 #      (scripts/demo.sh) with the mirror, ending with the demo's test metrics.
@@ -83,6 +83,8 @@ grep -q 'recdiff: oneDNN bf16 GEMMs ON' /tmp/configure.log \
   || { echo "configure did not enable oneDNN bf16 GEMMs on a machine after install-deps.sh"; exit 1; }
 grep -q 'recdiff: Python module ON' /tmp/configure.log \
   || { echo "configure did not enable the Python module on a machine after install-deps.sh"; exit 1; }
+grep -q 'recdiff: MPI data parallel ON' /tmp/configure.log \
+  || { echo "configure did not find Open MPI (recdiff::mpi) on a machine after install-deps.sh"; exit 1; }
 step "build diffrec_movielens and the Python module"
 cmake --build --preset release -j "$(nproc)" --target diffrec_movielens _recdiff
 step "import recdiff (Debian's python3, the build tree's package)"

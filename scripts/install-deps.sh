@@ -11,6 +11,7 @@ packages=(
   libcli11-dev                   # example command lines
   libbenchmark-dev               # Google Benchmark 1.7
   libxsimd-dev                   # SIMD kernels (header-only)
+  libopenmpi-dev openmpi-bin     # optional: Open MPI 4.1, data-parallel training (recdiff::mpi, docs/distributed.md)
   libdnnl-dev                    # optional: oneDNN, bf16 GEMMs (nn::GemmPrecision::kBf16); the build works without
   ocl-icd-opencl-dev             # Debian's oneDNN CMake config requires OpenCL (issue 18); without it bf16 is off
   clang-14 libomp-14-dev libclang-rt-14-dev   # the clang preset, OpenMP for clang, libFuzzer runtime

@@ -173,6 +173,9 @@ class DiffRecMlp {
   /// Saves or loads the dropout stream's position (the parameters are saved by their owner).
   template <class Archive>
   void serializeState(Archive& ar) { ar("dropout", dropout_); }
+  /// Data-parallel training: the next forward() holds rows [firstRow, …) of a batch of globalRows rows and
+  /// draws their dropout as that batch would (nn::Dropout::setRowShard).
+  void setRowShard(Index firstRow, Index globalRows) { dropout_.setRowShard(firstRow, globalRows); }
 
   /// The time-embedding layer (index 0) and the MLP layers (1 … L), in parameter order.
   nn::Linear<Scalar>& timeEmbeddingLayer() noexcept { return embLayer_[0]; }

@@ -32,27 +32,18 @@ struct SplitEvaluationOptions {
   Index batch = 1024;                           ///< users scored at once
 };
 
-/// Validation and test metrics of `model` at every K of `ks` (see the file comment); one scoring pass per
-/// user serves both splits. \tparam Model provides `ScalarType` and `scores(const data::Interactions&,
-/// std::span<const Index>, RowMatrix<ScalarType>&, Rng&)`.
+/// The validation and test top-k ids (rows `begin` … `end` − 1 of validIds and testIds, [users × k]) of users
+/// [begin, end) under the protocol of evaluateSplits(), in batches of `batch` users from `begin`: what
+/// evaluateSplits ranks, for a range of users (sharded evaluation, recdiff/distributed/evaluation.hpp).
 template <class Model>
-MetricTable evaluateSplits(Model& model, const data::Interactions& train, const data::Interactions& valid,
-                           const data::Interactions& test, std::span<const Index> ks, Rng& rng,
-                           const SplitEvaluationOptions& options = {}) {
-  RECDIFF_REQUIRE(!ks.empty(), "metrics::evaluateSplits(): no cut-offs");
-  RECDIFF_REQUIRE(options.batch > 0, "metrics::evaluateSplits(): batch must be positive, got ", options.batch);
-  RECDIFF_REQUIRE(valid.users() == train.users() && test.users() == train.users() && valid.items() == train.items() &&
-                      test.items() == train.items(),
-                  "metrics::evaluateSplits(): train, valid and test must share one [users × items] shape");
+void rankSplits(Model& model, const data::Interactions& train, const data::Interactions& valid, Index begin,
+                Index end, Index k, Index batch, Rng& rng, IdMatrix& validIds, IdMatrix& testIds) {
   using Scalar = typename Model::ScalarType;
-  const Index k = *std::max_element(ks.begin(), ks.end());
-  const Index users = train.users();
-  IdMatrix validIds(users, k), testIds(users, k);
   std::vector<Index> batchUsers;
   RowMatrix<Scalar> s;
   TopK<Scalar> top;
-  for (Index first = 0; first < users; first += options.batch) {
-    const Index n = std::min(options.batch, users - first);
+  for (Index first = begin; first < end; first += batch) {
+    const Index n = std::min(batch, end - first);
     batchUsers.resize(static_cast<std::size_t>(n));
     for (Index r = 0; r < n; ++r) batchUsers[static_cast<std::size_t>(r)] = first + r;
     model.scores(train, std::span<const Index>(batchUsers), s, rng);
@@ -61,6 +52,30 @@ MetricTable evaluateSplits(Model& model, const data::Interactions& train, const 
     topK(s, k, top, {.exclude = {&train.matrix(), &valid.matrix()}, .users = batchUsers});
     testIds.middleRows(first, n) = top.ids;
   }
+}
+
+/// Checks the arguments of evaluateSplits() (and of its sharded form); `who` names the caller.
+inline void checkSplits(const data::Interactions& train, const data::Interactions& valid,
+                        const data::Interactions& test, std::span<const Index> ks, Index batch, const char* who) {
+  RECDIFF_REQUIRE(!ks.empty(), who, ": no cut-offs");
+  RECDIFF_REQUIRE(batch > 0, who, ": batch must be positive, got ", batch);
+  RECDIFF_REQUIRE(valid.users() == train.users() && test.users() == train.users() && valid.items() == train.items() &&
+                      test.items() == train.items(),
+                  who, ": train, valid and test must share one [users × items] shape");
+}
+
+/// Validation and test metrics of `model` at every K of `ks` (see the file comment); one scoring pass per
+/// user serves both splits. \tparam Model provides `ScalarType` and `scores(const data::Interactions&,
+/// std::span<const Index>, RowMatrix<ScalarType>&, Rng&)`.
+template <class Model>
+MetricTable evaluateSplits(Model& model, const data::Interactions& train, const data::Interactions& valid,
+                           const data::Interactions& test, std::span<const Index> ks, Rng& rng,
+                           const SplitEvaluationOptions& options = {}) {
+  checkSplits(train, valid, test, ks, options.batch, "metrics::evaluateSplits()");
+  const Index k = *std::max_element(ks.begin(), ks.end());
+  const Index users = train.users();
+  IdMatrix validIds(users, k), testIds(users, k);
+  rankSplits(model, train, valid, 0, users, k, options.batch, rng, validIds, testIds);
   MetricTable table;
   table.add("valid", evaluateSets(validIds, valid.matrix(), ks, {.average = options.average}));
   table.add("test", evaluateSets(testIds, test.matrix(), ks, {.average = options.average}));

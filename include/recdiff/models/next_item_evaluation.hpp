@@ -93,29 +93,25 @@ inline metrics::CsrMatrix historyMask(const data::Sequences& seqs, const data::S
   return mask;
 }
 
-/// HR@K and NDCG@K of the labels of `samples` under `protocol`. `scorer(const data::HistoryBatch& batch,
-/// RowMatrix<float>& scores)` fills scores [batch rows × columns] for the padded histories of up to
-/// protocol.batchSize samples at a time (in sample order); `columns` is the number of score columns.
+/// The terms evaluateNextItem() sums, for its scoring batches [firstBatch, lastBatch) (batches of
+/// protocol.batchSize samples in sample order): terms[2·|ks|·(b − firstBatch) + c] = weight_b · HR@ks[c] of batch
+/// b, and at + |ks| its NDCG@ks[c] (weight_b: the batch's share of the samples, or 1 / batches for BatchMeans).
+/// `mask` is historyMask(seqs, samples, columns) when protocol.maskHistory (else unused). For sharded
+/// evaluation (recdiff/distributed/evaluation.hpp): the terms of all batches, summed in batch order, are the
+/// single process's metrics bit for bit.
 template <class Scorer>
-metrics::LabelMetrics evaluateNextItem(const data::Sequences& seqs, const data::SequenceSamples& samples,
-                                       std::span<const Index> ks, const NextItemProtocol& protocol,
-                                       const data::PaddingOptions& padding, Index columns, Scorer&& scorer) {
-  RECDIFF_REQUIRE(protocol.batchSize > 0, "evaluateNextItem(): batchSize must be positive, got ", protocol.batchSize);
-  RECDIFF_REQUIRE(!ks.empty(), "evaluateNextItem(): no cut-offs");
-  const Index n = samples.size();
-  metrics::CsrMatrix mask;
-  if (protocol.maskHistory) mask = historyMask(seqs, samples, columns);
-  metrics::LabelMetrics total;
-  total.ks.assign(ks.begin(), ks.end());
-  total.hitRate.assign(ks.size(), 0.0);
-  total.ndcg.assign(ks.size(), 0.0);
-  total.rows = n;
-  if (n == 0) return total;
+void nextItemTerms(const data::Sequences& seqs, const data::SequenceSamples& samples, std::span<const Index> ks,
+                   const NextItemProtocol& protocol, const data::PaddingOptions& padding, Index columns,
+                   const metrics::CsrMatrix& mask, Index firstBatch, Index lastBatch, Scorer&& scorer,
+                   std::vector<double>& terms) {
+  const Index n = samples.size(), k = static_cast<Index>(ks.size());
   const Index batches = (n + protocol.batchSize - 1) / protocol.batchSize;
+  terms.assign(static_cast<std::size_t>(2 * k * std::max<Index>(0, lastBatch - firstBatch)), 0.0);
   std::vector<Index> rows;
   data::HistoryBatch batch;
   RowMatrix<float> scores;
-  for (Index first = 0; first < n; first += protocol.batchSize) {
+  for (Index b = firstBatch; b < lastBatch; ++b) {
+    const Index first = b * protocol.batchSize;
     const Index count = std::min(protocol.batchSize, n - first);
     rows.resize(static_cast<std::size_t>(count));
     for (Index r = 0; r < count; ++r) rows[static_cast<std::size_t>(r)] = first + r;
@@ -134,12 +130,53 @@ metrics::LabelMetrics evaluateNextItem(const data::Sequences& seqs, const data::
     const double weight = protocol.average == metrics::RowAverage::PerRow
                               ? static_cast<double>(count) / static_cast<double>(n)
                               : 1.0 / static_cast<double>(batches);
-    for (std::size_t c = 0; c < ks.size(); ++c) {
-      total.hitRate[c] += weight * m.hitRate[c];
-      total.ndcg[c] += weight * m.ndcg[c];
+    double* t = terms.data() + 2 * k * (b - firstBatch);
+    for (Index c = 0; c < k; ++c) {
+      t[c] = weight * m.hitRate[static_cast<std::size_t>(c)];
+      t[k + c] = weight * m.ndcg[static_cast<std::size_t>(c)];
     }
   }
+}
+
+/// The LabelMetrics of `samples` for the terms of all its batches (nextItemTerms), summed in batch order.
+inline metrics::LabelMetrics sumNextItemTerms(std::span<const Index> ks, Index samples, const std::vector<double>& terms) {
+  metrics::LabelMetrics total;
+  total.ks.assign(ks.begin(), ks.end());
+  total.hitRate.assign(ks.size(), 0.0);
+  total.ndcg.assign(ks.size(), 0.0);
+  total.rows = samples;
+  const std::size_t k = ks.size();
+  for (std::size_t at = 0; at + 2 * k <= terms.size(); at += 2 * k)
+    for (std::size_t c = 0; c < k; ++c) {
+      total.hitRate[c] += terms[at + c];
+      total.ndcg[c] += terms[at + k + c];
+    }
   return total;
+}
+
+/// Checks evaluateNextItem()'s arguments and returns the history mask the protocol needs (empty without it).
+inline metrics::CsrMatrix nextItemMask(const data::Sequences& seqs, const data::SequenceSamples& samples,
+                                       std::span<const Index> ks, const NextItemProtocol& protocol, Index columns) {
+  RECDIFF_REQUIRE(protocol.batchSize > 0, "evaluateNextItem(): batchSize must be positive, got ", protocol.batchSize);
+  RECDIFF_REQUIRE(!ks.empty(), "evaluateNextItem(): no cut-offs");
+  metrics::CsrMatrix mask;
+  if (protocol.maskHistory) mask = historyMask(seqs, samples, columns);
+  return mask;
+}
+
+/// HR@K and NDCG@K of the labels of `samples` under `protocol`. `scorer(const data::HistoryBatch& batch,
+/// RowMatrix<float>& scores)` fills scores [batch rows × columns] for the padded histories of up to
+/// protocol.batchSize samples at a time (in sample order); `columns` is the number of score columns.
+template <class Scorer>
+metrics::LabelMetrics evaluateNextItem(const data::Sequences& seqs, const data::SequenceSamples& samples,
+                                       std::span<const Index> ks, const NextItemProtocol& protocol,
+                                       const data::PaddingOptions& padding, Index columns, Scorer&& scorer) {
+  const metrics::CsrMatrix mask = nextItemMask(seqs, samples, ks, protocol, columns);
+  const Index n = samples.size();
+  std::vector<double> terms;
+  nextItemTerms(seqs, samples, ks, protocol, padding, columns, mask, 0, (n + protocol.batchSize - 1) / protocol.batchSize,
+                scorer, terms);
+  return sumNextItemTerms(ks, n, terms);
 }
 
 }  // namespace recdiff

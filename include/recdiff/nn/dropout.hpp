@@ -162,6 +162,17 @@ class Dropout {
     return &mask_;
   }
 
+  /// Data-parallel row shards: the next mask drawn (forward() or sampleMask(), one call) is rows
+  /// [firstRow, firstRow + its rows) of the mask a batch of globalRows rows would draw, and the generator
+  /// advances as for that whole batch. So a process holding some rows of a batch masks them exactly as the
+  /// single process does. Without this call every draw is the whole batch's.
+  void setRowShard(Index firstRow, Index globalRows) {
+    RECDIFF_REQUIRE(firstRow >= 0 && globalRows >= firstRow, "Dropout::setRowShard(): rows from ", firstRow,
+                    " of a batch of ", globalRows);
+    shardFirst_ = firstRow;
+    shardRows_ = globalRows;
+  }
+
  private:
   /// out = in ⊙ mask_ (out may alias in), in contiguous chunks split over the threads when large.
   void multiplyByMask(const Matrix& in, Matrix& out) const {
@@ -177,10 +188,27 @@ class Dropout {
 
   void drawMask(Index rows, Index cols) {
     mask_.resize(rows, cols);
-    constexpr std::uint64_t kLanes = recdiff::detail::kPhiloxLanes, kPerGroup = 4 * kLanes, kGroupsPerChunk = 32;
+    constexpr std::uint64_t kLanes = recdiff::detail::kPhiloxLanes, kPerGroup = 4 * kLanes;
     const auto n = static_cast<std::uint64_t>(mask_.size());
-    const std::uint64_t groups = (n + kPerGroup - 1) / kPerGroup;
-    const std::uint64_t first = rng_.reserveBlocks(groups * kLanes);
+    if (shardRows_ < 0) {
+      const std::uint64_t groups = (n + kPerGroup - 1) / kPerGroup;
+      drawElements(rng_.reserveBlocks(groups * kLanes), 0, n);
+      return;
+    }
+    RECDIFF_REQUIRE(shardFirst_ + rows <= shardRows_, "Dropout: a shard of ", rows, " rows from row ", shardFirst_,
+                    " does not fit a batch of ", shardRows_);
+    const auto total = static_cast<std::uint64_t>(shardRows_) * static_cast<std::uint64_t>(cols);
+    const std::uint64_t first = rng_.reserveBlocks((total + kPerGroup - 1) / kPerGroup * kLanes);
+    drawElements(first, static_cast<std::uint64_t>(shardFirst_) * static_cast<std::uint64_t>(cols), n);
+    shardRows_ = -1;
+  }
+
+  /// mask_ (n elements) = elements [e0, e0 + n) of the draw whose blocks start at `first`.
+  void drawElements(std::uint64_t first, std::uint64_t e0, std::uint64_t n) {
+    constexpr std::uint64_t kLanes = recdiff::detail::kPhiloxLanes, kPerGroup = 4 * kLanes, kGroupsPerChunk = 32;
+    // Groups [gBegin, gEnd) hold the elements; chunks of them as before (e0 = 0 is the whole-batch draw).
+    const std::uint64_t gBegin = e0 / kPerGroup, gEnd = (e0 + n + kPerGroup - 1) / kPerGroup;
+    const std::uint64_t groups = gEnd - gBegin;
     const random::PhiloxKey key = random::philoxKey(rng_.seed());
     const std::uint64_t stream = rng_.stream();
     const Scalar scale = static_cast<Scalar>(1.0 / (1.0 - p_));
@@ -190,17 +218,19 @@ class Dropout {
     // Two phases per chunk: words into a stack buffer, then compare and scale.
     parallelFor(static_cast<Index>(chunks), chunks > 16, [&](Index c) {
       std::uint32_t w[kGroupsPerChunk * kPerGroup];
-      const std::uint64_t g0 = static_cast<std::uint64_t>(c) * kGroupsPerChunk;
-      const std::uint64_t g1 = std::min(groups, g0 + kGroupsPerChunk);
+      const std::uint64_t g0 = gBegin + static_cast<std::uint64_t>(c) * kGroupsPerChunk;
+      const std::uint64_t g1 = std::min(gEnd, g0 + kGroupsPerChunk);
       recdiff::detail::philoxGroups(key, first + g0 * kLanes, stream, g1 - g0, w);
-      const std::uint64_t begin = g0 * kPerGroup, end = std::min(n, g1 * kPerGroup);
+      // Elements [begin, end) of the draw, clipped to the wanted range; w starts at element g0·kPerGroup.
+      const std::uint64_t begin = std::max(e0, g0 * kPerGroup), end = std::min(e0 + n, g1 * kPerGroup);
       // Local copies: read through the lambda's references, scale and threshold could alias the mask stores,
       // and the loop would stay scalar with a branch per element (6% of a DiffuRec training step).
       const Scalar s = scale;
       const std::uint32_t th = threshold;
-      Scalar* const o = out + begin;
+      Scalar* const o = out + (begin - e0);
+      const std::uint32_t* const wk = w + (begin - g0 * kPerGroup);
       const auto m = static_cast<std::ptrdiff_t>(end - begin);
-      for (std::ptrdiff_t k = 0; k < m; ++k) o[k] = w[k] >= th ? s : Scalar(0);
+      for (std::ptrdiff_t k = 0; k < m; ++k) o[k] = wk[k] >= th ? s : Scalar(0);
     });
   }
 
@@ -209,6 +239,8 @@ class Dropout {
   std::uint32_t threshold_ = 0;
   bool training_ = true;
   bool active_ = false;
+  Index shardFirst_ = 0;
+  Index shardRows_ = -1;  ///< < 0: no shard pending (setRowShard)
   Matrix mask_;
 };
 

@@ -128,18 +128,19 @@ inline void normalFill(const random::NoiseAddress& at, std::uint64_t first, Scal
   });
 }
 
-/// Forward noising, raw form (see scalar::forwardNoise for the definition). noise may be null.
+/// Forward noising, raw form (see scalar::forwardNoise for the definition). noise may be null. Row r reads
+/// elements firstElement + r·cols … of the draw (firstElement > 0: a row shard of a larger batch's draw).
 template <class Scalar>
 inline void forwardNoise(const random::NoiseAddress& at, Index rows, Index cols, const Scalar* x0, Index ldx0,
                          const Scalar* a, const Scalar* b, Scalar* xt, Index ldxt, Scalar* noise,
-                         Index ldnoise) noexcept {
+                         Index ldnoise, std::uint64_t firstElement = 0) noexcept {
   const bool parallel = rows > 1 && rows * cols >= detail::kParallelMinElements;
   parallelFor(rows, parallel, [&](Index r) {
     alignas(64) Scalar buffer[detail::kNoiseChunk];
     for (Index c0 = 0; c0 < cols; c0 += detail::kNoiseChunk) {
       const Index len = std::min(detail::kNoiseChunk, cols - c0);
       Scalar* e = noise != nullptr ? noise + r * ldnoise + c0 : buffer;
-      detail::normalRange(at, static_cast<std::uint64_t>(r * cols + c0), e, len);
+      detail::normalRange(at, firstElement + static_cast<std::uint64_t>(r * cols + c0), e, len);
       detail::axpbyRow(a[r], x0 + r * ldx0 + c0, b[r], e, xt + r * ldxt + c0, len);
     }
   });

@@ -19,6 +19,8 @@
 ///   const StepResult r = trainer.step(x0, NoCondition{}, rng);   // x0: [batch × dim]
 
 #include <cmath>
+#include <functional>
+#include <utility>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -80,33 +82,41 @@ class MseDiffusionObjective {
     RECDIFF_REQUIRE(x0.rows() > 0, "MseDiffusionObjective::lossAndGradient(): empty batch");
     drawTimesteps(*sampler_, x0.rows(), rng, timesteps_);
     const random::NoiseAddress at = rng.reserveNoise<Scalar>(static_cast<std::uint64_t>(x0.size()));
-    return lossAndGradient(x0, timesteps_.t, timesteps_.weights, at, Condition{});
+    if (ranks_ == 1) return lossAndGradient(x0, timesteps_.t, timesteps_.weights, at, Condition{});
+    // Data parallel: the whole batch's timesteps and noise reservation (as above), this process's rows of them.
+    const train::RowShard shard = train::rowShard(x0.rows(), rank_, ranks_);
+    shardX0_ = x0.middleRows(shard.begin, shard.rows());
+    shardT_ = timesteps_.t.segment(shard.begin, shard.rows());
+    shardWeights_ = timesteps_.weights.segment(shard.begin, shard.rows());
+    if constexpr (requires { model_->setRowShard(shard.begin, x0.rows()); })
+      model_->setRowShard(shard.begin, x0.rows());
+    return noisedLoss(shardX0_, shardT_, shardWeights_, at,
+                      static_cast<std::uint64_t>(shard.begin) * static_cast<std::uint64_t>(x0.cols()), Condition{});
+  }
+
+  /// Data-parallel training (recdiff/distributed/data_parallel.hpp calls it): this process computes rows
+  /// train::rowShard(batch rows, rank, ranks) of every batch, with exactly the random numbers (timesteps,
+  /// noise, the model's dropout when it has setRowShard) that the single process draws for them; its loss and
+  /// gradient are those rows' mean. `gather` fills every row's reweighted loss (rank order) from each
+  /// process's into `all` (sized to the batch), so that the sampler's update sees the whole batch on every
+  /// process. ranks = 1: no sharding.
+  using LossGather = std::function<void(const ArrayX<Scalar>& mine, ArrayX<Scalar>& all)>;
+  void setShard(Index rank, Index ranks, LossGather gather) {
+    RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "MseDiffusionObjective::setShard(): rank ", rank,
+                    " of ", ranks);
+    RECDIFF_REQUIRE(ranks == 1 || gather, "MseDiffusionObjective::setShard(): no loss gather for ", ranks,
+                    " processes");
+    rank_ = rank;
+    ranks_ = ranks;
+    gather_ = std::move(gather);
   }
 
   /// Loss and parameter gradient of one batch for given t, importance weights and noise address (the gradient
   /// is accumulated into model.parameters().grads() after zeroing it). Tests finite-difference it.
   double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
                          const random::NoiseAddress& noiseAt, const Condition& condition) {
-    RECDIFF_REQUIRE(t.size() == x0.rows(), "DiffusionTrainer::lossAndGradient(): x0 has ", x0.rows(),
-                    " rows but t has ", t.size(), " entries");
-    diffusion_->checkTimesteps(t, x0.rows(), "DiffusionTrainer::lossAndGradient");
-    a_.resize(t.size());
-    b_.resize(t.size());
-    for (Index i = 0; i < t.size(); ++i) {
-      a_(i) = diffusion_->sqrtAlphaBar()(t(i));
-      b_(i) = diffusion_->sqrtOneMinusAlphaBar()(t(i));
-    }
-    xt_.resize(x0.rows(), x0.cols());
-    if constexpr (kPredictEpsilon) {
-      noise_.resize(x0.rows(), x0.cols());
-      simd::forwardNoise<Scalar>(noiseAt, x0, a_, b_, xt_, noise_);
-    } else {
-      simd::forwardNoise<Scalar>(noiseAt, x0, a_, b_, xt_);
-    }
-    // For x0 prediction the loss never reads the noise: xt stands in for it.
-    return finish(x0, t, importanceWeights, kPredictEpsilon ? noise_ : xt_, condition);
+    return noisedLoss(x0, t, importanceWeights, noiseAt, 0, condition);
   }
-
   /// As above with the noise given explicitly ([batch × dim]; e.g. a reference implementation's draw).
   template <class Noise>
   double lossAndGradient(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
@@ -127,9 +137,18 @@ class MseDiffusionObjective {
     return finish(x0, t, importanceWeights, noise, condition);
   }
 
-  /// After an applied update: the sampler's update(t, reweighted losses) hook, when it has one.
+  /// After an applied update: the sampler's update(t, reweighted losses) hook, when it has one (data parallel:
+  /// the whole batch's losses, gathered from every process).
   void afterStep(const Matrix& /*x0*/) {
-    if constexpr (hasUpdateHook<Sampler, Scalar>) sampler_->update(timesteps_.t, loss_.weighted);
+    if constexpr (hasUpdateHook<Sampler, Scalar>) {
+      if (ranks_ == 1) {
+        sampler_->update(timesteps_.t, loss_.weighted);
+      } else {
+        gathered_.resize(timesteps_.t.size());
+        gather_(loss_.weighted, gathered_);
+        sampler_->update(timesteps_.t, gathered_);
+      }
+    }
   }
 
   nn::ParameterBuffer<Scalar>& parameters() { return model_->parameters(); }
@@ -142,6 +161,31 @@ class MseDiffusionObjective {
   const DiffusionTrainerOptions& options() const noexcept { return options_; }
 
  private:
+  /// The fused noising of x0 (row r reads elements firstElement + r·cols … of the draw at noiseAt), then finish().
+  double noisedLoss(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
+                    const random::NoiseAddress& noiseAt, std::uint64_t firstElement, const Condition& condition) {
+    RECDIFF_REQUIRE(t.size() == x0.rows(), "DiffusionTrainer::lossAndGradient(): x0 has ", x0.rows(),
+                    " rows but t has ", t.size(), " entries");
+    diffusion_->checkTimesteps(t, x0.rows(), "DiffusionTrainer::lossAndGradient");
+    a_.resize(t.size());
+    b_.resize(t.size());
+    for (Index i = 0; i < t.size(); ++i) {
+      a_(i) = diffusion_->sqrtAlphaBar()(t(i));
+      b_(i) = diffusion_->sqrtOneMinusAlphaBar()(t(i));
+    }
+    xt_.resize(x0.rows(), x0.cols());
+    if constexpr (kPredictEpsilon) {
+      noise_.resize(x0.rows(), x0.cols());
+      simd::forwardNoise<Scalar>(noiseAt, x0.rows(), x0.cols(), x0.data(), x0.outerStride(), a_.data(), b_.data(),
+                                 xt_.data(), xt_.outerStride(), noise_.data(), noise_.outerStride(), firstElement);
+    } else {
+      simd::forwardNoise<Scalar>(noiseAt, x0.rows(), x0.cols(), x0.data(), x0.outerStride(), a_.data(), b_.data(),
+                                 xt_.data(), xt_.outerStride(), nullptr, 0, firstElement);
+    }
+    // For x0 prediction the loss never reads the noise: xt stands in for it.
+    return finish(x0, t, importanceWeights, kPredictEpsilon ? noise_ : xt_, condition);
+  }
+
   /// Denoiser forward on xt_, the loss and its gradient, backward into zeroed parameter gradients.
   template <class Noise>
   double finish(const Matrix& x0, const Eigen::ArrayXi& t, const ArrayX<Scalar>& importanceWeights,
@@ -162,6 +206,11 @@ class MseDiffusionObjective {
   Matrix xt_, noise_, out_;
   DiffusionLoss<Scalar> loss_;
   TimestepBatch<Scalar> timesteps_;
+  Index rank_ = 0, ranks_ = 1;  ///< data-parallel row shard (setShard)
+  LossGather gather_;
+  Matrix shardX0_;
+  Eigen::ArrayXi shardT_;
+  ArrayX<Scalar> shardWeights_, gathered_;
 };
 
 /// The MSE objective composed with an optimizer through train::Trainer: what DiffRec trains with.

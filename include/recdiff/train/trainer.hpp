@@ -40,6 +40,7 @@
 #include <concepts>
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -187,6 +188,22 @@ Index rowsOf(const B& b) {
 
 }  // namespace detail
 
+/// The rows [begin, end) of a batch of `rows` rows that process `rank` of `ranks` computes in data-parallel
+/// training: contiguous, in rank order, the first rows % ranks processes one row more (uneven shards).
+struct RowShard {
+  Index begin = 0;
+  Index end = 0;
+  Index rows() const noexcept { return end - begin; }
+};
+inline RowShard rowShard(Index rows, Index rank, Index ranks) {
+  RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "train::rowShard(): rank ", rank, " of ", ranks);
+  RECDIFF_REQUIRE(rows >= ranks, "data-parallel training: a batch of ", rows, " rows cannot be split over ", ranks,
+                  " processes (every process needs at least one row; use a larger batch or fewer processes)");
+  const Index base = rows / ranks, extra = rows % ranks;
+  const Index begin = rank * base + std::min(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
 /// Several parameter buffers that one objective trains (L-DiffRec: the autoencoder's and the denoiser's), each
 /// with its own optimizer (OptimizerGroup). gradsFinite() is true when every buffer's gradient is finite.
 template <class Scalar, std::size_t N>
@@ -240,10 +257,17 @@ class Trainer {
   Obj& objective() noexcept { return *objective_; }
   Optimizer& optimizer() noexcept { return *optimizer_; }
 
+  /// Data-parallel training (recdiff/distributed/data_parallel.hpp sets it): called after lossAndGradient
+  /// with the batch and this process's loss, before the finiteness check; it reduces the gradient across the
+  /// processes and returns the whole batch's loss. Unset (the default), a step is exactly as without it.
+  using GradientHook = std::function<double(const Batch&, double)>;
+  void setGradientHook(GradientHook hook) { gradientHook_ = std::move(hook); }
+
   /// One step on `batch`: the loss and gradient, then the update unless the loss or a gradient is not finite.
   /// Returns the loss; `applied` says whether the update was applied.
   double step(const Batch& batch, Rng& rng, bool& applied) {
-    const double loss = static_cast<double>(objective_->lossAndGradient(batch, rng));
+    double loss = static_cast<double>(objective_->lossAndGradient(batch, rng));
+    if (gradientHook_) loss = gradientHook_(batch, loss);
     applied = std::isfinite(loss) && objective_->parameters().gradsFinite();
     if (!applied) return loss;
     optimizer_->step(objective_->parameters());
@@ -292,6 +316,7 @@ class Trainer {
  private:
   Obj* objective_;
   Optimizer* optimizer_;
+  GradientHook gradientHook_;
 };
 
 /// The epoch loop of fit(): for e = 1 … options.epochs, the callbacks' beginEpoch, then

@@ -1,0 +1,101 @@
+#ifndef RECDIFF_DISTRIBUTED_EVALUATION_HPP
+#define RECDIFF_DISTRIBUTED_EVALUATION_HPP
+
+/// \file distributed/evaluation.hpp
+/// Sharded evaluation: the users split over the ranks in whole scoring batches (contiguous blocks of batches,
+/// rank order), every rank scores and ranks its own users' top-K (metrics::rankSplits), the ids are
+/// all-gathered, and every rank computes the metrics of all users. Each batch is scored exactly as by
+/// metrics::evaluateSplits in one process (the same users together, the same calls), so the table is the
+/// single process's, bit for bit, on every rank — when scoring draws no random numbers (DiffRec without
+/// samplingNoise, the baselines); a model that draws noise while scoring draws other numbers on a shard.
+///
+/// Usage:
+///   const metrics::MetricTable t = distributed::evaluateSplits(model, world, train, valid, test, ks, rng,
+///                                                              {.batch = 400});
+///   const metrics::LabelMetrics m = distributed::evaluateNextItem(world, seqs, samples, ks, protocol, padding,
+///                                                                 columns, scorer);   // DiffuRec, DreamRec
+///
+/// Next-item evaluation (models/next_item_evaluation.hpp) is sharded the same way: each rank computes the
+/// weighted per-batch HR/NDCG terms of its block of batches, the terms are all-gathered and summed in batch
+/// order on every rank — the single process's sums, bit for bit.
+
+#include <algorithm>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "../data/interactions.hpp"
+#include "../metrics/metric_table.hpp"
+#include "../metrics/split_evaluation.hpp"
+#include "../models/next_item_evaluation.hpp"
+#include "../random/rng.hpp"
+#include "communicator.hpp"
+
+namespace recdiff::distributed {
+
+/// The users [begin, end) of rank `rank` of `ranks` when `users` users are scored in batches of `batch`:
+/// whole batches, contiguous blocks of them in rank order (a rank may get none when batches < ranks).
+inline std::pair<Index, Index> userShard(Index users, Index batch, int rank, int ranks) {
+  const Index batches = (users + batch - 1) / batch;
+  const std::vector<int> perRank = shardCounts(batches, ranks);
+  Index firstBatch = 0;
+  for (int r = 0; r < rank; ++r) firstBatch += perRank[static_cast<std::size_t>(r)];
+  const Index lastBatch = firstBatch + perRank[static_cast<std::size_t>(rank)];
+  return {std::min(users, firstBatch * batch), std::min(users, lastBatch * batch)};
+}
+
+/// metrics::evaluateSplits with the users sharded over `comm` (see the file comment); every rank returns the
+/// same table. With one process it is metrics::evaluateSplits.
+template <class Model>
+metrics::MetricTable evaluateSplits(Model& model, Communicator& comm, const data::Interactions& train,
+                                    const data::Interactions& valid, const data::Interactions& test,
+                                    std::span<const Index> ks, Rng& rng,
+                                    const metrics::SplitEvaluationOptions& options = {}) {
+  if (comm.size() == 1) return metrics::evaluateSplits(model, train, valid, test, ks, rng, options);
+  metrics::checkSplits(train, valid, test, ks, options.batch, "distributed::evaluateSplits()");
+  const Index k = *std::max_element(ks.begin(), ks.end());
+  const Index users = train.users();
+  metrics::IdMatrix validIds(users, k), testIds(users, k);
+  const auto [begin, end] = userShard(users, options.batch, comm.rank(), comm.size());
+  metrics::rankSplits(model, train, valid, begin, end, k, options.batch, rng, validIds, testIds);
+  std::vector<int> counts(static_cast<std::size_t>(comm.size()));
+  for (int r = 0; r < comm.size(); ++r) {
+    const auto [b, e] = userShard(users, options.batch, r, comm.size());
+    counts[static_cast<std::size_t>(r)] = static_cast<int>((e - b) * k);
+  }
+  for (metrics::IdMatrix* ids : {&validIds, &testIds}) {
+    const std::vector<int> mine(ids->data() + begin * k, ids->data() + end * k);
+    comm.allgather(std::span<const int>(mine), std::span<int>(ids->data(), static_cast<std::size_t>(ids->size())),
+                   std::span<const int>(counts));
+  }
+  metrics::MetricTable table;
+  table.add("valid", metrics::evaluateSets(validIds, valid.matrix(), ks, {.average = options.average}));
+  table.add("test", metrics::evaluateSets(testIds, test.matrix(), ks, {.average = options.average}));
+  return table;
+}
+
+/// evaluateNextItem with the scoring batches sharded over `comm` (see the file comment); every rank returns the
+/// same metrics, equal to the single process's. `scorer` is called for this rank's batches only.
+template <class Scorer>
+metrics::LabelMetrics evaluateNextItem(Communicator& comm, const data::Sequences& seqs,
+                                       const data::SequenceSamples& samples, std::span<const Index> ks,
+                                       const NextItemProtocol& protocol, const data::PaddingOptions& padding,
+                                       Index columns, Scorer&& scorer) {
+  const metrics::CsrMatrix mask = nextItemMask(seqs, samples, ks, protocol, columns);
+  const Index n = samples.size(), batches = (n + protocol.batchSize - 1) / protocol.batchSize;
+  const std::vector<int> perRank = shardCounts(batches, comm.size());
+  Index first = 0;
+  for (int r = 0; r < comm.rank(); ++r) first += perRank[static_cast<std::size_t>(r)];
+  std::vector<double> mine;
+  nextItemTerms(seqs, samples, ks, protocol, padding, columns, mask, first,
+                first + perRank[static_cast<std::size_t>(comm.rank())], scorer, mine);
+  const Index width = 2 * static_cast<Index>(ks.size());
+  const std::vector<int> counts = shardCounts(batches, comm.size(), width);
+  std::vector<double> all(static_cast<std::size_t>(batches * width));
+  comm.allgather(std::span<const double>(mine), std::span<double>(all), std::span<const int>(counts));
+  return sumNextItemTerms(ks, n, all);
+}
+
+}  // namespace recdiff::distributed
+
+#endif  // RECDIFF_DISTRIBUTED_EVALUATION_HPP
