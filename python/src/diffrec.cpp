@@ -1,15 +1,19 @@
 // recdiff.DiffRec and recdiff.TDiffRec: the options' field tables (models/diffrec_options.hpp, T-DiffRec's
-// TimeWeightOptions) and FitSettings as keywords, fit through train::fit() with the library's callbacks (early
-// stopping on validation recall@20, keep-best, progress bar) plus the Python hooks (Ctrl-C, callback).
+// TimeWeightOptions), the mean type and FitSettings as keywords, fit through train::fit() with the library's
+// callbacks (early stopping on validation recall@20, keep-best, progress bar) plus the Python hooks (Ctrl-C,
+// callback). The mean type (x0 or eps) is DiffRec's template parameter: AnyDiffRec holds either instantiation,
+// so one Python class trains, saves and loads both.
 
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 
 #include <recdiff/models/diffrec.hpp>
 #include <recdiff/models/tdiffrec.hpp>
@@ -22,16 +26,78 @@ namespace recdiff::python {
 
 namespace {
 
+/// What DiffRec's denoiser predicts: the keyword mean_type (the C++ template parameter, diffrec_movielens'
+/// --mean-type, the checkpoints' mean_type).
+enum class MeanType { x0, eps };
+constexpr std::array<io::FieldChoice<MeanType>, 2> fieldChoices(MeanType) {
+  return {{{"x0", MeanType::x0}, {"eps", MeanType::eps}}};
+}
+struct MeanTypeOption {
+  MeanType meanType = MeanType::x0;
+  template <class Self, class V>
+  static void fields(Self& o, V&& v) {
+    v(io::Field("mean_type", "what the denoiser predicts: x0 (the authors' default) or eps"), o.meanType);
+  }
+};
+
+/// DiffRec<PredictX0> or DiffRec<PredictEpsilon>, chosen at run time, with the model concept's methods that the
+/// bindings call (each forwards to the instantiation held).
+class AnyDiffRec {
+ public:
+  using ScalarType = float;
+
+  AnyDiffRec(MeanType type, const DiffRecOptions& options, Index items, std::uint64_t seed) {
+    if (type == MeanType::eps) model_ = std::make_unique<DiffRec<PredictEpsilon, float>>(options, items, seed);
+    else model_ = std::make_unique<DiffRec<PredictX0, float>>(options, items, seed);
+  }
+
+  /// f(the DiffRec held).
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    return std::visit([&](auto& m) -> decltype(auto) { return f(*m); }, model_);
+  }
+
+  template <class... Callbacks>
+  TrainResult fit(const data::Interactions& train, const FitOptions& options, Callbacks&... callbacks) {
+    return visit([&](auto& m) { return m.fit(train, options, callbacks...); });
+  }
+  metrics::TopK<float> recommend(const data::Interactions& input, std::span<const Index> users, Index k,
+                                 bool filterSeen, Rng& rng, std::vector<const metrics::CsrMatrix*> masks = {}) {
+    return visit([&](auto& m) { return m.recommend(input, users, k, filterSeen, rng, std::move(masks)); });
+  }
+  void scores(const data::Interactions& input, std::span<const Index> users, RowMatrix<float>& out, Rng& rng) {
+    visit([&](auto& m) { m.scores(input, users, out, rng); });
+  }
+  metrics::MetricTable evaluate(const data::Interactions& train, const data::Interactions& valid,
+                                const data::Interactions& test, std::span<const Index> ks, Rng& rng,
+                                metrics::UserAverage average) {
+    return visit([&](auto& m) { return m.evaluate(train, valid, test, ks, rng, average); });
+  }
+  void save(const std::string& path) { visit([&](auto& m) { m.save(path); }); }
+  void load(const std::string& path) { visit([&](auto& m) { m.load(path); }); }
+  Index items() const { return std::visit([](const auto& m) { return m->items(); }, model_); }
+  std::map<std::string, std::string> hyperparameters() const {
+    return std::visit([](const auto& m) { return m->hyperparameters(); }, model_);
+  }
+  nn::ParameterBuffer<float>& parameters() {
+    return visit([](auto& m) -> nn::ParameterBuffer<float>& { return m.model().parameters(); });
+  }
+
+ private:
+  std::variant<std::unique_ptr<DiffRec<PredictX0, float>>, std::unique_ptr<DiffRec<PredictEpsilon, float>>> model_;
+};
+
 template <bool TimeAware>
-struct DiffRecModel : TrainedModel<DiffRec<PredictX0, float>> {
+struct DiffRecModel : TrainedModel<AnyDiffRec> {
   static inline const char* kName = TimeAware ? "TDiffRec" : "DiffRec";
   using Time = std::conditional_t<TimeAware, TimeWeightOptions, NoFields>;
   DiffRecOptions options;
+  MeanTypeOption mean;
   Time time;
 
   explicit DiffRecModel(const py::kwargs& kwargs) {
     const std::string who = std::string(kName) + "()";
-    applyAllKeywords(kwargs, who, options, time, settings, execution);
+    applyAllKeywords(kwargs, who, options, mean, time, settings, execution);
     RECDIFF_REQUIRE(settings.evalEvery > 0 && settings.patience > 0, who, ": eval_every and patience must be positive");
     validationCutoffs(settings.metric, who);
     if constexpr (TimeAware) timeWeighted(data::Interactions(), time, StoredOrder::Chronological);  // checks w_min, w_max
@@ -44,12 +110,13 @@ struct DiffRecModel : TrainedModel<DiffRec<PredictX0, float>> {
     else return x;
   }
   std::unique_ptr<Model> makeModel(const data::Interactions& train) const {
-    return std::make_unique<Model>(options, train.items(), settings.seed);
+    return std::make_unique<Model>(mean.meanType, options, train.items(), settings.seed);
   }
-  static std::vector<nn::ParameterBuffer<float>*> buffers(Model& m) { return {&m.model().parameters()}; }
+  static std::vector<nn::ParameterBuffer<float>*> buffers(Model& m) { return {&m.parameters()}; }
   std::map<std::string, std::string> hyperparameters() const {
     if (model) return model->hyperparameters();
     auto h = io::fieldsToText(options);
+    for (auto& [k, v] : io::fieldsToText(mean)) h[k] = v;
     for (auto& [k, v] : io::fieldsToText(time)) h[k] = v;
     return h;
   }
@@ -60,10 +127,10 @@ void bindOne(py::module_& m, const char* doc) {
   using W = DiffRecModel<TimeAware>;
   py::class_<W> c(m, W::kName,
                   (std::string(doc) + "\n\nKeywords (default: help):\n" + keywordHelp(DiffRecOptions{}) +
-                   keywordHelp(typename W::Time{}) + keywordHelp(FitSettings{}) + keywordHelp(Execution{}))
+                   keywordHelp(MeanTypeOption{}) + keywordHelp(typename W::Time{}) + keywordHelp(FitSettings{}) + keywordHelp(Execution{}))
                       .c_str());
   c.def(py::init<const py::kwargs&>());
-  c.def_static("_keywords", [] { return keywordList(DiffRecOptions{}, typename W::Time{}, FitSettings{}, Execution{}); },
+  c.def_static("_keywords", [] { return keywordList(DiffRecOptions{}, MeanTypeOption{}, typename W::Time{}, FitSettings{}, Execution{}); },
                "(names, type, default, help) per keyword");
   c.def("fit", &fitModel<W>, py::arg("user_items"), py::arg("validation") = py::none(),
         py::arg("show_progress") = true, py::arg("callback") = py::none(),
@@ -93,21 +160,21 @@ void bindOne(py::module_& m, const char* doc) {
       py::arg("train"), py::arg("validation"), py::arg("test"), py::arg("k"), py::arg("average"));
 }
 
-/// A DiffRec checkpoint as the bound model W (the options from its header; x0 DiffRec only).
+/// A DiffRec checkpoint as the bound model W (the options and the mean type from its header; a checkpoint
+/// without mean_type, written before it was recorded, is x0).
 template <class W>
 py::object loadDiffRec(const std::string& path, const std::string& who) {
   const io::CheckpointInfo info = io::readCheckpointInfo(path);
   RECDIFF_REQUIRE(info.modelType == "DiffRec", who, ": ", path, " holds a '", info.modelType,
                   "' checkpoint, not a DiffRec one");
+  const auto [options, items] = DiffRec<>::optionsFromHyperparameters(info.hyperparameters);  // checks mean_type
   const auto it = info.hyperparameters.find("mean_type");
-  RECDIFF_REQUIRE(it == info.hyperparameters.end() || it->second == "x0", who, ": ", path,
-                  " is a DiffRec with mean_type ", it->second, "; the Python module has x0 DiffRec only");
-  const auto [options, items] = DiffRec<>::optionsFromHyperparameters(info.hyperparameters);
   auto w = std::make_unique<W>(py::kwargs());
   w->options = options;
+  w->mean.meanType = it != info.hyperparameters.end() && it->second == "eps" ? MeanType::eps : MeanType::x0;
   {
     py::gil_scoped_release release;
-    auto model = std::make_unique<DiffRec<>>(options, items, 1);
+    auto model = std::make_unique<AnyDiffRec>(w->mean.meanType, options, items, 1);
     model->load(path);
     w->model = std::move(model);
   }

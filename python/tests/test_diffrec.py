@@ -120,17 +120,21 @@ def test_tdiffrec_reads_the_stored_order(small):
     np.testing.assert_array_equal(tw.scores(train), same.scores(train))  # all weights 1: DiffRec
 
 
-def test_python_equals_the_cpp_example(tmp_path):
+@pytest.mark.parametrize("mean_type", ["x0", "eps"])
+def test_python_equals_the_cpp_example(tmp_path, mean_type):
     binary = example_binary("diffrec_movielens")
     data = subset_of_ml_1m_clean(tmp_path)
     report, cpp_ckpt = tmp_path / "report.json", tmp_path / "cpp.ckpt"
     subprocess.run([binary, "--preset", "ml-1m_clean", "--data", str(data), "--epochs", "2", "--eval-every", "2",
                     "--seed", "5", "--threads", "2", "--no-baselines", "--no-progress", "--report", str(report),
-                    "--save", str(cpp_ckpt)], check=True, stdout=subprocess.DEVNULL)
+                    "--mean-type", mean_type, "--save", str(cpp_ckpt)], check=True, stdout=subprocess.DEVNULL)
     cpp = json.loads(report.read_text())["metrics"]
 
     train, valid, test = recdiff.datasets.diffrec_splits(data)
-    m = recdiff.DiffRec(epochs=2, eval_every=2, seed=5, threads=2).fit(train, validation=valid, show_progress=False)
+    m = recdiff.DiffRec(epochs=2, eval_every=2, seed=5, threads=2, mean_type=mean_type)
+    assert m.hyperparameters()["mean_type"] == mean_type
+    m.fit(train, validation=valid, show_progress=False)
+    assert m.hyperparameters()["mean_type"] == mean_type
     py_valid = m.fit_result["best"]
     py_test = recdiff.evaluate(m, train, test, k=(10, 20, 50, 100), exclude=valid)
     for k in (10, 20, 50, 100):
@@ -228,13 +232,15 @@ def test_evaluate_with_validation_is_both_rankings(small):
         recdiff.evaluate(recdiff.EASE().fit(train), train, rest, validation=valid)
 
 
-def test_eps_checkpoint_is_refused_with_its_reason(tmp_path):
-    binary = example_binary("diffrec_movielens")
-    data = subset_of_ml_1m_clean(tmp_path)
-    ckpt = tmp_path / "eps.ckpt"
-    subprocess.run([binary, "--preset", "ml-1m_clean", "--data", str(data), "--mean-type", "eps", "--epochs", "1",
-                    "--eval-every", "1", "--threads", "2", "--no-baselines", "--no-progress", "--save", str(ckpt)],
-                   check=True, stdout=subprocess.DEVNULL)
-    for load in (recdiff.load, lambda p: recdiff.TDiffRec.load(p, w_min=0.1, w_max=1.0)):
-        with pytest.raises(ValueError, match="is a DiffRec with mean_type eps; the Python module has x0 DiffRec only"):
-            load(str(ckpt))
+def test_mean_type_is_checked_and_kept_by_checkpoints(small, tmp_path):
+    train, _ = small
+    with pytest.raises(ValueError, match="mean_type"):
+        recdiff.DiffRec(mean_type="v")
+    eps = recdiff.DiffRec(epochs=2, seed=2, mean_type="eps", **SMALL).fit(train, show_progress=False)
+    x0 = recdiff.DiffRec(epochs=2, seed=2, **SMALL).fit(train, show_progress=False)
+    assert not np.array_equal(eps.scores(train), x0.scores(train))  # the parameterization is used
+    path = tmp_path / "eps.ckpt"
+    eps.save(str(path))
+    for loaded in (recdiff.load(str(path)), recdiff.TDiffRec.load(str(path), w_min=1.0, w_max=1.0)):
+        assert loaded.hyperparameters()["mean_type"] == "eps"
+        np.testing.assert_array_equal(loaded.scores(train), eps.scores(train))
