@@ -133,6 +133,7 @@ void resumable(Callbacks& cb, const LoopFlags& loop, const std::string& modelTyp
   cb.state.add("csv_log", cb.log);
   std::printf("training state: %s (%s)\n", loop.resume.c_str(),
               std::filesystem::exists(loop.resume) ? "continuing from it" : "new; written as training goes");
+  std::fflush(stdout);  // a SIGKILL (the reason for --resume) must not lose this line in stdout's buffer
 }
 
 /// The wall and CPU seconds of a run's epochs and evaluations (for medians).
