@@ -27,6 +27,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli.hpp"
+#include "run_info.hpp"
+
 namespace recdiff::examples {
 
 /// "1,2,3".
@@ -49,11 +52,11 @@ struct LoopFlags {
 
   void add(CLI::App& app, const std::string& patienceHelp) {
     app.add_option("--epochs", epochs_, "upper epoch limit (default: the preset's)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(wholeNumberAtLeast(0));
     app.add_option("--max-batches-per-epoch", maxBatches, "stop each epoch after this many batches (0: no limit)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--eval-every", evalEvery_, "validate every N epochs (and after the last)")->check(CLI::PositiveNumber);
-    app.add_option("--patience", patience_, patienceHelp)->check(CLI::PositiveNumber);
+        ->check(wholeNumberAtLeast(0));
+    app.add_option("--eval-every", evalEvery_, "validate every N epochs (and after the last)")->check(wholeNumberAtLeast(1));
+    app.add_option("--patience", patience_, patienceHelp)->check(wholeNumberAtLeast(1));
     app.add_option("--log", log, "per-epoch CSV log (train::CsvLog: losses, seconds, validation metrics)");
     app.add_flag("--no-progress", noProgress_, "no progress bar");
     app.add_option("--resume", resume, "training-state file: continue from it when it exists, else start afresh; "
@@ -71,6 +74,7 @@ struct LoopFlags {
   }
 
   void applyOverrides() {
+    requireOutputFolders({{"--log", log}, {"--resume", resume}});
     if (epochs_) epochs = *epochs_;
     if (evalEvery_) evalEvery = *evalEvery_;
     if (patience_) patience = *patience_;

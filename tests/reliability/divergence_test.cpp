@@ -86,7 +86,7 @@ struct Run {
 
 }  // namespace
 
-TEST_CASE("Divergence: a poisoned batch stops training naming epoch and batch; the last good state resumes",
+TEST_CASE("Divergence: a poisoned batch stops training naming epoch and batch, and the last good state resumes",
           "[reliability][train][state]") {
   TempDir dir("diverge");
   Run clean(dir.path / "clean.state");
