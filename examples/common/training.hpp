@@ -96,6 +96,22 @@ struct LoopFlags {
   bool noProgress_ = false;
 };
 
+/// The library's TrainingCheckpoint, which also says at the end of training where the run resumed from and,
+/// when training diverged, whether the last good state was kept (a rerun continues from it).
+struct ReportingCheckpoint : train::TrainingCheckpoint {
+  void endTraining(const TrainResult& r) {
+    train::TrainingCheckpoint::endTraining(r);
+    if (!enabled()) return;
+    if (resumed()) std::printf("training state: resumed from %s\n", resumedFrom().c_str());
+    if (divergedRun(r))
+      std::printf(keptLastGoodState() ? "training state: %s keeps the last state before the divergence; running the "
+                                        "same command again continues from it\n"
+                                      : "training state: none written to %s before the divergence\n",
+                  file().c_str());
+    std::fflush(stdout);
+  }
+};
+
 /// The callbacks of a training example, in the order fit() must run them: early stopping on `metric`
 /// (patience in `unit`; at a new best the parameters are kept and onImprove runs, e.g. writing --save), the
 /// kept parameters restored at the end, the --log CSV with `columns` and the CPU and evaluation seconds, the
@@ -106,7 +122,7 @@ struct Callbacks {
   train::CsvLog log;
   train::ProgressBar bar;
   train::ProgressLog lines;
-  train::TrainingCheckpoint state;  ///< disabled unless resumable() is called with --resume
+  ReportingCheckpoint state;  ///< disabled unless resumable() is called with --resume
 
   Callbacks(const LoopFlags& loop, train::EarlyStopping::Evaluator evaluate, std::string metric, train::PatienceUnit unit,
             std::vector<nn::ParameterBuffer<float>*> buffers, std::vector<std::string> columns,

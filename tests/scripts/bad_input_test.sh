@@ -6,7 +6,7 @@
 #
 # The data is made here: a small raw MovieLens folder in the ML-100K format (invented ratings, nothing from
 # GroupLens), broken copies of it, and DiffRec .npy splits written with numpy. --markdown prints each row as the
-# docs' table has it (the first line of the message the binary printed), to refresh the table.
+# docs' table has it (the line of the output with the checked text), to refresh the table.
 set -uo pipefail
 src=$1 bin=$2 markdown=${3:-}
 
@@ -92,7 +92,8 @@ row() {
   rows=$((rows + 1))
   if [ -n "$markdown" ]; then
     local first
-    first=$(printf '%s\n' "$out" | grep -v "^\(data\|model\|training state\|recdiff\|epoch\|loaded\|T-DiffRec time weights\):\? " | grep -m1 . | sed "s|$work|…|g; s/|/\\\\|/g")
+    first=$(printf '%s\n' "$out" | grep -F -m1 -- "$text")  # the line with the checked text
+    first=$(printf '%s' "$first" | sed "s|$work|…|g; s/|/\\\\|/g")
     printf '| %s | %s | `%s` |\n' "$id" "$code" "$first"
   fi
   if [ "$code" != "$want" ] || [[ "$out" != *"$text"* ]]; then
@@ -154,6 +155,9 @@ row H2 1 "LinearVarianceSchedule: noiseScale must be positive, got noiseScale = 
 row H3 105 "need 0 < w-min <= w-max" dr --model tdiffrec --w-min 0
 row H4 105 "L-DiffRec supports x0 only" dr --model ldiffrec --mean-type eps
 row H5 3 "diverged: non-finite loss or gradient in epoch 1, batch" dr --lr 1e30 --resume "$work/h5.state" --checkpoint-every 1
+# the same command again: the state before the divergence was kept (not a finished one), so it resumes there
+row H6 3 "training state: resumed from epoch 1, batch 1" dr --lr 1e30 --resume "$work/h5.state" --checkpoint-every 1
+row H7 3 "keeps the last state before the divergence; running the same command again continues from it" dr --lr 1e30 --resume "$work/h5.state" --checkpoint-every 1
 # Data files and splits
 row D1 1 "--data $work/missing: not a folder" dr --data "$work/missing"
 row D2 1 "$work/nofiles" dr --data "$work/nofiles"
