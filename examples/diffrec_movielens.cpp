@@ -252,10 +252,10 @@ int main(int argc, char** argv) {
   cli.add(c.model, "DiffRec");
   cli.add(c.time, "T-DiffRec");
   cli.add(c.latent, "L-DiffRec");
-  app.add_option("--n-cate", c.clusters.clusters, "L-DiffRec: item clusters (1: no clustering)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--n-cate", c.clusters.clusters, "L-DiffRec: item clusters (1: no clustering)")->capture_default_str()->check(ex::wholeNumberAtLeast(1));
   app.add_option("--item-emb", c.clusters.itemEmb, "L-DiffRec: item embeddings .npy for clustering, or 'svd' (default: "
                  "<data>/item_emb.npy if it exists, else svd = a truncated SVD of the train interactions)");
-  app.add_option("--svd-dims", c.clusters.svdDims, "L-DiffRec: width of the SVD item embeddings")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--svd-dims", c.clusters.svdDims, "L-DiffRec: width of the SVD item embeddings")->capture_default_str()->check(ex::wholeNumberAtLeast(1));
   c.loop.add(app, "stop after N epochs without a better validation recall@20 (preset: 20; evaluation every 5)");
   app.add_option("--min-rating", c.minRating, "raw MovieLens: keep ratings >= this")->capture_default_str();
   app.add_option("--topk", ks, "cut-offs, e.g. [10,20,50,100]");
@@ -267,6 +267,7 @@ int main(int argc, char** argv) {
     applyPreset(c);
     cli.apply();
     c.loop.applyOverrides();
+    ex::requireOutputFolders({{"--save", c.save}, {"--report", c.report}});
     if (!ks.empty()) c.ks = ex::parseList<Index>(ks, "--topk");
     c.baselines = !noBaselines;
     c.clusters = {.load = c.load, .clusters = c.clusters.clusters, .clustersGiven = app.count("--n-cate") > 0,

@@ -231,6 +231,7 @@ int main(int argc, char** argv) {
     recdiff::DiffuRecOptions& m = c.model;
     if (!cli.given("inference_precision")) m.inferencePrecision = m.trainingPrecision;
     c.loop.applyOverrides();
+    ex::requireOutputFolders({{"--save", c.save}, {"--report", c.report}});
     if (validUsers) c.validUsers = *validUsers;
     if (!ks.empty()) c.ks = ex::parseList<Index>(ks, "--topk");
     c.protocol.maskHistory = !noMaskHistory;

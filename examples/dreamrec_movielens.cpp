@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
     applyPreset(c);
     cli.apply();
     c.loop.applyOverrides();
+    ex::requireOutputFolders({{"--save", c.save}, {"--report", c.report}});
     if (!ks.empty()) c.ks = ex::parseList<Index>(ks, "--topk");
     if (!sweep.empty()) c.sweep = ex::parseList<double>(sweep, "--guidance-sweep");
     c.baselines = !noBaselines;

@@ -51,6 +51,25 @@ std::vector<T> parseList(const std::string& text, const char* flag) {
   return out;
 }
 
+/// A validator for a whole-number flag >= `min`: "'-1' is not a whole number >= 0" (CLI11's NonNegativeNumber
+/// and PositiveNumber print their double range, "0.000000 to 1797693…").
+inline CLI::Validator wholeNumberAtLeast(long long min) {
+  return CLI::Validator(
+      [min](std::string& text) {
+        std::size_t used = 0;
+        long long v = 0;
+        try {
+          v = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || v < min)
+          return "'" + text + "' is not a whole number >= " + std::to_string(min);
+        return std::string();
+      },
+      "INT>=" + std::to_string(min));
+}
+
 /// CPU seconds used by this process so far (all threads).
 using train::cpuSeconds;
 
@@ -58,7 +77,7 @@ using train::cpuSeconds;
 /// --log among them, are LoopFlags in training.hpp).
 inline void addRunFlags(CLI::App& app, std::uint64_t& seed, int& threads, std::string& save, std::string& load,
                         std::string& report) {
-  app.add_option("--seed", seed, "seed of every random number")->capture_default_str();
+  app.add_option("--seed", seed, "seed of every random number")->capture_default_str()->check(wholeNumberAtLeast(0));
   app.add_option("--threads", threads, "OpenMP threads (0: all cores)")->capture_default_str();
   app.add_option("--save", save, "write the best model's checkpoint here (atomically)");
   app.add_option("--load", load, "start from this checkpoint's parameters (with --epochs 0: evaluate only)");

@@ -10,11 +10,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+
+#include <recdiff/io/checkpoint.hpp>
 
 namespace recdiff::examples {
 
@@ -46,24 +51,34 @@ inline double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, flushed and closed, then renamed.
+/// Creates the folder of each output file given (`flag`, path; empty paths are skipped) before any work starts,
+/// so that an unusable --report / --save / --log path fails at once rather than after training. Throws
+/// CLI::ValidationError naming the flag, the path and the system's reason.
+inline void requireOutputFolders(std::initializer_list<std::pair<const char*, std::string>> outputs) {
+  for (const auto& [flag, file] : outputs) {
+    if (file.empty()) continue;
+    const std::filesystem::path path(file);
+    if (std::filesystem::is_directory(path))
+      throw CLI::ValidationError(flag, "'" + file + "' is a folder; give a file name");
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir))
+      throw CLI::ValidationError(flag, "cannot write '" + file + "': cannot create its folder " + dir.string() + ": " +
+                                           (ec ? ec.message() : std::string("not a folder")));
+  }
+}
+
+/// Writes `text` to `path` atomically (io::detail::writeFileAtomically: a temporary file beside it, fsync'ed,
+/// renamed, the folder fsync'ed), creating the folder first. Throws std::runtime_error naming the path.
 inline void writeFileAtomically(const std::filesystem::path& path, const std::string& text) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  if (!dir.empty()) std::filesystem::create_directories(dir);
-  const std::filesystem::path tmp = dir / ("." + path.filename().string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("writing " + tmp.string() + " failed (disk full?)");
-  }
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw std::runtime_error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
-  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw std::runtime_error("cannot write " + path.string() + ": cannot create its folder " + dir.string() + ": " +
+                             ec.message());
+  io::detail::writeFileAtomically(path, std::vector<unsigned char>(text.begin(), text.end()), "report");
 }
 
 /// Writes a JSON document (nlohmann::json or ordered_json) atomically, indented by 2, with a final newline.

@@ -27,6 +27,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli.hpp"
+#include "run_info.hpp"
+
 namespace recdiff::examples {
 
 /// "1,2,3".
@@ -49,11 +52,11 @@ struct LoopFlags {
 
   void add(CLI::App& app, const std::string& patienceHelp) {
     app.add_option("--epochs", epochs_, "upper epoch limit (default: the preset's)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(wholeNumberAtLeast(0));
     app.add_option("--max-batches-per-epoch", maxBatches, "stop each epoch after this many batches (0: no limit)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--eval-every", evalEvery_, "validate every N epochs (and after the last)")->check(CLI::PositiveNumber);
-    app.add_option("--patience", patience_, patienceHelp)->check(CLI::PositiveNumber);
+        ->check(wholeNumberAtLeast(0));
+    app.add_option("--eval-every", evalEvery_, "validate every N epochs (and after the last)")->check(wholeNumberAtLeast(1));
+    app.add_option("--patience", patience_, patienceHelp)->check(wholeNumberAtLeast(1));
     app.add_option("--log", log, "per-epoch CSV log (train::CsvLog: losses, seconds, validation metrics)");
     app.add_flag("--no-progress", noProgress_, "no progress bar");
     app.add_option("--resume", resume, "training-state file: continue from it when it exists, else start afresh; "
@@ -71,6 +74,7 @@ struct LoopFlags {
   }
 
   void applyOverrides() {
+    requireOutputFolders({{"--log", log}, {"--resume", resume}});
     if (epochs_) epochs = *epochs_;
     if (evalEvery_) evalEvery = *evalEvery_;
     if (patience_) patience = *patience_;
@@ -92,6 +96,22 @@ struct LoopFlags {
   bool noProgress_ = false;
 };
 
+/// The library's TrainingCheckpoint, which also says at the end of training where the run resumed from and,
+/// when training diverged, whether the last good state was kept (a rerun continues from it).
+struct ReportingCheckpoint : train::TrainingCheckpoint {
+  void endTraining(const TrainResult& r) {
+    train::TrainingCheckpoint::endTraining(r);
+    if (!enabled()) return;
+    if (resumed()) std::printf("training state: resumed from %s\n", resumedFrom().c_str());
+    if (divergedRun(r))
+      std::printf(keptLastGoodState() ? "training state: %s keeps the last state before the divergence; running the "
+                                        "same command again continues from it\n"
+                                      : "training state: none written to %s before the divergence\n",
+                  file().c_str());
+    std::fflush(stdout);
+  }
+};
+
 /// The callbacks of a training example, in the order fit() must run them: early stopping on `metric`
 /// (patience in `unit`; at a new best the parameters are kept and onImprove runs, e.g. writing --save), the
 /// kept parameters restored at the end, the --log CSV with `columns` and the CPU and evaluation seconds, the
@@ -102,7 +122,7 @@ struct Callbacks {
   train::CsvLog log;
   train::ProgressBar bar;
   train::ProgressLog lines;
-  train::TrainingCheckpoint state;  ///< disabled unless resumable() is called with --resume
+  ReportingCheckpoint state;  ///< disabled unless resumable() is called with --resume
 
   Callbacks(const LoopFlags& loop, train::EarlyStopping::Evaluator evaluate, std::string metric, train::PatienceUnit unit,
             std::vector<nn::ParameterBuffer<float>*> buffers, std::vector<std::string> columns,
@@ -133,6 +153,7 @@ void resumable(Callbacks& cb, const LoopFlags& loop, const std::string& modelTyp
   cb.state.add("csv_log", cb.log);
   std::printf("training state: %s (%s)\n", loop.resume.c_str(),
               std::filesystem::exists(loop.resume) ? "continuing from it" : "new; written as training goes");
+  std::fflush(stdout);  // a SIGKILL (the reason for --resume) must not lose this line in stdout's buffer
 }
 
 /// The wall and CPU seconds of a run's epochs and evaluations (for medians).

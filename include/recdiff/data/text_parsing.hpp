@@ -15,6 +15,7 @@
 ///   - an input with no data line at all is an error ("no data lines"), never an empty result.
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "../error.hpp"
@@ -61,8 +63,10 @@ inline std::string excerpt(std::string_view text) {
 
 /// Reads a whole file as bytes; DataError (line 0) when it cannot be opened or read.
 inline std::string readFile(const std::string& path) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path, 0, "cannot open file");
+  if (!in)
+    throw DataError(path, 0, std::string("cannot open file: ") + std::generic_category().message(errno ? errno : ENOENT));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw DataError(path, 0, "read error");
   return bytes;

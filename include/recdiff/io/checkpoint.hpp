@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -46,6 +47,7 @@
 #include "../error.hpp"
 #include "../nn/parameters.hpp"
 #include "../types.hpp"
+#include "file_ops.hpp"
 
 namespace recdiff::io {
 
@@ -147,10 +149,29 @@ inline std::uint64_t nextTempId() {
   return counter++;
 }
 
+/// The whole file; a missing, unreadable or non-regular file is a DataError with the system's reason.
 inline std::vector<unsigned char> readFile(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw DataError(file.string(), 0, "cannot read: it is a directory, not a file");
+  errno = 0;
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw DataError(file.string(), 0, "cannot open checkpoint for reading");
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (!in)
+    throw DataError(file.string(), 0, recdiff::detail::concat("cannot open for reading: ",
+                                                              std::generic_category().message(errno ? errno : ENOENT)));
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw DataError(file.string(), 0, "reading failed (I/O error)");
+  return bytes;
+}
+
+inline std::string describe(const std::vector<nn::ParameterShape>& shapes) {
+  std::ostringstream os;
+  for (std::size_t k = 0; k < shapes.size(); ++k) {
+    os << (k ? ", " : "") << shapes[k].name << '[';
+    for (std::size_t i = 0; i < shapes[k].dims.size(); ++i) os << (i ? "x" : "") << shapes[k].dims[i];
+    os << ']';
+  }
+  return os.str();
 }
 
 /// Parses and validates the header; leaves the reader at the payload. Checks the checksum over the whole file.
@@ -181,7 +202,20 @@ inline CheckpointInfo parseHeader(const std::vector<unsigned char>& bytes, const
       if (d < 0) throw DataError(file, 0, recdiff::detail::concat("corrupted checkpoint: negative dimension ", d));
       s.dims.push_back(static_cast<Index>(d));
     }
-    total += s.size();
+    // Bounded so that the products and the sum cannot overflow (a damaged dimension); the payload's size is
+    // checked against the file below.
+    constexpr Index limit = std::numeric_limits<Index>::max() / 16;
+    Index n = 1;
+    for (const Index d : s.dims) {
+      if (d != 0 && n > limit / d)
+        throw DataError(file, 0, recdiff::detail::concat("corrupted checkpoint: tensor '", s.name, "' (",
+                                                         describe({s}), ") is impossibly large"));
+      n *= d;
+    }
+    if (total > limit - n)
+      throw DataError(file, 0, recdiff::detail::concat("corrupted checkpoint: the tensors up to '", s.name,
+                                                       "' are impossibly large"));
+    total += n;
     info.shapes.push_back(std::move(s));
   }
   const auto nHyper = r.get<std::uint32_t>("hyperparameter count");
@@ -208,49 +242,55 @@ inline CheckpointInfo parseHeader(const std::vector<unsigned char>& bytes, const
 }
 
 /// Writes `bytes` to `file` atomically: a temporary file in the same folder, written, fsync'ed and renamed over
-/// `file`, so that a reader (or a crash) sees the old file or the new one, never a torn one. Throws
-/// std::runtime_error naming `who`, the file and the system's reason.
+/// `file`, then the folder fsync'ed, so that a reader (or a crash) sees the old file or the new one, never a torn
+/// one. Every system call goes through io::fileOps() (file_ops.hpp: POSIX unless a test injects failures).
+/// On failure throws std::runtime_error "<who>: writing <file> failed: <operation> <path>: <system's reason>";
+/// before the rename the previous file is untouched and the temporary file is removed. A failure to sync the
+/// folder after the rename is reported too (the new file is complete but its rename may not survive a power loss).
 inline void writeFileAtomically(const std::filesystem::path& file, const std::vector<unsigned char>& bytes,
                                 const char* who) {
+  FileOps& ops = fileOps();
   const std::filesystem::path target = std::filesystem::absolute(file);
+  const std::filesystem::path folder = target.parent_path();
   const std::filesystem::path temp =
-      target.parent_path() / std::string(".").append(target.filename().string()).append(".tmp.")
-                                 .append(std::to_string(::getpid())).append(".").append(std::to_string(detail::nextTempId()));
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    throw std::runtime_error(recdiff::detail::concat(who, ": cannot create ", temp.string(), ": ",
-                                                     std::generic_category().message(errno)));
+      folder / std::string(".").append(target.filename().string()).append(".tmp.")
+                   .append(std::to_string(::getpid())).append(".").append(std::to_string(detail::nextTempId()));
+  const auto fail = [&](const std::string& what, int err) {
+    throw std::runtime_error(recdiff::detail::concat(who, ": writing ", target.string(), " failed: ", what, ": ",
+                                                     std::generic_category().message(err)));
+  };
+  const int fd = ops.open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("open(" + temp.string() + ")", errno);
+  // From here on a failure closes the descriptor (once) and removes the temporary file.
+  const auto abandon = [&](const std::string& what, int err, bool closeFd) {
+    if (closeFd) (void)ops.close(fd);
+    (void)ops.unlink(temp.c_str());
+    fail(what, err);
+  };
   std::size_t written = 0;
-  bool ok = true;
   while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      ok = false;
-      break;
-    }
+    const ssize_t n = ops.write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      abandon(recdiff::detail::concat("write(", temp.string(), ") after ", written, " of ", bytes.size(), " bytes"),
+              n == 0 ? EIO : errno, true);
     written += static_cast<std::size_t>(n);
   }
-  const int savedErrno = errno;
-  ok = ok && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  std::error_code ec;
-  if (ok) std::filesystem::rename(temp, target, ec);
-  if (!ok || ec) {
-    std::filesystem::remove(temp, ec);
-    throw std::runtime_error(recdiff::detail::concat(who, ": writing ", target.string(), " failed: ",
-                                                     std::generic_category().message(ok ? ec.value() : savedErrno)));
+  if (ops.fsync(fd, false) != 0) abandon("fsync(" + temp.string() + ")", errno, true);
+  if (ops.close(fd) != 0) abandon("close(" + temp.string() + ")", errno, false);
+  if (ops.rename(temp.c_str(), target.c_str()) != 0)
+    abandon("rename(" + temp.string() + ", " + target.string() + ")", errno, false);
+  // The rename is durable once the folder is synced.
+  const int dir = ops.open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dir < 0) fail("the new file is in place, but opening its folder to sync it failed: open(" + folder.string() + ")",
+                    errno);
+  if (ops.fsync(dir, true) != 0) {
+    const int err = errno;
+    (void)ops.close(dir);
+    fail("the new file is in place, but syncing its folder failed: fsync(" + folder.string() + ")", err);
   }
-}
-
-inline std::string describe(const std::vector<nn::ParameterShape>& shapes) {
-  std::ostringstream os;
-  for (std::size_t k = 0; k < shapes.size(); ++k) {
-    os << (k ? ", " : "") << shapes[k].name << '[';
-    for (std::size_t i = 0; i < shapes[k].dims.size(); ++i) os << (i ? "x" : "") << shapes[k].dims[i];
-    os << ']';
-  }
-  return os.str();
+  if (ops.close(dir) != 0)
+    fail("the new file is in place, but closing its folder failed: close(" + folder.string() + ")", errno);
 }
 
 }  // namespace detail

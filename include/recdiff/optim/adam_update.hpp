@@ -37,7 +37,8 @@ class AdamFamilyUpdate {
   using Options = AdamOptions;
 
   explicit AdamFamilyUpdate(const Options& options = {}) : options_(options) {
-    RECDIFF_REQUIRE(options.learningRate >= 0.0, "Adam: learningRate must be >= 0, got ", options.learningRate);
+    RECDIFF_REQUIRE(std::isfinite(options.learningRate) && options.learningRate >= 0.0,
+                    "Adam: learningRate must be a finite number >= 0, got ", options.learningRate);
     RECDIFF_REQUIRE(options.beta1 >= 0.0 && options.beta1 < 1.0, "Adam: beta1 must lie in [0, 1), got ", options.beta1);
     RECDIFF_REQUIRE(options.beta2 >= 0.0 && options.beta2 < 1.0, "Adam: beta2 must lie in [0, 1), got ", options.beta2);
     RECDIFF_REQUIRE(options.epsilon >= 0.0, "Adam: epsilon must be >= 0, got ", options.epsilon);

@@ -7,6 +7,7 @@
 ///   d = g + λθ;  b ← d on the first step, else b ← μ b + (1 − τ) d;  d ← d + μ b (Nesterov) or b;  θ ← θ − lr d.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include <Eigen/Core>
@@ -32,7 +33,8 @@ class SgdUpdate {
   using Options = SgdOptions;
 
   explicit SgdUpdate(const Options& options = {}) : options_(options) {
-    RECDIFF_REQUIRE(options.learningRate >= 0.0, "SGD: learningRate must be >= 0, got ", options.learningRate);
+    RECDIFF_REQUIRE(std::isfinite(options.learningRate) && options.learningRate >= 0.0,
+                    "SGD: learningRate must be a finite number >= 0, got ", options.learningRate);
     RECDIFF_REQUIRE(options.momentum >= 0.0, "SGD: momentum must be >= 0, got ", options.momentum);
     RECDIFF_REQUIRE(options.weightDecay >= 0.0, "SGD: weightDecay must be >= 0, got ", options.weightDecay);
     RECDIFF_REQUIRE(!options.nesterov || (options.momentum > 0.0 && options.dampening == 0.0),

@@ -24,7 +24,8 @@
 ///
 /// Writing: every `every.batches` applied batches (counted over the run) after the batch's update, or every
 /// `every.epochs` epochs (written when the next epoch begins, i.e. after the early stop has decided to go on),
-/// and when training ends. With handleSignals, SIGINT / SIGTERM finish the current batch, write the state and
+/// and when training ends — unless it diverged (a non-finite batch, or DivergenceStop): then the last state
+/// written before the bad batch stays on disk, and a rerun continues from it. With handleSignals, SIGINT / SIGTERM finish the current batch, write the state and
 /// throw TrainingInterrupted (examples exit with kInterruptedExitCode); a second signal exits at once
 /// (_exit(128 + signal)). Place the TrainingCheckpoint LAST in the callback pack.
 ///
@@ -153,6 +154,10 @@ class TrainingCheckpoint {
   const std::string& resumedFrom() const noexcept { return resumedFrom_; }
   /// States written by this run.
   Index writes() const noexcept { return writes_; }
+  /// Training diverged and the last state written before it was left on disk (none when there was none yet).
+  bool keptLastGoodState() const noexcept { return keptLastGood_; }
+  /// Whether `r` ended in divergence: TrainResult::diverged, or a stop reason of DivergenceStop ("diverged: ...").
+  static bool divergedRun(const TrainResult& r) { return r.diverged || r.stopReason.rfind("diverged:", 0) == 0; }
 
   // --- train::fit() hooks -------------------------------------------------------------------------------
   void beginTraining(const FitOptions& options) {
@@ -225,6 +230,12 @@ class TrainingCheckpoint {
   void endTraining(const TrainResult& r) {
     if (!enabled()) return;
     pendingEpochWrite_ = false;
+    // A run that diverged (a non-finite batch, or DivergenceStop's blown-up loss) keeps the last good state on
+    // disk, written before the bad batch, instead of a finished one: a rerun continues from there.
+    if (divergedRun(r)) {
+      keptLastGood_ = writes_ > 0 || std::filesystem::exists(file_);
+      return;
+    }
     history_ = r.history;
     diverged_ = r.diverged;
     stoppedEarly_ = r.stoppedEarly;
@@ -296,7 +307,7 @@ class TrainingCheckpoint {
   bool diverged_ = false, stoppedEarly_ = false;
   std::string stopReason_;
   // this run
-  bool pendingEpochWrite_ = false, resumed_ = false;
+  bool pendingEpochWrite_ = false, resumed_ = false, keptLastGood_ = false;
   std::string resumedFrom_;
   Index writes_ = 0;
 };
