@@ -2,6 +2,11 @@
 // splits, under DiffRec's own protocol and through the same top-K and metrics code as the diffusion models.
 //
 //   baselines_movielens --data ../shared/data/diffrec/ml-1m_clean --threads 2 --report out.json
+//   baselines_movielens --synthetic ml-32m --threads 2     # a raw release: rating >= 4, per-user split 7:1:2
+//
+// A baseline whose dense item-item matrices would not fit (recdiff/memory.hpp: MemAvailable, the cgroup limit,
+// --memory-limit) is refused up front with its estimate in one line on stderr; the others still run, and the
+// exit code is then 3 (after the table and the report, which records "<model>.refused").
 //
 // Protocol (YiyanXu/DiffRec main.py): every model is fitted on train; validation ranks all items from the
 // train row with the train items masked and scores against valid; test ranks from the same train row with
@@ -17,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,36 +54,42 @@ double loadAverage() {
 
 int main(int argc, char** argv) {
   CLI::App app{"MostPopular, ItemKNN, EASE and RP3beta on DiffRec's MovieLens splits, under DiffRec's protocol"};
-  std::string dataDir;
+  ex::DataFlags data;
+  double minRating = 4.0;
   int threads = 0;
   std::string reportPath;
   std::vector<std::string> models{"most_popular", "itemknn", "ease", "rp3beta"};
   bool easeDouble = false;
-  app.add_option("--data", dataDir, "folder with DiffRec's train_list.npy, valid_list.npy, test_list.npy")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  data.add(app, "folder: DiffRec's train_list.npy, valid_list.npy, test_list.npy, or a raw MovieLens release");
+  app.add_option("--min-rating", minRating, "raw MovieLens: keep ratings >= this")->capture_default_str();
   app.add_option("--threads", threads, "OpenMP / Eigen threads (0: the machine's default)")->check(CLI::NonNegativeNumber);
   app.add_option("--report", reportPath, "write the metrics, fit seconds and chosen hyperparameters as JSON");
   app.add_option("--models", models, "which baselines to run")
       ->check(CLI::IsMember({"most_popular", "itemknn", "ease", "rp3beta"}))
       ->capture_default_str();
   app.add_flag("--ease-double", easeDouble, "fit EASE in double precision (default: float)");
-  CLI11_PARSE(app, argc, argv);
+  std::string dataDir;
+  try {
+    app.parse(argc, argv);
+    dataDir = data.folder();
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   if (!ex::setThreads(threads, "baselines_movielens")) return 2;
   Eigen::setNbThreads(threads);
 
   const ex::Stopwatch load;
   recdiff::data::Split p;
   const std::vector<Index> ks{10, 20, 50, 100};
+  std::string description;
   try {
-    auto splits = recdiff::data::loadDiffRecSplits(dataDir);
-    p = {std::move(splits.train), std::move(splits.valid), std::move(splits.test)};
+    p = ex::loadDiffRecData(dataDir, minRating, description);
   } catch (const std::exception& e) {
     std::cerr << "baselines_movielens: " << e.what() << '\n';
     return 1;
   }
   std::printf("%s: %ld users, %ld items; train %ld, valid %ld, test %ld interactions (loaded in %.2f s, %d threads)\n",
-              dataDir.c_str(), static_cast<long>(p.train.users()), static_cast<long>(p.train.items()),
+              description.c_str(), static_cast<long>(p.train.users()), static_cast<long>(p.train.items()),
               static_cast<long>(p.train.nnz()), static_cast<long>(p.valid.nnz()), static_cast<long>(p.test.nnz()),
               load.seconds(), threads);
 
@@ -91,19 +103,33 @@ int main(int argc, char** argv) {
   const auto rp3Json = [](const bl::RP3betaOptions& o) {
     return nlohmann::json{{"alpha", o.alpha}, {"beta", o.beta}, {"neighbours", o.neighbours}};
   };
+  std::map<std::string, std::string> refused;  // model → the MemoryError's one line
+  const auto run = [&](const std::string& name, const auto& fit) {
+    if (!wanted.count(name)) return;
+    try {
+      outcomes.push_back(fit());
+    } catch (const recdiff::MemoryError& e) {  // refused up front: the other baselines still run
+      std::fprintf(stderr, "baselines_movielens: %s refused: %s\n", name.c_str(), e.what());
+      refused[name] = e.what();
+    }
+  };
   try {
-    if (wanted.count("most_popular")) outcomes.push_back(ex::mostPopularBaseline(p, ks));
-    if (wanted.count("itemknn"))
-      outcomes.push_back(ex::tuneBaseline<bl::ItemKNN<float>>("itemknn", p, ks, bl::itemKnnGrid(), knnJson, select, stderr));
-    if (wanted.count("ease"))
-      outcomes.push_back(easeDouble ? ex::tuneBaseline<bl::EASE<double>>("ease", p, ks, bl::easeGrid(), easeJson, select, stderr)
-                                    : ex::tuneBaseline<bl::EASE<float>>("ease", p, ks, bl::easeGrid(), easeJson, select, stderr));
-    if (wanted.count("rp3beta"))
-      outcomes.push_back(ex::tuneBaseline<bl::RP3beta<float>>("rp3beta", p, ks, bl::rp3betaGrid(), rp3Json, select, stderr));
+    run("most_popular", [&] { return ex::mostPopularBaseline(p, ks); });
+    run("itemknn", [&] {
+      return ex::tuneBaseline<bl::ItemKNN<float>>("itemknn", p, ks, bl::itemKnnGrid(), knnJson, select, stderr);
+    });
+    run("ease", [&] {
+      return easeDouble ? ex::tuneBaseline<bl::EASE<double>>("ease", p, ks, bl::easeGrid(), easeJson, select, stderr)
+                        : ex::tuneBaseline<bl::EASE<float>>("ease", p, ks, bl::easeGrid(), easeJson, select, stderr);
+    });
+    run("rp3beta", [&] {
+      return ex::tuneBaseline<bl::RP3beta<float>>("rp3beta", p, ks, bl::rp3betaGrid(), rp3Json, select, stderr);
+    });
   } catch (const std::exception& e) {
     std::cerr << "baselines_movielens: " << e.what() << '\n';
     return 1;
   }
+  const int status = refused.empty() ? 0 : 3;
 
   // The table: test metrics of the chosen models.
   std::printf("\nDiffRec protocol, test split (train+valid masked), averaged over all %ld users\n",
@@ -119,7 +145,7 @@ int main(int argc, char** argv) {
   }
   std::printf("fit s = wall seconds of the chosen model's fit; cpu s = CPU seconds of all threads; load average %.2f\n",
               loadAverage());
-  if (reportPath.empty()) return 0;
+  if (reportPath.empty()) return status;
 
   nlohmann::ordered_json report;
   report["data"] = dataDir;
@@ -138,6 +164,7 @@ int main(int argc, char** argv) {
     report[o.name + ".params"] = o.paramsJson;
     report[o.name + ".tuning"] = o.tuning;
   }
+  for (const auto& [name, message] : refused) report[name + ".refused"] = message;
   try {
     ex::writeJsonAtomically(reportPath, report);
   } catch (const std::exception& e) {
@@ -145,5 +172,5 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("report written to %s\n", reportPath.c_str());
-  return 0;
+  return status;
 }

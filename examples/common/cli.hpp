@@ -19,6 +19,7 @@
 #include <CLI/CLI.hpp>
 
 #include <recdiff/data/synthetic.hpp>
+#include <recdiff/memory.hpp>
 #include <recdiff/train/trainer.hpp>
 
 namespace recdiff::examples {
@@ -85,15 +86,21 @@ inline void addRunFlags(CLI::App& app, std::uint64_t& seed, int& threads, std::s
 }
 
 /// --data FOLDER, or --synthetic NAME: a synthetic MovieLens release of GroupLens' published shape
-/// (data/synthetic.hpp, seed 1), generated into the cache folder the first time and loaded from there after.
+/// (data/synthetic.hpp, seed 1), generated into the cache folder the first time and loaded from there after;
+/// and --memory-limit GIB (setMemoryBudget()).
 struct DataFlags {
   std::string data, synthetic;
+  double memoryLimitGiB = 0.0;
 
   void add(CLI::App& app, const std::string& dataHelp) {
     auto* d = app.add_option("--data", data, dataHelp);
     app.add_option("--synthetic", synthetic, "ml-10m | ml-20m | ml-25m | ml-32m: a synthetic release with GroupLens' "
                    "published counts instead of --data (generated once into $RECDIFF_CACHE_DIR or ~/.cache/recdiff)")
         ->excludes(d);
+    app.add_option("--memory-limit", memoryLimitGiB, "GiB the process may grow to (0: no limit beyond what the machine "
+                   "has): larger allocations are refused up front with their estimate (recdiff/memory.hpp)")
+        ->check(CLI::NonNegativeNumber)
+        ->each([](const std::string& v) { setMemoryBudget(static_cast<std::uint64_t>(std::stod(v) * 1073741824.0)); });
   }
   /// The folder to load (generating the synthetic release when it is not cached yet).
   std::string folder() const {

@@ -1,17 +1,21 @@
 #ifndef RECDIFF_EXAMPLES_COMMON_DIFFREC_BASELINES_HPP
 #define RECDIFF_EXAMPLES_COMMON_DIFFREC_BASELINES_HPP
-// Shared by baselines_movielens and diffrec_movielens (its most-popular and EASE rows): a baseline fitted on
-// train, tuned on validation over a grid of recdiff/baselines/tuning.hpp (ties to the earlier grid point),
-// refitted once to time its fit, and evaluated under DiffRec's protocol through the model concept's
+// Shared by baselines_movielens and diffrec_movielens (its most-popular and EASE rows): --data (DiffRec's splits
+// or a raw MovieLens release), and a baseline fitted on train, tuned on validation over a grid of
+// recdiff/baselines/tuning.hpp (ties to the earlier grid point), refitted once to time its fit, and evaluated under DiffRec's protocol through the model concept's
 // evaluate(train, valid, test, ks, rng) (docs/concepts.md#model): validation ranks every item from the train row
 // with the train items masked, test with train and valid masked; metrics over all users. Nothing is random.
 
 #include <recdiff/baselines/most_popular.hpp>
 #include <recdiff/baselines/tuning.hpp>
+#include <recdiff/data/diffrec_splits.hpp>
+#include <recdiff/data/movielens.hpp>
 #include <recdiff/data/split.hpp>
 #include <recdiff/metrics/metric_table.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,6 +25,27 @@
 #include "run_info.hpp"
 
 namespace recdiff::examples {
+
+/// The DiffRec examples' --data (diffrec_movielens, recommend, baselines_movielens): DiffRec's own .npy splits
+/// used as they are, or a raw MovieLens release (u.data, ratings.dat or ratings.csv) with a rating threshold, split 7:1:2 by time
+/// within each user. `description` receives a one-line account of what was loaded.
+inline data::Split loadDiffRecData(const std::filesystem::path& folder, double minRating, std::string& description) {
+  if (!std::filesystem::is_directory(folder)) throw std::runtime_error("--data " + folder.string() + ": not a folder");
+  if (std::filesystem::exists(folder / "train_list.npy")) {
+    description = "DiffRec splits (" + folder.string() + ")";
+    return data::loadDiffRecSplits(folder);
+  }
+  data::BuildOptions build;
+  build.minRating = minRating;
+  const data::Interactions all = data::loadMovieLens(folder, build);
+  char threshold[32];
+  std::snprintf(threshold, sizeof threshold, "%g", minRating);
+  description = "MovieLens " + folder.filename().string() + " (rating >= " + threshold +
+                ", per-user chronological split 7:1:2)";
+  // Per user, not global: DiffRec's released ML-1M splits give every user validation and test interactions,
+  // which a global time cut cannot (see docs/protocols.md).
+  return data::temporalSplit(all, {0.7, 0.1, 0.2}, data::SplitScope::PerUser);
+}
 
 /// What one baseline produced: chosen hyperparameters, tuning trace, timings, metrics.
 struct BaselineOutcome {

@@ -88,12 +88,14 @@ TEST_CASE("EASE refuses a Gram matrix larger than the memory limit before alloca
   // Two 12 × 12 float matrices need 1152 bytes.
   CHECK(EASE<float>::requiredBytes(12) == 1152);
   EASE<float> small({.lambda = 1.0, .memoryLimitBytes = 1151});
-  CHECK_THROWS_AS(small.fit(x), std::invalid_argument);
+  CHECK_THROWS_AS(small.fit(x), recdiff::MemoryError);
   try {
     small.fit(x);
-  } catch (const std::invalid_argument& e) {
+  } catch (const recdiff::MemoryError& e) {
     const std::string what = e.what();
-    CHECK(what.find("EASE::fit(): 12 items need 2 dense 12 x 12 float matrices") != std::string::npos);
+    CHECK(what.find("EASE::fit(): 2 dense 12 x 12 float matrices (12 items) needs 0.00 GiB") != std::string::npos);
+    CHECK(e.needed() == 1152);
+    CHECK(e.available() == 1151);
     CHECK(what.find("EASE fits at most 11 items here") != std::string::npos);
   }
   EASE<float> enough({.lambda = 1.0, .memoryLimitBytes = 1152});

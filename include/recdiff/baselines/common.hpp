@@ -16,17 +16,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
-#include <ios>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 #include "../data/interactions.hpp"
 #include "../error.hpp"
+#include "../memory.hpp"
 #include "../parallel.hpp"
 #include "../types.hpp"
 
@@ -41,31 +37,6 @@ template <class Scalar>
 using SparseWeights = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int>;
 
 namespace detail {
-
-/// Bytes of physical memory available for new allocations: MemAvailable from /proc/meminfo when readable,
-/// else the physical memory size. 0 when neither can be determined.
-inline std::uint64_t availableMemoryBytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  std::uint64_t value = 0;
-  std::string unit;
-  while (meminfo >> key >> value >> unit) {
-    if (key == "MemAvailable:") return value * 1024u;
-  }
-  const long pages = ::sysconf(_SC_PHYS_PAGES);
-  const long pageSize = ::sysconf(_SC_PAGE_SIZE);
-  if (pages > 0 && pageSize > 0) return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(pageSize);
-  return 0;
-}
-
-/// Formats a byte count as GiB with two decimals.
-inline std::string gib(std::uint64_t bytes) {
-  std::ostringstream os;
-  os.setf(std::ios::fixed);
-  os.precision(2);
-  os << static_cast<double>(bytes) / 1073741824.0 << " GiB";
-  return os.str();
-}
 
 /// CSR of the transpose (items × users) of a user × item matrix.
 inline InteractionMatrix transposed(const InteractionMatrix& x) {

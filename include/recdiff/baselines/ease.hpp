@@ -170,11 +170,18 @@ class EASE : public Recommender<EASE<Scalar>, Scalar> {
  private:
   void checkMemory(const char* who, Index items, int matrices) const {
     const std::uint64_t need = requiredBytes(items, matrices);
-    const std::uint64_t limit = options_.memoryLimitBytes != 0 ? options_.memoryLimitBytes : detail::availableMemoryBytes();
-    RECDIFF_REQUIRE(limit == 0 || need <= limit, who, ": ", items, " items need ", matrices, " dense ", items, " x ",
-                    items, ' ', sizeof(Scalar) == 4 ? "float" : "double", " matrices = ", detail::gib(need),
-                    ", more than the ", detail::gib(limit), " available; EASE fits at most ",
-                    maxItems(limit, matrices), " items here (use ItemKNN or RP3beta, which keep sparse weights)");
+    const std::string what = ::recdiff::detail::concat(who, ": ", matrices, " dense ", items, " x ", items, ' ',
+                                            sizeof(Scalar) == 4 ? "float" : "double", " matrices (", items, " items)");
+    if (options_.memoryLimitBytes != 0) {
+      const ScopedAvailableMemory limit(options_.memoryLimitBytes);
+      requireMemory(need, what, hint(options_.memoryLimitBytes, matrices));
+    } else {
+      requireMemory(need, what, hint(availableMemory().bytes, matrices));
+    }
+  }
+  static std::string hint(std::uint64_t available, int matrices) {
+    return ::recdiff::detail::concat("EASE fits at most ", maxItems(available, matrices),
+                          " items here (use ItemKNN or RP3beta, which keep sparse weights)");
   }
 
   /// a = XᵀX on entry (released); leaves B in weights_. At most two n × n matrices are alive at any time.

@@ -64,6 +64,8 @@ class ItemKNN : public Recommender<ItemKNN<Scalar>, Scalar> {
 
   /// The dense shrunk-cosine similarity matrix [items × items] of x (zero diagonal), before pruning.
   static RowMatrix<Scalar> similarity(const InteractionMatrix& x, double shrink) {
+    requireMemory(denseBytes(static_cast<std::uint64_t>(x.cols()), static_cast<std::uint64_t>(x.cols()), sizeof(Scalar)),
+                  ::recdiff::detail::concat("ItemKNN::fit(): the dense ", x.cols(), " x ", x.cols(), " item-item similarity"));
     RowMatrix<Scalar> s(x.cols(), x.cols());
     detail::denseCrossProduct<Scalar>(x, x, s);
     const ArrayX<Scalar> norms = s.diagonal().array().sqrt();

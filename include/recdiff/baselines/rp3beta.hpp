@@ -91,9 +91,11 @@ class RP3beta : public Recommender<RP3beta<Scalar>, Scalar> {
 
   /// The dense walk matrix W [items × items] before pruning (zero diagonal).
   static RowMatrix<Scalar> walk(const InteractionMatrix& interactions, double alpha, double beta) {
+    const Index items = interactions.cols();
+    requireMemory(denseBytes(static_cast<std::uint64_t>(items), static_cast<std::uint64_t>(items), sizeof(Scalar)),
+                  ::recdiff::detail::concat("RP3beta::fit(): the dense ", items, " x ", items, " item-item walk matrix"));
     InteractionMatrix x = interactions;
     x.makeCompressed();
-    const Index items = x.cols();
     // Both transitions share X's sparsity pattern, so keep them as user × item matrices: left holds P_iu^α at
     // (u, i) and right holds P_ui^α at (u, i); then W = leftᵀ · right.
     InteractionMatrix right = userToItem(x);

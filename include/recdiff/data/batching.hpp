@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "../memory.hpp"
 #include "../random/rng.hpp"
 #include "interactions.hpp"
 #include "sequences.hpp"
@@ -49,7 +50,11 @@ struct BatchOptions {
 
 /// Dense rows of the given users: out [users.size() × items] (resized only when the shape differs).
 inline void denseRows(const Interactions& x, std::span<const Index> users, RowMatrix<float>& out) {
-  if (out.rows() != static_cast<Index>(users.size()) || out.cols() != x.items()) out.resize(static_cast<Index>(users.size()), x.items());
+  if (out.rows() != static_cast<Index>(users.size()) || out.cols() != x.items()) {
+    requireMemory(denseBytes(users.size(), static_cast<std::uint64_t>(x.items()), sizeof(float)),
+                  recdiff::detail::concat("data::denseRows(): the dense ", users.size(), " x ", x.items(), " interaction rows"));
+    out.resize(static_cast<Index>(users.size()), x.items());
+  }
   out.setZero();
   const auto& m = x.matrix();
   for (std::size_t r = 0; r < users.size(); ++r) {
@@ -95,6 +100,9 @@ class UserBatcher {
     std::vector<Index>& previous = full ? previousFull_ : previousPartial_;
     const auto& m = x_->matrix();
     if (buf.rows() != static_cast<Index>(us.size()) || buf.cols() != x_->items()) {
+      requireMemory(denseBytes(us.size(), static_cast<std::uint64_t>(x_->items()), sizeof(float)),
+                    recdiff::detail::concat("UserBatcher: the dense ", us.size(), " x ", x_->items(), " batch"),
+                    "lower the batch size");
       buf.setZero(static_cast<Index>(us.size()), x_->items());
       previous.reserve(static_cast<std::size_t>(options_.batchSize));
     } else {

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "../memory.hpp"
 #include "../data/batching.hpp"
 #include "../data/interactions.hpp"
 #include "../denoisers/diffrec_mlp.hpp"
@@ -130,6 +131,9 @@ class DiffRec {
   /// noise only if samplingNoise). Batches of batchSize users.
   void scores(const data::Interactions& input, std::span<const Index> users, Matrix& out, Rng& rng) {
     requireItems(input, "DiffRec::scores()");
+    requireMemory(denseBytes(users.size(), static_cast<std::uint64_t>(items()), sizeof(Scalar)),
+                  detail::concat("DiffRec::scores(): the dense ", users.size(), " x ", items(), " scores"),
+                  "score fewer users at a time (evaluate() and metrics::evaluateSplits() work in blocks)");
     out.resize(static_cast<Index>(users.size()), items());
     const auto folded = foldedReverse(static_cast<Index>(users.size()));
     for (std::size_t begin = 0; begin < users.size(); begin += static_cast<std::size_t>(options_.batchSize)) {
