@@ -1,6 +1,7 @@
 // The _recdiff extension module: the models (baselines.cpp, diffrec.cpp, ldiffrec.cpp, sequence_models.cpp), the data loaders (datasets.cpp),
 // recdiff.load() over the checkpoint registry, and the translation of the library's exceptions:
 //   std::invalid_argument (RECDIFF_REQUIRE: bad arguments, bad options)  -> ValueError
+//   recdiff::MemoryError (an allocation refused up front, memory.hpp)    -> MemoryError
 //   recdiff::DataError (a file: missing, malformed, corrupted)            -> FileNotFoundError when the file
 //                                                                            does not exist, else OSError
 //   anything else (std::runtime_error, std::logic_error, ...)             -> RuntimeError
@@ -14,6 +15,7 @@
 #include <recdiff/config.hpp>
 #include <recdiff/error.hpp>
 #include <recdiff/io/checkpoint.hpp>
+#include <recdiff/memory.hpp>
 
 #include "bindings.hpp"
 
@@ -59,6 +61,8 @@ PYBIND11_MODULE(_recdiff, m) {
       std::error_code ec;
       const bool missing = !e.file().empty() && !std::filesystem::exists(e.file(), ec);
       PyErr_SetString(missing ? PyExc_FileNotFoundError : PyExc_OSError, e.what());
+    } catch (const recdiff::MemoryError& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
     }
   });
   bindBaselines(m);

@@ -108,6 +108,12 @@ def test_keywords_come_from_the_field_tables():
         recdiff.MostPopular(k=3)
 
 
+def test_an_allocation_refused_up_front_is_a_memory_error():
+    with pytest.raises(MemoryError, match=r"EASE.*needs .* more than the"):
+        recdiff.EASE(l2=10.0, memory_limit_bytes=1000).fit(random_interactions())
+    recdiff.EASE(l2=10.0, memory_limit_bytes=10**8).fit(random_interactions())  # the same fit within its limit
+
+
 def test_bad_input_raises_the_right_exception(small, tmp_path):
     train, _ = small
     model = recdiff.EASE(l2=10.0)
