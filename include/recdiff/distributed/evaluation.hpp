@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -94,6 +95,38 @@ metrics::LabelMetrics evaluateNextItem(Communicator& comm, const data::Sequences
   std::vector<double> all(static_cast<std::size_t>(batches * width));
   comm.allgather(std::span<const double>(mine), std::span<double>(all), std::span<const int>(counts));
   return sumNextItemTerms(ks, n, all);
+}
+
+/// A sequential model's evaluate(full, samples, ks, rng, protocol) (DiffuRec, DreamRec) with the scoring
+/// batches sharded over `comm`. Their scoring draws noise, so each rank first advances its copy of `rng` past
+/// the batches before its own (Model::advanceScoringRng: what one scores() call advances it by): every batch
+/// is scored with the single process's random numbers, and the table is the single process's, bit for bit,
+/// on every rank. `rng` ends where the single process's evaluation leaves it.
+template <class Model>
+metrics::MetricTable evaluateSequences(Model& model, Communicator& comm, const data::Sequences& full,
+                                       const data::SequenceSamples& samples, std::span<const Index> ks, Rng& rng,
+                                       const NextItemProtocol& protocol = {}) {
+  if (comm.size() == 1) return model.evaluate(full, samples, ks, rng, protocol);
+  using Scalar = typename Model::ScalarType;
+  const Index batches = (samples.size() + protocol.batchSize - 1) / protocol.batchSize;
+  const std::vector<int> perRank = shardCounts(batches, comm.size());
+  Index first = 0;
+  for (int r = 0; r < comm.rank(); ++r) first += perRank[static_cast<std::size_t>(r)];
+  Rng mine = rng;
+  for (Index b = 0; b < first; ++b) Model::advanceScoringRng(mine);
+  RowMatrix<Scalar> scores;
+  metrics::MetricTable table;
+  table.add("", evaluateNextItem(comm, full, samples, ks, protocol, model.padding(), model.columns(),
+                                 [&](const data::HistoryBatch& b, RowMatrix<float>& out) {
+                                   if constexpr (std::is_same_v<Scalar, float>) {
+                                     model.scores(b, out, mine);
+                                   } else {
+                                     model.scores(b, scores, mine);
+                                     out = scores.template cast<float>();
+                                   }
+                                 }));
+  for (Index b = 0; b < batches; ++b) Model::advanceScoringRng(rng);
+  return table;
 }
 
 }  // namespace recdiff::distributed

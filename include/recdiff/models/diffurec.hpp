@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -163,6 +164,7 @@ class DiffuRec {
     if (maxBatches > 0) batches = std::min(batches, maxBatches);
     Objective objective(*this);
     train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
+    if (gradientHook_) trainer.setGradientHook(gradientHook_);
     return trainer.epoch(batcher, noiseRng, epoch, batches, callbacks...);
   }
 
@@ -219,6 +221,15 @@ class DiffuRec {
     const bool weighted = options_.lossAwareTimesteps && sampler_.warmedUp();
     const Index tiles = tileCount(n, options_.trainingTile);
     Scalar loss = 0;
+    if (ranks_ > 1) {  // data parallel: this process's block of whole tiles (trainingShard)
+      const TrainingShard shard = trainingShard(n, rank_, ranks_);
+      rowLosses_.setZero(n);  // updateTimestepSampler() gathers every process's rows into it
+      if (shard.tiles() == 0) {
+        model_.parameters().zeroGrad();
+        return 0;
+      }
+      return runTiles(targets, n, tiles, shard.firstTile, shard.lastTile, tileRng, weighted);
+    }
     if (tiles == 1) {
       model_.setRng(tileRng.fork(0));
       model_.parameters().zeroGrad();
@@ -226,37 +237,71 @@ class DiffuRec {
                                  weighted ? &tb.weights : nullptr);
       rowLosses_ = model_.lastRowLosses();
     } else {
-      const int workers = tiles_.prepare(tiles, model_.training());
-      tileGrads_.resize(static_cast<std::size_t>(tiles));
-      tileLosses_.resize(tiles);
-      rowLosses_.resize(n);
-      tiles_.run(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
-        Approximator& m = tiles_.worker(w);
-        TileScratch& s = tiles_.scratch(w);
-        s.sequences = sequences_.middleRows(begin, count);
-        s.targets = targets.segment(begin, count);
-        s.t = tb.t.segment(begin, count);
-        s.noise = noise_.middleRows(begin, count);
-        if (weighted) s.weights = tb.weights.segment(begin, count);
-        m.setRng(tileRng.fork(static_cast<std::uint64_t>(k)));
-        m.parameters().zeroGrad();
-        tileLosses_(k) = m.trainingLoss(diffusion_, s.sequences, s.targets, s.t, s.noise, nullptr,
-                                        weighted ? &s.weights : nullptr);
-        rowLosses_.segment(begin, count) = m.lastRowLosses();
-        tileGrads_[static_cast<std::size_t>(k)] = m.parameters().grads();
-      });
-      // The batch mean: tile k weighs count_k / n; summed in tile order, in parallel over parameter chunks.
-      train::sumTileGradients(model_.parameters(), tileGrads_, n);
-      loss = train::sumTileLosses(tileLosses_, n);
+      loss = runTiles(targets, n, tiles, 0, tiles, tileRng, weighted);
     }
     return loss;
   }
 
   /// Feeds the loss-aware sampler (when options().lossAwareTimesteps) the timesteps and unweighted row losses
-  /// of the last lossAndGradient(); the Trainer calls it after an applied update (Objective::afterStep).
+  /// of the last lossAndGradient(); the Trainer calls it after an applied update (Objective::afterStep). Data
+  /// parallel: every process's row losses are gathered first, so every process feeds the whole batch's.
   void updateTimestepSampler() {
-    if (options_.lossAwareTimesteps) sampler_.update(tb_.t, rowLosses_);
+    if (!options_.lossAwareTimesteps) return;
+    if (ranks_ > 1) {
+      const Index n = rowLosses_.size();
+      std::vector<int> counts(static_cast<std::size_t>(ranks_));
+      for (Index r = 0; r < ranks_; ++r) counts[static_cast<std::size_t>(r)] = static_cast<int>(trainingShard(n, r, ranks_).rows());
+      const TrainingShard mine = trainingShard(n, rank_, ranks_);
+      mineLosses_ = rowLosses_.segment(mine.firstRow, mine.rows());
+      gather_(mineLosses_, rowLosses_, counts);
+    }
+    sampler_.update(tb_.t, rowLosses_);
   }
+
+  /// The rows and training tiles one process computes in data-parallel training: a contiguous block of whole
+  /// tiles (the tiles of train::tileCount(n, trainingTile), split over the ranks as distributed::shardCounts
+  /// does), so every tile's dropout and Λ stream is the one the single process gives it. A process may get no
+  /// tile (a batch of fewer tiles than processes): it computes nothing for that batch.
+  struct TrainingShard {
+    Index firstTile = 0, lastTile = 0, firstRow = 0, lastRow = 0;
+    Index tiles() const noexcept { return lastTile - firstTile; }
+    Index rows() const noexcept { return lastRow - firstRow; }
+  };
+  TrainingShard trainingShard(Index n, Index rank, Index ranks) const {
+    RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "DiffuRec::trainingShard(): rank ", rank, " of ", ranks);
+    const Index tiles = tileCount(n, options_.trainingTile), base = tiles / ranks, extra = tiles % ranks;
+    TrainingShard s;
+    s.firstTile = rank * base + std::min(rank, extra);
+    s.lastTile = s.firstTile + base + (rank < extra ? 1 : 0);
+    s.firstRow = train::tileBegin(n, tiles, s.firstTile);
+    s.lastRow = train::tileBegin(n, tiles, s.lastTile);
+    return s;
+  }
+
+  /// The Trainer's gradient hook and the row-loss gather of data-parallel training.
+  using GradientHook = std::function<double(const data::HistoryBatch&, double)>;
+  using RowGather = std::function<void(const ArrayX<Scalar>& mine, ArrayX<Scalar>& all, const std::vector<int>& counts)>;
+
+  /// Data-parallel training (recdiff/distributed/data_parallel.hpp calls it): this process computes the tiles
+  /// trainingShard(batch rows, rank, ranks) of every batch with the single process's t, noise and tile streams;
+  /// its loss and gradient are those tiles' share of the batch mean (rows_k / batch each), `hook` (installed in
+  /// every epoch's Trainer) sums them over the processes, and `gather` collects every process's row losses
+  /// (rank order, counts per rank) for the loss-aware sampler. ranks = 1: the single-process training.
+  void setDataParallel(Index rank, Index ranks, GradientHook hook, RowGather gather) {
+    RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "DiffuRec::setDataParallel(): rank ", rank, " of ", ranks);
+    RECDIFF_REQUIRE(ranks == 1 || (hook && gather), "DiffuRec::setDataParallel(): no gradient hook or loss gather for ",
+                    ranks, " processes");
+    RECDIFF_REQUIRE(ranks == 1 || options_.trainingTile > 0, "DiffuRec::setDataParallel(): data parallel training ",
+                    "splits batches in training tiles; trainingTile is 0 (one tile), so ", ranks - 1,
+                    " processes would idle: set training_tile > 0");
+    rank_ = rank;
+    ranks_ = ranks;
+    gradientHook_ = std::move(hook);
+    gather_ = std::move(gather);
+  }
+
+  /// The scoring generator's advance after one scores() call (what a shard of an evaluation skips per batch).
+  static void advanceScoringRng(Rng& rng) { rng = rng.fork(0xFFFF); }
 
   /// The unweighted cross-entropy of every row of the last step(), [batch].
   const ArrayX<Scalar>& lastRowLosses() const noexcept { return rowLosses_; }
@@ -295,7 +340,7 @@ class DiffuRec {
       });
     }
     if (options_.inferenceRuns > 1) out /= static_cast<Scalar>(options_.inferenceRuns);
-    rng = rng.fork(0xFFFF);  // advance: the next call draws fresh numbers
+    advanceScoringRng(rng);  // advance: the next call draws fresh numbers
   }
 
   /// Scores x̂0·Eᵀ [batch × (items + 1)] of histories [batch × len]; column 0 is the padding item.
@@ -390,6 +435,37 @@ class DiffuRec {
 
   static Index tileCount(Index n, Index tile) { return train::tileCount(n, tile); }
 
+  /// Tiles [firstTile, lastTile) of n rows cut into `tiles`, on the workers: the gradient and the loss are
+  /// their rows_k / n share of the batch mean, their row losses land in rowLosses_ (sized n).
+  Scalar runTiles(const Eigen::ArrayXi& targets, Index n, Index tiles, Index firstTile, Index lastTile,
+                  const Rng& tileRng, bool weighted) {
+    const TimestepBatch<Scalar>& tb = tb_;
+    const Index mine = lastTile - firstTile;
+    const int workers = tiles_.prepare(mine, model_.training());
+    tileGrads_.resize(static_cast<std::size_t>(mine));
+    tileLosses_.resize(mine);
+    rowLosses_.resize(n);
+    tiles_.run(mine, workers, mine, [&](int w, Index j, Index, Index) {
+      const Index k = firstTile + j, begin = train::tileBegin(n, tiles, k), count = train::tileRows(n, tiles, k);
+      Approximator& m = tiles_.worker(w);
+      TileScratch& s = tiles_.scratch(w);
+      s.sequences = sequences_.middleRows(begin, count);
+      s.targets = targets.segment(begin, count);
+      s.t = tb.t.segment(begin, count);
+      s.noise = noise_.middleRows(begin, count);
+      if (weighted) s.weights = tb.weights.segment(begin, count);
+      m.setRng(tileRng.fork(static_cast<std::uint64_t>(k)));
+      m.parameters().zeroGrad();
+      tileLosses_(j) = m.trainingLoss(diffusion_, s.sequences, s.targets, s.t, s.noise, nullptr,
+                                      weighted ? &s.weights : nullptr);
+      rowLosses_.segment(begin, count) = m.lastRowLosses();
+      tileGrads_[static_cast<std::size_t>(j)] = m.parameters().grads();
+    });
+    // The batch mean: tile k weighs count_k / n; summed in tile order, in parallel over parameter chunks.
+    train::sumTileGradients(model_.parameters(), tileGrads_, n, tiles, firstTile);
+    return train::sumTileLosses(tileLosses_, n, tiles, firstTile);
+  }
+
   static DiffuRecOptions validated(const DiffuRecOptions& o, Index items) {
     RECDIFF_REQUIRE(items > 0, "DiffuRec: items must be positive, got ", items);
     RECDIFF_REQUIRE(o.batchSize > 0, "DiffuRec: batchSize must be positive, got ", o.batchSize);
@@ -418,7 +494,10 @@ class DiffuRec {
   train::Tiles<Approximator, TileScratch> tiles_{
       model_, [this] { return std::make_unique<Approximator>(diffuRecApproximatorOptions(options_, items())); }};
   std::vector<typename nn::ParameterBuffer<Scalar>::Vector> tileGrads_;
-  ArrayX<Scalar> tileLosses_, rowLosses_;
+  ArrayX<Scalar> tileLosses_, rowLosses_, mineLosses_;
+  Index rank_ = 0, ranks_ = 1;  ///< data-parallel tile shard (setDataParallel)
+  GradientHook gradientHook_;
+  RowGather gather_;
 };
 
 }  // namespace recdiff

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -141,6 +142,25 @@ class DreamRec {
     DreamRec* m_;
   };
 
+  /// The Trainer's gradient hook of data-parallel training (train::Trainer::setGradientHook).
+  using GradientHook = std::function<double(const data::HistoryBatch&, double)>;
+
+  /// Data-parallel training (recdiff/distributed/data_parallel.hpp calls it): this process computes rows
+  /// train::rowShard(batch rows, rank, ranks) of every batch with exactly the random numbers the single process
+  /// draws for them (t, noise and the null mask of the whole batch are drawn, the shard's rows used; the
+  /// encoder's dropouts by DreamRecEncoder::setRowShard); `hook` is installed in every epoch's Trainer (it
+  /// reduces the shard gradients). ranks = 1 and no hook: the single-process training.
+  void setDataParallel(Index rank, Index ranks, GradientHook hook) {
+    RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "DreamRec::setDataParallel(): rank ", rank, " of ", ranks);
+    RECDIFF_REQUIRE(ranks == 1 || hook, "DreamRec::setDataParallel(): no gradient hook for ", ranks, " processes");
+    rank_ = rank;
+    ranks_ = ranks;
+    gradientHook_ = std::move(hook);
+  }
+
+  /// The scoring generator's advance after one scores() call (what a shard of an evaluation skips per batch).
+  static void advanceScoringRng(Rng& rng) { rng = rng.fork(2); }
+
   /// One epoch over the samples (indexing `train`) in a shuffled order drawn from rng, in batches of
   /// batchSize (the last one smaller); maxBatches > 0 stops earlier. Through the Trainer: the order from
   /// rng.fork(1), the encoder's dropout from rng.fork(2), the steps from rng.fork(3); then AdamW's epoch.
@@ -164,6 +184,7 @@ class DreamRec {
     const ScopedThreadLimit threads(options_.trainingThreads);
     Objective objective(*this);
     train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
+    if (gradientHook_) trainer.setGradientHook(gradientHook_);
     return trainer.epoch(batcher, stepRng, epoch, maxBatches, callbacks...);
   }
 
@@ -188,7 +209,18 @@ class DreamRec {
     rng.fillNormal(noise_);
     useNull_.resize(n);
     for (Index i = 0; i < n; ++i) useNull_(i) = rng.uniform() < options_.nullProbability;
-    return loss(history, lengths, targets, t_, noise_, useNull_);
+    if (ranks_ == 1) return loss(history, lengths, targets, t_, noise_, useNull_);
+    // Data parallel: the whole batch's random numbers (as above), this process's rows of them.
+    const train::RowShard shard = train::rowShard(n, rank_, ranks_);
+    const Index m = shard.rows();
+    shardHistory_ = history.middleRows(shard.begin, m);
+    shardLengths_ = lengths.segment(shard.begin, m);
+    shardTargets_ = targets.segment(shard.begin, m);
+    shardT_ = t_.segment(shard.begin, m);
+    shardNoise_ = noise_.middleRows(shard.begin, m);
+    shardNull_ = useNull_.segment(shard.begin, m);
+    encoder_.setRowShard(shard.begin, n);
+    return loss(shardHistory_, shardLengths_, shardTargets_, shardT_, shardNoise_, shardNull_);
   }
 
   /// The training loss for explicit t, noise [batch × H] and null mask, with every gradient accumulated
@@ -249,7 +281,7 @@ class DreamRec {
     Rng reverse = rng.fork(1);
     const DdpmSampler<Diffusion, GuidedTiled> sampler(diffusion_, {.guidance = guidance.value_or(options_.guidance)});
     sampler.sampleFromNoise(denoiser_, h_, h_.rows(), options_.hidden, reverse, out);
-    rng = rng.fork(2);  // advance: the next call draws fresh numbers
+    advanceScoringRng(rng);  // advance: the next call draws fresh numbers
   }
 
   /// Scores x_0 · Eᵀ [batch × (items + 1)]; column 0 is the padding item. The product runs in blocks of
@@ -374,6 +406,12 @@ class DreamRec {
   std::optional<data::SequenceBatcher> batcher_;
   Eigen::ArrayXi t_;
   Eigen::Array<bool, Eigen::Dynamic, 1> useNull_, mask_;
+  Index rank_ = 0, ranks_ = 1;  ///< data-parallel row shard (setDataParallel)
+  GradientHook gradientHook_;
+  Histories shardHistory_;
+  Eigen::ArrayXi shardLengths_, shardTargets_, shardT_;
+  Matrix shardNoise_;
+  Eigen::Array<bool, Eigen::Dynamic, 1> shardNull_;
   nn::ItemCrossEntropy<Scalar> crossEntropy_;
   Matrix noise_, h_, x0_, xt_, pred_, gPred_, gTarget_, gCe_, gXt_, gH_, x_, evalScores_;
 };
