@@ -316,8 +316,10 @@ class DreamRec {
   }
 
   /// The model concept's scores (docs/concepts.md#model): the histories of a batch (data::fillHistoryBatch with
-  /// padding()), [batch × columns()].
-  void scores(const data::HistoryBatch& batch, Matrix& out, Rng& rng) { scores(batch.history, batch.lengths, out, rng); }
+  /// padding()), [batch × columns()]; `guidance` as in scores() above.
+  void scores(const data::HistoryBatch& batch, Matrix& out, Rng& rng, std::optional<double> guidance = std::nullopt) {
+    scores(batch.history, batch.lengths, out, rng, guidance);
+  }
 
   /// The model concept's recommend: the top-k items of every history of `batch`; with filterSeen the items of
   /// the history itself are never returned (nor, ever, the padding item).
