@@ -18,7 +18,7 @@
 // evaluations, as DiffuRec's reference), KeepBest, CsvLog, ProgressBar and ProgressLog (examples/common/training.hpp).
 //
 // Data parallel: under `mpirun -np N` every rank trains its block of whole training tiles of each batch
-// (DiffuRec::trainingShard) and scores its block of the evaluation batches; rank 0 alone prints and writes
+// (train::tileShard) and scores its block of the evaluation batches; rank 0 alone prints and writes
 // files; the report gains world_size and per-rank throughput and communication (docs/distributed.md).
 #include <recdiff/distributed/data_parallel.hpp>
 #include <recdiff/models/diffurec.hpp>
@@ -178,7 +178,7 @@ int run(const Config& c, ex::World& world) {
   std::printf("total seconds: %.1f (%.1f CPU), peak RSS: %.1f MiB\n", total.seconds(), ex::cpuSeconds(),
               static_cast<double>(ex::peakRssBytes()) / (1024.0 * 1024.0));
   nlohmann::json j;  // world_size and the ranks' rows, seconds and communication (a collective)
-  world.addRunToReport(j, r, o.batchSize, [&](Index n) { return model.trainingShard(n, world.comm().rank(), world.size()).rows(); });
+  world.addRunToReport(j, r, o.batchSize, [&](Index n) { return recdiff::train::tileShard(n, o.trainingTile, world.comm().rank(), world.size()).rows(); });
   if (c.report.empty()) return r.diverged ? 3 : 0;
 
   j.update({{"dataset", d.description}, {"data", c.data}, {"model", "diffurec"}, {"preset", c.preset},

@@ -101,7 +101,9 @@ int checkModel(dist::Communicator& comm, const Options& o, rd::Index epochs, Par
   const rd::TrainResult refResult = reference.fit(split.train, samples, fit);
   Model dp(o, kItems, 4);
   dist::makeDataParallel(dp, comm);
+  const std::int64_t collectivesBefore = comm.collectives();
   const rd::TrainResult dpResult = dp.fit(split.train, samples, fit);
+  const std::int64_t collectives = comm.collectives() - collectivesBefore;
   const Eigen::VectorXf& p = params(dp);
   const Eigen::VectorXf& q = params(reference);
   // The attention's key bias carries no gradient (softmax(q·(k + b)) = softmax(q·k): a shift of every score);
@@ -128,7 +130,10 @@ int checkModel(dist::Communicator& comm, const Options& o, rd::Index epochs, Par
       at += shape.size();
     }
   }
-  check((p - q).norm() > 0.0f || comm.size() == 1, "the shards really ran (parameters not bit-equal by accident)", comm);
+  // Bit-equal parameters are possible (DiffuRec at 3 ranks without FMA: the rank-order sum of the tiles is the
+  // single process's tile-order sum), so what shows the shards ran is the gradient and loss sums of every step.
+  check(collectives >= 2 * steps || comm.size() == 1, "the shards really ran: " + std::to_string(collectives) +
+                                                          " collectives in " + std::to_string(steps) + " steps", comm);
   const double lossRel = std::abs(dpResult.last().meanLoss - refResult.last().meanLoss) /
                          std::abs(refResult.last().meanLoss);
   check(lossRel <= 1e-4, "last epoch's mean loss vs one process: relative " + num(lossRel), comm);

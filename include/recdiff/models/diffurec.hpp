@@ -33,7 +33,6 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,6 +58,7 @@
 #include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
+#include "../train/data_parallel_slot.hpp"
 #include "../train/tiled.hpp"
 #include "../train/trainer.hpp"
 #include "diffurec_options.hpp"
@@ -82,7 +82,7 @@ class DiffuRec {
 
   /// Builds the model for items 1 … items; parameters are initialised from Rng(seed) as the reference does.
   DiffuRec(const DiffuRecOptions& options, Index items, std::uint64_t seed = 1)
-      : options_(validated(options, items)),
+      : options_(validatedDiffuRecOptions(options, items)),
         diffusion_(makeSchedule(options.schedule), options.steps),
         model_(diffuRecApproximatorOptions(options, items)),
         sampler_(options.steps),
@@ -164,7 +164,7 @@ class DiffuRec {
     if (maxBatches > 0) batches = std::min(batches, maxBatches);
     Objective objective(*this);
     train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
-    if (gradientHook_) trainer.setGradientHook(gradientHook_);
+    dp_.install(trainer);
     return trainer.epoch(batcher, noiseRng, epoch, batches, callbacks...);
   }
 
@@ -220,25 +220,19 @@ class DiffuRec {
     const Rng tileRng = rng.fork(rng.nextU64());  // dropout and Λ streams of this step's tiles
     const bool weighted = options_.lossAwareTimesteps && sampler_.warmedUp();
     const Index tiles = tileCount(n, options_.trainingTile);
-    Scalar loss = 0;
-    if (ranks_ > 1) {  // data parallel: this process's block of whole tiles (trainingShard)
-      const TrainingShard shard = trainingShard(n, rank_, ranks_);
+    if (dp_.ranks > 1) {  // data parallel: this process's block of whole tiles (train::tileShard)
+      const train::TileShard shard = train::tileShard(n, options_.trainingTile, dp_.rank, dp_.ranks);
       rowLosses_.setZero(n);  // updateTimestepSampler() gathers every process's rows into it
-      if (shard.tiles() == 0) {
-        model_.parameters().zeroGrad();
-        return 0;
-      }
-      return runTiles(targets, n, tiles, shard.firstTile, shard.lastTile, tileRng, weighted);
-    }
-    if (tiles == 1) {
-      model_.setRng(tileRng.fork(0));
+      if (shard.tiles() > 0) return runTiles(targets, n, tiles, shard.firstTile, shard.lastTile, tileRng, weighted);
       model_.parameters().zeroGrad();
-      loss = model_.trainingLoss(diffusion_, sequences_, targets, tb.t, noise_, nullptr,
-                                 weighted ? &tb.weights : nullptr);
-      rowLosses_ = model_.lastRowLosses();
-    } else {
-      loss = runTiles(targets, n, tiles, 0, tiles, tileRng, weighted);
+      return 0;
     }
+    if (tiles > 1) return runTiles(targets, n, tiles, 0, tiles, tileRng, weighted);
+    model_.setRng(tileRng.fork(0));
+    model_.parameters().zeroGrad();
+    const Scalar loss = model_.trainingLoss(diffusion_, sequences_, targets, tb.t, noise_, nullptr,
+                                            weighted ? &tb.weights : nullptr);
+    rowLosses_ = model_.lastRowLosses();
     return loss;
   }
 
@@ -247,59 +241,24 @@ class DiffuRec {
   /// parallel: every process's row losses are gathered first, so every process feeds the whole batch's.
   void updateTimestepSampler() {
     if (!options_.lossAwareTimesteps) return;
-    if (ranks_ > 1) {
-      const Index n = rowLosses_.size();
-      std::vector<int> counts(static_cast<std::size_t>(ranks_));
-      for (Index r = 0; r < ranks_; ++r) counts[static_cast<std::size_t>(r)] = static_cast<int>(trainingShard(n, r, ranks_).rows());
-      const TrainingShard mine = trainingShard(n, rank_, ranks_);
+    if (const Index n = rowLosses_.size(); dp_.ranks > 1) {
+      const train::TileShard mine = train::tileShard(n, options_.trainingTile, dp_.rank, dp_.ranks);
       mineLosses_ = rowLosses_.segment(mine.firstRow, mine.rows());
-      gather_(mineLosses_, rowLosses_, counts);
+      dp_.gather(mineLosses_, rowLosses_, train::tileShardRows(n, options_.trainingTile, dp_.ranks));
     }
     sampler_.update(tb_.t, rowLosses_);
   }
 
-  /// The rows and training tiles one process computes in data-parallel training: a contiguous block of whole
-  /// tiles (the tiles of train::tileCount(n, trainingTile), split over the ranks as distributed::shardCounts
-  /// does), so every tile's dropout and Λ stream is the one the single process gives it. A process may get no
-  /// tile (a batch of fewer tiles than processes): it computes nothing for that batch.
-  struct TrainingShard {
-    Index firstTile = 0, lastTile = 0, firstRow = 0, lastRow = 0;
-    Index tiles() const noexcept { return lastTile - firstTile; }
-    Index rows() const noexcept { return lastRow - firstRow; }
-  };
-  TrainingShard trainingShard(Index n, Index rank, Index ranks) const {
-    RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "DiffuRec::trainingShard(): rank ", rank, " of ", ranks);
-    const Index tiles = tileCount(n, options_.trainingTile), base = tiles / ranks, extra = tiles % ranks;
-    TrainingShard s;
-    s.firstTile = rank * base + std::min(rank, extra);
-    s.lastTile = s.firstTile + base + (rank < extra ? 1 : 0);
-    s.firstRow = train::tileBegin(n, tiles, s.firstTile);
-    s.lastRow = train::tileBegin(n, tiles, s.lastTile);
-    return s;
-  }
-
-  /// The Trainer's gradient hook and the row-loss gather of data-parallel training.
-  using GradientHook = std::function<double(const data::HistoryBatch&, double)>;
-  using RowGather = std::function<void(const ArrayX<Scalar>& mine, ArrayX<Scalar>& all, const std::vector<int>& counts)>;
-
-  /// Data-parallel training (recdiff/distributed/data_parallel.hpp calls it): this process computes the tiles
-  /// trainingShard(batch rows, rank, ranks) of every batch with the single process's t, noise and tile streams;
-  /// its loss and gradient are those tiles' share of the batch mean (rows_k / batch each), `hook` (installed in
-  /// every epoch's Trainer) sums them over the processes, and `gather` collects every process's row losses
-  /// (rank order, counts per rank) for the loss-aware sampler. ranks = 1: the single-process training.
-  void setDataParallel(Index rank, Index ranks, GradientHook hook, RowGather gather) {
-    RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "DiffuRec::setDataParallel(): rank ", rank, " of ", ranks);
-    RECDIFF_REQUIRE(ranks == 1 || (hook && gather), "DiffuRec::setDataParallel(): no gradient hook or loss gather for ",
-                    ranks, " processes");
+  using DataParallel = train::DataParallelSlot<data::HistoryBatch, Scalar>;
+  /// Data-parallel training (distributed/data_parallel.hpp calls it): this process computes the block of whole
+  /// tiles train::tileShard(batch rows, trainingTile, rank, ranks) of every batch with the single process's t,
+  /// noise and tile streams; its loss and gradient are those tiles' rows_k / batch share of the batch mean,
+  /// `hook` (in every epoch's Trainer) sums them, `gather` collects the row losses for the loss-aware sampler.
+  void setDataParallel(Index rank, Index ranks, DataParallel::GradientHook hook, DataParallel::RowGather gather) {
     RECDIFF_REQUIRE(ranks == 1 || options_.trainingTile > 0, "DiffuRec::setDataParallel(): data parallel training ",
-                    "splits batches in training tiles; trainingTile is 0 (one tile), so ", ranks - 1,
-                    " processes would idle: set training_tile > 0");
-    rank_ = rank;
-    ranks_ = ranks;
-    gradientHook_ = std::move(hook);
-    gather_ = std::move(gather);
+                    "splits batches in training tiles; training_tile is 0 (one tile): set it > 0");
+    dp_.set("DiffuRec::setDataParallel()", rank, ranks, std::move(hook), std::move(gather), true);
   }
-
   /// The scoring generator's advance after one scores() call (what a shard of an evaluation skips per batch).
   static void advanceScoringRng(Rng& rng) { rng = rng.fork(0xFFFF); }
 
@@ -439,7 +398,6 @@ class DiffuRec {
   /// their rows_k / n share of the batch mean, their row losses land in rowLosses_ (sized n).
   Scalar runTiles(const Eigen::ArrayXi& targets, Index n, Index tiles, Index firstTile, Index lastTile,
                   const Rng& tileRng, bool weighted) {
-    const TimestepBatch<Scalar>& tb = tb_;
     const Index mine = lastTile - firstTile;
     const int workers = tiles_.prepare(mine, model_.training());
     tileGrads_.resize(static_cast<std::size_t>(mine));
@@ -451,9 +409,9 @@ class DiffuRec {
       TileScratch& s = tiles_.scratch(w);
       s.sequences = sequences_.middleRows(begin, count);
       s.targets = targets.segment(begin, count);
-      s.t = tb.t.segment(begin, count);
+      s.t = tb_.t.segment(begin, count);
       s.noise = noise_.middleRows(begin, count);
-      if (weighted) s.weights = tb.weights.segment(begin, count);
+      if (weighted) s.weights = tb_.weights.segment(begin, count);
       m.setRng(tileRng.fork(static_cast<std::uint64_t>(k)));
       m.parameters().zeroGrad();
       tileLosses_(j) = m.trainingLoss(diffusion_, s.sequences, s.targets, s.t, s.noise, nullptr,
@@ -464,19 +422,6 @@ class DiffuRec {
     // The batch mean: tile k weighs count_k / n; summed in tile order, in parallel over parameter chunks.
     train::sumTileGradients(model_.parameters(), tileGrads_, n, tiles, firstTile);
     return train::sumTileLosses(tileLosses_, n, tiles, firstTile);
-  }
-
-  static DiffuRecOptions validated(const DiffuRecOptions& o, Index items) {
-    RECDIFF_REQUIRE(items > 0, "DiffuRec: items must be positive, got ", items);
-    RECDIFF_REQUIRE(o.batchSize > 0, "DiffuRec: batchSize must be positive, got ", o.batchSize);
-    RECDIFF_REQUIRE(o.steps > 0, "DiffuRec: steps must be positive, got ", o.steps);
-    RECDIFF_REQUIRE(o.inferenceRuns > 0, "DiffuRec: inferenceRuns must be positive, got ", o.inferenceRuns);
-    RECDIFF_REQUIRE(o.trainingTile >= 0 && o.inferenceTile >= 0, "DiffuRec: trainingTile and inferenceTile must be ",
-                    ">= 0, got ", o.trainingTile, " and ", o.inferenceTile);
-    RECDIFF_REQUIRE(o.samplesPerEpoch >= 0, "DiffuRec: samplesPerEpoch must be >= 0, got ", o.samplesPerEpoch);
-    RECDIFF_REQUIRE(o.dropout >= 0.0 && o.dropout < 1.0 && o.embeddingDropout >= 0.0 && o.embeddingDropout < 1.0,
-                    "DiffuRec: dropout rates must lie in [0, 1), got ", o.dropout, " and ", o.embeddingDropout);
-    return o;
   }
 
   DiffuRecOptions options_;
@@ -495,9 +440,7 @@ class DiffuRec {
       model_, [this] { return std::make_unique<Approximator>(diffuRecApproximatorOptions(options_, items())); }};
   std::vector<typename nn::ParameterBuffer<Scalar>::Vector> tileGrads_;
   ArrayX<Scalar> tileLosses_, rowLosses_, mineLosses_;
-  Index rank_ = 0, ranks_ = 1;  ///< data-parallel tile shard (setDataParallel)
-  GradientHook gradientHook_;
-  RowGather gather_;
+  DataParallel dp_;  ///< data-parallel tile shard (setDataParallel)
 };
 
 }  // namespace recdiff

@@ -30,7 +30,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -56,6 +55,7 @@
 #include "../parallel.hpp"
 #include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
+#include "../train/data_parallel_slot.hpp"
 #include "../train/trainer.hpp"
 #include "dreamrec_options.hpp"
 #include "next_item_evaluation.hpp"
@@ -142,20 +142,14 @@ class DreamRec {
     DreamRec* m_;
   };
 
-  /// The Trainer's gradient hook of data-parallel training (train::Trainer::setGradientHook).
-  using GradientHook = std::function<double(const data::HistoryBatch&, double)>;
-
+  using DataParallel = train::DataParallelSlot<data::HistoryBatch, Scalar>;
   /// Data-parallel training (recdiff/distributed/data_parallel.hpp calls it): this process computes rows
   /// train::rowShard(batch rows, rank, ranks) of every batch with exactly the random numbers the single process
   /// draws for them (t, noise and the null mask of the whole batch are drawn, the shard's rows used; the
   /// encoder's dropouts by DreamRecEncoder::setRowShard); `hook` is installed in every epoch's Trainer (it
   /// reduces the shard gradients). ranks = 1 and no hook: the single-process training.
-  void setDataParallel(Index rank, Index ranks, GradientHook hook) {
-    RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "DreamRec::setDataParallel(): rank ", rank, " of ", ranks);
-    RECDIFF_REQUIRE(ranks == 1 || hook, "DreamRec::setDataParallel(): no gradient hook for ", ranks, " processes");
-    rank_ = rank;
-    ranks_ = ranks;
-    gradientHook_ = std::move(hook);
+  void setDataParallel(Index rank, Index ranks, DataParallel::GradientHook hook) {
+    dp_.set("DreamRec::setDataParallel()", rank, ranks, std::move(hook), {}, false);
   }
 
   /// The scoring generator's advance after one scores() call (what a shard of an evaluation skips per batch).
@@ -184,7 +178,7 @@ class DreamRec {
     const ScopedThreadLimit threads(options_.trainingThreads);
     Objective objective(*this);
     train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
-    if (gradientHook_) trainer.setGradientHook(gradientHook_);
+    dp_.install(trainer);
     return trainer.epoch(batcher, stepRng, epoch, maxBatches, callbacks...);
   }
 
@@ -209,9 +203,9 @@ class DreamRec {
     rng.fillNormal(noise_);
     useNull_.resize(n);
     for (Index i = 0; i < n; ++i) useNull_(i) = rng.uniform() < options_.nullProbability;
-    if (ranks_ == 1) return loss(history, lengths, targets, t_, noise_, useNull_);
+    if (dp_.ranks == 1) return loss(history, lengths, targets, t_, noise_, useNull_);
     // Data parallel: the whole batch's random numbers (as above), this process's rows of them.
-    const train::RowShard shard = train::rowShard(n, rank_, ranks_);
+    const train::RowShard shard = train::rowShard(n, dp_.rank, dp_.ranks);
     const Index m = shard.rows();
     shardHistory_ = history.middleRows(shard.begin, m);
     shardLengths_ = lengths.segment(shard.begin, m);
@@ -408,8 +402,7 @@ class DreamRec {
   std::optional<data::SequenceBatcher> batcher_;
   Eigen::ArrayXi t_;
   Eigen::Array<bool, Eigen::Dynamic, 1> useNull_, mask_;
-  Index rank_ = 0, ranks_ = 1;  ///< data-parallel row shard (setDataParallel)
-  GradientHook gradientHook_;
+  DataParallel dp_;  ///< data-parallel row shard (setDataParallel)
   Histories shardHistory_;
   Eigen::ArrayXi shardLengths_, shardTargets_, shardT_;
   Matrix shardNoise_;

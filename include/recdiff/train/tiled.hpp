@@ -37,6 +37,31 @@ inline Index tileBegin(Index n, Index tiles, Index k) { return n * k / tiles; }
 /// Rows of tile k.
 inline Index tileRows(Index n, Index tiles, Index k) { return tileBegin(n, tiles, k + 1) - tileBegin(n, tiles, k); }
 
+/// The tiles and rows one process computes when the tiles of a batch of n rows (tileCount(n, tile)) are split
+/// over `ranks` data-parallel processes: a contiguous block of whole tiles in rank order, the first
+/// tiles % ranks processes one tile more. A process may get none (fewer tiles than processes).
+struct TileShard {
+  Index firstTile = 0, lastTile = 0, firstRow = 0, lastRow = 0;
+  Index tiles() const noexcept { return lastTile - firstTile; }
+  Index rows() const noexcept { return lastRow - firstRow; }
+};
+inline TileShard tileShard(Index n, Index tile, Index rank, Index ranks) {
+  RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "train::tileShard(): rank ", rank, " of ", ranks);
+  const Index tiles = tileCount(n, tile), base = tiles / ranks, extra = tiles % ranks;
+  TileShard s;
+  s.firstTile = rank * base + std::min(rank, extra);
+  s.lastTile = s.firstTile + base + (rank < extra ? 1 : 0);
+  s.firstRow = tileBegin(n, tiles, s.firstTile);
+  s.lastRow = tileBegin(n, tiles, s.lastTile);
+  return s;
+}
+/// Every process's rows of tileShard, in rank order (the counts of a gather of per-row values).
+inline std::vector<int> tileShardRows(Index n, Index tile, Index ranks) {
+  std::vector<int> rows(static_cast<std::size_t>(ranks));
+  for (Index r = 0; r < ranks; ++r) rows[static_cast<std::size_t>(r)] = static_cast<int>(tileShard(n, tile, r, ranks).rows());
+  return rows;
+}
+
 /// The workers of tiled runs: the model (worker 0) and replicas made on demand, plus a Scratch per worker.
 /// Replica needs parameters() (an nn::ParameterBuffer), training() and setTraining(bool).
 template <class Replica, class Scratch>
