@@ -99,18 +99,6 @@ struct RunInfo {
   double trainGflop = 0.0, evalGflop = 0.0;  ///< per epoch and per evaluation (0: not computed)
 };
 
-/// This rank's training rows of the run (its shards of every applied batch: batches of batchSize, the last
-/// of an epoch possibly shorter).
-Index rankRows(const recdiff::TrainResult& r, Index batchSize, ex::World& world) {
-  Index rows = 0;
-  const auto shard = [&](Index n) { return recdiff::train::rowShard(n, world.comm().rank(), world.size()).rows(); };
-  for (const recdiff::EpochResult& e : r.history) {
-    if (e.batches == 0) continue;
-    rows += (e.batches - 1) * shard(batchSize) + shard(e.samples - (e.batches - 1) * batchSize);
-  }
-  return rows;
-}
-
 /// Trains with the authors' protocol through the library's callbacks (evaluate validation and test every
 /// evalEvery epochs and after the last, keep the parameters of the best validation recall@20 and write them to
 /// --save at every new best, stop `patience` epochs after it, restore the kept ones at the end), then prints the
@@ -152,11 +140,9 @@ int fitAndReport(Model& model, std::vector<recdiff::nn::ParameterBuffer<float>*>
   table.print(std::cout);
   const ex::Speed s = ex::printSpeed(info.name, info.parameters, users, users, ex::RunTimes(r, cb.early), info.trainGflop,
                                      info.evalGflop, total);
-  if (world.size() > 1) {
-    double trainSeconds = 0.0;
-    for (const recdiff::EpochResult& e : r.history) trainSeconds += e.seconds;
-    world.addToReport(j, static_cast<double>(rankRows(r, c.model.batchSize, world)), trainSeconds);
-  }
+  world.addRunToReport(j, r, c.model.batchSize, [&](Index n) {
+    return recdiff::train::rowShard(n, world.comm().rank(), world.size()).rows();
+  });
   if (c.report.empty()) return r.diverged ? 3 : 0;
   j.update({{"dataset", d.description}, {"data", c.data}, {"model", c.modelName}, {"preset", c.preset}, {"seed", c.seed},
             {"threads", c.threads},
@@ -280,23 +266,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (!ex::setThreads(c.threads, "diffrec_movielens")) return 2;
-  if (world.size() > 1 && !c.loop.resume.empty()) {  // every rank would read and write the one state file
-    std::cerr << "diffrec_movielens: --resume does not run under mpirun yet (issue 22 + 19)\n";
-    return 2;
-  }
+  if (!world.allowsResume("diffrec_movielens", c.loop.resume)) return 2;
   world.quietUnlessRoot(c.save, c.loop.log, c.report, c.loop.progress);
   const auto dispatch = [&] {
     if (c.latentModel()) return runLatent(c, world);
     return c.meanType == "eps" ? run<recdiff::PredictEpsilon>(c, world) : run<recdiff::PredictX0>(c, world);
   };
-  if (world.size() > 1) return world.run(dispatch);  // an error on one rank: its message, then every rank stops
-  try {
-    return dispatch();
-  } catch (const recdiff::train::TrainingInterrupted& e) {
-    std::cerr << "diffrec_movielens: " << e.what() << "\n";
-    return recdiff::train::kInterruptedExitCode;
-  } catch (const std::exception& e) {
-    std::cerr << "diffrec_movielens: " << e.what() << "\n";
-    return 1;
-  }
+  return world.main("diffrec_movielens", dispatch);  // under mpirun an error on one rank stops every rank
 }

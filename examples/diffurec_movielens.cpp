@@ -16,6 +16,11 @@
 //
 // The epoch loop is the library's: model.fit() with train/callbacks.hpp's EarlyStopping (patience counts
 // evaluations, as DiffuRec's reference), KeepBest, CsvLog, ProgressBar and ProgressLog (examples/common/training.hpp).
+//
+// Data parallel: under `mpirun -np N` every rank trains its block of whole training tiles of each batch
+// (train::tileShard) and scores its block of the evaluation batches; rank 0 alone prints and writes
+// files; the report gains world_size and per-rank throughput and communication (docs/distributed.md).
+#include <recdiff/distributed/data_parallel.hpp>
 #include <recdiff/models/diffurec.hpp>
 
 #include <cstdio>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "common/distributed.hpp"
 #include "common/options_cli.hpp"
 #include "common/run_info.hpp"
 #include "common/sequence_data.hpp"
@@ -88,7 +94,7 @@ void applyPreset(Config& c) {
 
 std::string text(recdiff::nn::GemmPrecision p) { return recdiff::io::FieldCodec<recdiff::nn::GemmPrecision>::toText(p); }
 
-int run(const Config& c) {
+int run(const Config& c, ex::World& world) {
   const ex::Stopwatch total;
   const auto d = ex::loadSequenceData(c.data, c.minRating);
   std::cout << "data: " << d.description << ": " << d.full.users() << " users, " << d.items << " items, "
@@ -99,6 +105,7 @@ int run(const Config& c) {
     model.load(c.load);
     std::cout << "loaded parameters from " << c.load << "\n";
   }
+  recdiff::distributed::makeDataParallel(model, world.comm());  // one process: nothing changes
   const recdiff::DiffuRecOptions& o = c.model;
   const bool keys = o.attentionMask == recdiff::nn::PaddingMask::kKeys;
   std::cout << "model: DiffuRec, H " << o.hidden << ", " << o.blocks << " blocks, " << o.heads << " heads, max_len "
@@ -115,7 +122,7 @@ int run(const Config& c) {
   const auto validation = [&](Index epoch) {  // "valid.hr@10", "valid.ndcg@10" on the first validUsers users
     ex::CachedScorer<recdiff::DiffuRec<float>> scorer(model, c.seed + 1000u * static_cast<std::uint64_t>(epoch));
     recdiff::metrics::MetricTable t;
-    t.add("valid", recdiff::evaluateNextItem(d.full, validSamples, selectKs, c.protocol, padding, d.columns(), scorer));
+    t.add("valid", world.nextItem(d.full, validSamples, selectKs, c.protocol, padding, d.columns(), scorer));
     return t;
   };
   ex::Callbacks cb(c.loop, validation, "valid.ndcg@10", recdiff::train::PatienceUnit::kEvaluations,
@@ -140,11 +147,11 @@ int run(const Config& c) {
   ex::CachedScorer<recdiff::DiffuRec<float>> validScorer(model, c.seed + 77), testScorer(model, c.seed + 78);
   const recdiff::data::SequenceSamples finalValid = ex::firstSamples(d.split.valid, c.finalUsers);
   const recdiff::data::SequenceSamples finalTest = ex::firstSamples(d.split.test, c.finalUsers);
-  table.add("valid", recdiff::evaluateNextItem(d.full, finalValid, c.ks, c.protocol, padding, d.columns(), validScorer));
-  table.add("test", recdiff::evaluateNextItem(d.full, finalTest, c.ks, c.protocol, padding, d.columns(), testScorer));
+  table.add("valid", world.nextItem(d.full, finalValid, c.ks, c.protocol, padding, d.columns(), validScorer));
+  table.add("test", world.nextItem(d.full, finalTest, c.ks, c.protocol, padding, d.columns(), testScorer));
   testScorer.rewind();
-  table.add("reference.test", recdiff::evaluateNextItem(d.full, finalTest, c.ks, reference, padding, d.columns(), testScorer));
-  if (c.baselines) {
+  table.add("reference.test", world.nextItem(d.full, finalTest, c.ks, reference, padding, d.columns(), testScorer));
+  if (c.baselines && world.isRoot()) {
     table.add("popularity.valid", ex::popularityMetrics(d, finalValid, c.ks, c.protocol, padding));
     table.add("popularity.test", ex::popularityMetrics(d, finalTest, c.ks, c.protocol, padding));
     table.add("popularity.reference.test", ex::popularityMetrics(d, finalTest, c.ks, reference, padding));
@@ -170,12 +177,14 @@ int run(const Config& c) {
               testScorer.inferenceSeconds(), testScorer.inferenceCpuSeconds());
   std::printf("total seconds: %.1f (%.1f CPU), peak RSS: %.1f MiB\n", total.seconds(), ex::cpuSeconds(),
               static_cast<double>(ex::peakRssBytes()) / (1024.0 * 1024.0));
+  nlohmann::json j;  // world_size and the ranks' rows, seconds and communication (a collective)
+  world.addRunToReport(j, r, o.batchSize, [&](Index n) { return recdiff::train::tileShard(n, o.trainingTile, world.comm().rank(), world.size()).rows(); });
   if (c.report.empty()) return r.diverged ? 3 : 0;
 
-  nlohmann::json j{{"dataset", d.description}, {"data", c.data}, {"model", "diffurec"}, {"preset", c.preset},
+  j.update({{"dataset", d.description}, {"data", c.data}, {"model", "diffurec"}, {"preset", c.preset},
                    {"seed", c.seed}, {"threads", c.threads}, {"precision", text(o.trainingPrecision)},
                    {"inference_precision", text(o.inferencePrecision)}, {"training_tile", o.trainingTile},
-                   {"inference_tile", o.inferenceTile}};
+                   {"inference_tile", o.inferenceTile}});
   nlohmann::json hp;
   for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
   hp.update(c.loop.json());
@@ -202,6 +211,7 @@ int run(const Config& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ex::World world(argc, argv);
   Config c;
   CLI::App app{"Train and evaluate DiffuRec (Li, Sun, Li, TOIS 2023) on MovieLens sequences"};
   std::optional<Index> validUsers;
@@ -243,13 +253,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (!ex::setThreads(c.threads, "diffurec_movielens")) return 2;
-  try {
-    return run(c);
-  } catch (const recdiff::train::TrainingInterrupted& e) {
-    std::cerr << "diffurec_movielens: " << e.what() << "\n";
-    return recdiff::train::kInterruptedExitCode;
-  } catch (const std::exception& e) {
-    std::cerr << "diffurec_movielens: " << e.what() << "\n";
-    return 1;
-  }
+  if (!world.allowsResume("diffurec_movielens", c.loop.resume)) return 2;
+  world.quietUnlessRoot(c.save, c.loop.log, c.report, c.loop.progress);
+  return world.main("diffurec_movielens", [&] { return run(c, world); });
 }

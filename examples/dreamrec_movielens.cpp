@@ -22,6 +22,11 @@
 //
 // The epoch loop is the library's: model.fit() with train/callbacks.hpp's EarlyStopping (patience counts epochs,
 // as DreamRec's reference), KeepBest, CsvLog, ProgressBar and ProgressLog (examples/common/training.hpp).
+//
+// Data parallel: under `mpirun -np N` every rank trains its rows of each batch (train::rowShard, with the
+// single process's t, noise, null mask and dropout for them) and scores its block of the evaluation batches;
+// rank 0 alone prints and writes files; the report gains world_size and per-rank throughput and communication.
+#include <recdiff/distributed/data_parallel.hpp>
 #include <recdiff/models/dreamrec.hpp>
 
 #include <algorithm>
@@ -34,6 +39,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "common/distributed.hpp"
 #include "common/options_cli.hpp"
 #include "common/run_info.hpp"
 #include "common/sequence_data.hpp"
@@ -86,7 +92,7 @@ std::string number(double v) {
   return s.str();
 }
 
-int run(Config& c) {
+int run(Config& c, ex::World& world) {
   const ex::Stopwatch total;
   const auto d = ex::loadSequenceData(c.data);
   std::cout << "data: " << d.description << ": " << d.full.users() << " users, " << d.items << " items, "
@@ -99,6 +105,7 @@ int run(Config& c) {
     model.load(c.load);
     std::cout << "loaded parameters from " << c.load << "\n";
   }
+  recdiff::distributed::makeDataParallel(model, world.comm());  // one process: nothing changes
   const Index parameters = model.parameters().size();
   const auto& m = c.model;
   std::cout << "model: DreamRec " << recdiff::io::FieldCodec<recdiff::DreamRecArchitecture>::toText(m.architecture)
@@ -110,7 +117,7 @@ int run(Config& c) {
   const recdiff::Rng rng(c.seed, kStream);
   const auto evaluate = [&](HeldOut which, std::uint64_t tag, std::optional<double> w = std::nullopt) {
     recdiff::Rng evalRng = rng.fork(tag);
-    return model.evaluate(d.full, d.heldOut(which), c.ks, evalRng, protocol, w);
+    return recdiff::distributed::evaluateSequences(model, world.comm(), d.full, d.heldOut(which), c.ks, evalRng, protocol, w);
   };
   const auto validation = [&](Index epoch) {  // "valid.hr@K", "valid.ndcg@K"
     recdiff::metrics::MetricTable t;
@@ -145,7 +152,7 @@ int run(Config& c) {
   table.add("test", evaluate(HeldOut::Test, 0xF0000000ull));
   const double testSeconds = testClock.seconds(), testCpu = ex::cpuSeconds() - testCpu0;
   for (const double w : c.sweep) table.add("guidance.w" + number(w) + ".test", evaluate(HeldOut::Test, 0xF0000000ull, w));
-  if (c.baselines) {
+  if (c.baselines && world.isRoot()) {
     const recdiff::data::PaddingOptions padding = model.padding();
     table.add("popularity.valid", ex::popularityMetrics(d, HeldOut::Valid, c.ks, protocol, padding));
     table.add("popularity.test", ex::popularityMetrics(d, HeldOut::Test, c.ks, protocol, padding));
@@ -165,10 +172,14 @@ int run(Config& c) {
               testSeconds, testCpu, usersPerSecond, static_cast<long long>(m.steps), evalMedian);
   std::printf("total seconds: %.1f wall, %.1f CPU; peak RSS: %.1f MiB\n", total.seconds(), ex::cpuSeconds(),
               static_cast<double>(ex::peakRssBytes()) / (1024.0 * 1024.0));
+  nlohmann::json j;  // world_size and the ranks' rows, seconds and communication (a collective)
+  world.addRunToReport(j, o, m.batchSize, [&](Index n) {
+    return recdiff::train::rowShard(n, world.comm().rank(), world.size()).rows();
+  });
   if (c.report.empty()) return o.diverged ? 3 : 0;
 
-  nlohmann::json j{{"dataset", d.description}, {"data", c.data},  {"model", "dreamrec"}, {"preset", c.preset},
-                   {"protocol", c.protocol},   {"seed", c.seed},  {"threads", c.threads}};
+  j.update({{"dataset", d.description}, {"data", c.data},  {"model", "dreamrec"}, {"preset", c.preset},
+            {"protocol", c.protocol},   {"seed", c.seed},  {"threads", c.threads}});
   nlohmann::json hp;
   for (const auto& [k, v] : model.hyperparameters()) hp[k] = v;
   hp.update(c.loop.json());
@@ -188,6 +199,7 @@ int run(Config& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ex::World world(argc, argv);
   Config c;
   CLI::App app{"Train and evaluate DreamRec (Yang et al., NeurIPS 2023) on MovieLens sequences"};
   std::string ks, sweep;
@@ -225,13 +237,7 @@ int main(int argc, char** argv) {
   // each other at every depth block, and under load a training step spent 14x its CPU time (bench_dreamrec).
   Eigen::setNbThreads(1);
 #endif
-  try {
-    return run(c);
-  } catch (const recdiff::train::TrainingInterrupted& e) {
-    std::cerr << "dreamrec_movielens: " << e.what() << "\n";
-    return recdiff::train::kInterruptedExitCode;
-  } catch (const std::exception& e) {
-    std::cerr << "dreamrec_movielens: " << e.what() << "\n";
-    return 1;
-  }
+  if (!world.allowsResume("dreamrec_movielens", c.loop.resume)) return 2;
+  world.quietUnlessRoot(c.save, c.loop.log, c.report, c.loop.progress);
+  return world.main("dreamrec_movielens", [&] { return run(c, world); });
 }

@@ -123,25 +123,31 @@ class CachedScorer {
   CachedScorer(Model& model, std::uint64_t seed) : model_(model), rng_(seed, 0x5C0E) {}
 
   /// Starts a pass over the samples (call before each evaluateNextItem).
-  void rewind() { row_ = 0; }
+  void rewind() { row_ = first_; }
+  /// A shard of the samples (World::nextItem): its first batch is the samples' row `row` (its random numbers
+  /// those of that row); a new start clears the cache.
+  void startAt(Index row) {
+    if (row != first_) x0_.resize(0, 0);
+    first_ = row_ = row;
+  }
   double inferenceSeconds() const { return seconds_; }
   double inferenceCpuSeconds() const { return cpuSeconds_; }
   Index inferredUsers() const { return x0_.rows(); }
 
   void operator()(const data::HistoryBatch& b, RowMatrix<float>& scores) {
     const Index n = b.targets.size();
-    if (row_ + n > x0_.rows()) {
+    if (row_ - first_ + n > x0_.rows()) {
       const auto start = std::chrono::steady_clock::now();
       const double cpu = train::cpuSeconds();
       Rng batchRng = rng_.fork(static_cast<std::uint64_t>(row_));
       model_.representations(b.history, batch_, batchRng);
-      x0_.conservativeResize(row_ + n, batch_.cols());
-      x0_.middleRows(row_, n) = batch_;
+      x0_.conservativeResize(row_ - first_ + n, batch_.cols());
+      x0_.middleRows(row_ - first_, n) = batch_;
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       cpuSeconds_ += train::cpuSeconds() - cpu;
     }
     scores.resize(n, model_.columns());
-    scores.noalias() = x0_.middleRows(row_, n) * model_.approximator().itemEmbedding().weight().transpose();
+    scores.noalias() = x0_.middleRows(row_ - first_, n) * model_.approximator().itemEmbedding().weight().transpose();
     row_ += n;
   }
 
@@ -149,7 +155,7 @@ class CachedScorer {
   Model& model_;
   Rng rng_;
   RowMatrix<float> x0_, batch_;
-  Index row_ = 0;
+  Index row_ = 0, first_ = 0;
   double seconds_ = 0.0, cpuSeconds_ = 0.0;
 };
 

@@ -166,6 +166,15 @@ class DreamRecEncoder {
     ffnDropout_.reseed(rng.fork(3));
   }
 
+  /// Data-parallel row shards (nn::Dropout::setRowShard): the next training forward() holds histories
+  /// [firstRow, firstRow + its rows) of a batch of globalRows and masks them exactly as that whole batch would.
+  void setRowShard(Index firstRow, Index globalRows) {
+    RECDIFF_REQUIRE(firstRow >= 0 && globalRows >= firstRow, "DreamRecEncoder::setRowShard(): rows from ", firstRow,
+                    " of a batch of ", globalRows);
+    shardFirst_ = firstRow;
+    shardRows_ = globalRows;
+  }
+
   /// Saves or loads the three dropout streams' positions (the parameters are saved by their owner).
   template <class Archive>
   void serializeState(Archive& ar) {
@@ -207,6 +216,12 @@ class DreamRecEncoder {
     const auto pos = positions_.weight();
     for (Index b = 0; b < batch; ++b)
       for (Index j = 0; j < lengths(b); ++j) e_.row(b * len + j) = table.row(seq(b, j)) + pos.row(j);
+    if (shardRows_ >= 0) {  // setRowShard(): the shard's rows of the whole batch's masks, then no shard
+      embeddingDropout_.setRowShard(shardFirst_ * len, shardRows_ * len);
+      attentionDropout_.setRowShard(shardFirst_ * heads, shardRows_ * heads);
+      ffnDropout_.setRowShard(shardFirst_, shardRows_);
+      shardRows_ = -1;
+    }
     embeddingDropout_.forward(e_, e_);
     ids_ = seq;
     // The last real row of each history (an empty one reads its zero row N'−1: q = LN1(0)).
@@ -371,6 +386,7 @@ class DreamRecEncoder {
   nn::FeedForward<Scalar> ffn_;
   nn::LayerNorm<Scalar> lnf_, ln3_;
   nn::Dropout<Scalar> embeddingDropout_, attentionDropout_, ffnDropout_;
+  Index shardFirst_ = 0, shardRows_ = -1;  ///< < 0: no shard pending (setRowShard)
   bool training_ = true;
   Index batch_ = 0, len_ = 0;
   Histories ids_;

@@ -68,7 +68,7 @@ class Communicator {
   template <class T>
   void allreduceSum(std::span<T> buffer, ReduceOrder order = ReduceOrder::kFixed) {
     if (size() == 1 || buffer.empty()) return;
-    const Timer timer(*this);
+    const Timer timer(*this, &allreduceSeconds_);
     allreduceRaw(buffer.data(), buffer.size(), elementTypeOf<T>(), order);
   }
 
@@ -120,6 +120,9 @@ class Communicator {
 
   /// Wall seconds spent in the collectives so far (this rank).
   double communicationSeconds() const noexcept { return commSeconds_; }
+  /// Wall seconds spent in allreduceSum so far (this rank): training's gradient and loss sums (the evaluations
+  /// gather, they do not reduce). Includes waiting for slower ranks.
+  double allreduceSeconds() const noexcept { return allreduceSeconds_; }
   /// Collectives called so far (this rank).
   std::int64_t collectives() const noexcept { return collectives_; }
 
@@ -132,19 +135,23 @@ class Communicator {
   /// Adds the wall time of one collective to communicationSeconds().
   class Timer {
    public:
-    explicit Timer(Communicator& c) : c_(&c), start_(std::chrono::steady_clock::now()) {}
+    explicit Timer(Communicator& c, double* also = nullptr)
+        : c_(&c), also_(also), start_(std::chrono::steady_clock::now()) {}
     Timer(const Timer&) = delete;
     Timer& operator=(const Timer&) = delete;
     ~Timer() {
-      c_->commSeconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      c_->commSeconds_ += s;
+      if (also_ != nullptr) *also_ += s;
       ++c_->collectives_;
     }
 
    private:
     Communicator* c_;
+    double* also_;
     std::chrono::steady_clock::time_point start_;
   };
-  double commSeconds_ = 0.0;
+  double commSeconds_ = 0.0, allreduceSeconds_ = 0.0;
   std::int64_t collectives_ = 0;
 };
 

@@ -44,16 +44,22 @@ void broadcastParameters(nn::ParameterBuffer<Scalar>& parameters, Communicator& 
 template <class Scalar>
 class GradientAllreduce {
  public:
-  GradientAllreduce(nn::ParameterBuffer<Scalar>& parameters, Communicator& comm, ReduceOrder order)
-      : parameters_(&parameters), comm_(&comm), order_(order) {}
+  /// `shardMean` true: the objective's loss and gradient are its train::rowShard rows' mean (scaled here by
+  /// rows_r / rows); false: they are already its share of the batch mean (DiffuRec's tiles), summed unscaled.
+  GradientAllreduce(nn::ParameterBuffer<Scalar>& parameters, Communicator& comm, ReduceOrder order,
+                    bool shardMean = true)
+      : parameters_(&parameters), comm_(&comm), order_(order), shardMean_(shardMean) {}
 
   template <class Batch>
   double operator()(const Batch& batch, double loss) {
-    const Index rows = train::detail::rowsOf(batch);
-    const train::RowShard shard = train::rowShard(rows, comm_->rank(), comm_->size());
-    const double share = static_cast<double>(shard.rows()) / static_cast<double>(rows);
+    double share = 1.0;
     auto& g = parameters_->grads();
-    g *= static_cast<Scalar>(share);
+    if (shardMean_) {
+      const Index rows = train::detail::rowsOf(batch);
+      const train::RowShard shard = train::rowShard(rows, comm_->rank(), comm_->size());
+      share = static_cast<double>(shard.rows()) / static_cast<double>(rows);
+      g *= static_cast<Scalar>(share);
+    }
     comm_->allreduceSum(std::span<Scalar>(g.data(), static_cast<std::size_t>(g.size())), order_);
     double total = loss * share;
     comm_->allreduceSum(std::span<double>(&total, 1), order_);
@@ -64,6 +70,7 @@ class GradientAllreduce {
   nn::ParameterBuffer<Scalar>* parameters_;
   Communicator* comm_;
   ReduceOrder order_;
+  bool shardMean_;
 };
 
 /// A diffusion objective's loss gather: every rank's per-row losses, in rank order, into the whole batch's.
@@ -76,18 +83,54 @@ auto lossGather(Communicator& comm) {
   };
 }
 
+/// Makes a sequential model train data-parallel over `comm` (the sequential overload of makeDataParallel):
+/// DreamRec (row shards: setDataParallel(rank, ranks, hook)) and DiffuRec (tile shards, its row losses
+/// all-gathered for the loss-aware sampler: setDataParallel(rank, ranks, hook, gather)).
+template <class Model>
+  requires requires(Model& m) { m.parameters(); m.setDataParallel(0, 1, {}); }
+void makeSequentialDataParallel(Model& model, Communicator& comm, ReduceOrder order) {
+  using Scalar = typename Model::ScalarType;
+  broadcastParameters(model.parameters(), comm);
+  if (comm.size() == 1) return;
+  model.setDataParallel(comm.rank(), comm.size(), GradientAllreduce<Scalar>(model.parameters(), comm, order));
+}
+template <class Model>
+  requires requires(Model& m) { m.approximator(); m.setDataParallel(0, 1, {}, {}); }
+void makeSequentialDataParallel(Model& model, Communicator& comm, ReduceOrder order) {
+  using Scalar = typename Model::ScalarType;
+  auto& parameters = model.approximator().parameters();
+  broadcastParameters(parameters, comm);
+  if (comm.size() == 1) return;
+  auto gather = [&comm](const ArrayX<Scalar>& mine, ArrayX<Scalar>& all, const std::vector<int>& counts) {
+    comm.allgather(std::span<const Scalar>(mine.data(), static_cast<std::size_t>(mine.size())),
+                   std::span<Scalar>(all.data(), static_cast<std::size_t>(all.size())), std::span<const int>(counts));
+  };
+  model.setDataParallel(comm.rank(), comm.size(), GradientAllreduce<Scalar>(parameters, comm, order, false), gather);
+}
+
 /// Makes a DiffRec-style model (DiffRec<>, and so T-DiffRec: anything whose trainer() is a DiffusionTrainer)
 /// train data-parallel over `comm`: rank 0's parameters to every rank, the objective's row shard and loss
-/// gather, the Trainer's gradient hook. With one process only the (no-op) broadcast happens: training is
-/// exactly the single-process one. `comm` must outlive the model's training.
+/// gather, the Trainer's gradient hook.
 template <class Model>
-void makeDataParallel(Model& model, Communicator& comm, ReduceOrder order = ReduceOrder::kFixed) {
+void makeDiffusionDataParallel(Model& model, Communicator& comm, ReduceOrder order) {
   using Scalar = typename Model::ScalarType;
   auto& parameters = model.model().parameters();
   broadcastParameters(parameters, comm);
   if (comm.size() == 1) return;
   model.trainer().objective().setShard(comm.rank(), comm.size(), lossGather<Scalar>(comm));
   model.trainer().loop().setGradientHook(GradientAllreduce<Scalar>(parameters, comm, order));
+}
+
+/// Makes a model train data-parallel over `comm`: DiffRec / T-DiffRec (makeDiffusionDataParallel), DreamRec
+/// and DiffuRec (makeSequentialDataParallel). With one process only the (no-op) broadcast happens: training is
+/// exactly the single-process one. `comm` must outlive the model's training.
+template <class Model>
+void makeDataParallel(Model& model, Communicator& comm, ReduceOrder order = ReduceOrder::kFixed) {
+  if constexpr (requires { makeSequentialDataParallel(model, comm, order); }) {
+    makeSequentialDataParallel(model, comm, order);
+  } else {
+    makeDiffusionDataParallel(model, comm, order);
+  }
 }
 
 }  // namespace recdiff::distributed

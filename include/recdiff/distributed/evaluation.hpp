@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -74,6 +75,15 @@ metrics::MetricTable evaluateSplits(Model& model, Communicator& comm, const data
   return table;
 }
 
+/// The first scoring batch of rank `rank` when `batches` batches are split over `ranks` (contiguous blocks in
+/// rank order, distributed::shardCounts' sizes); rank `ranks` gives the end.
+inline Index firstBatchOf(Index batches, int rank, int ranks) {
+  const std::vector<int> perRank = shardCounts(batches, ranks);
+  Index first = 0;
+  for (int r = 0; r < rank; ++r) first += perRank[static_cast<std::size_t>(r)];
+  return first;
+}
+
 /// evaluateNextItem with the scoring batches sharded over `comm` (see the file comment); every rank returns the
 /// same metrics, equal to the single process's. `scorer` is called for this rank's batches only.
 template <class Scorer>
@@ -83,17 +93,45 @@ metrics::LabelMetrics evaluateNextItem(Communicator& comm, const data::Sequences
                                        Index columns, Scorer&& scorer) {
   const metrics::CsrMatrix mask = nextItemMask(seqs, samples, ks, protocol, columns);
   const Index n = samples.size(), batches = (n + protocol.batchSize - 1) / protocol.batchSize;
-  const std::vector<int> perRank = shardCounts(batches, comm.size());
-  Index first = 0;
-  for (int r = 0; r < comm.rank(); ++r) first += perRank[static_cast<std::size_t>(r)];
   std::vector<double> mine;
-  nextItemTerms(seqs, samples, ks, protocol, padding, columns, mask, first,
-                first + perRank[static_cast<std::size_t>(comm.rank())], scorer, mine);
+  nextItemTerms(seqs, samples, ks, protocol, padding, columns, mask, firstBatchOf(batches, comm.rank(), comm.size()),
+                firstBatchOf(batches, comm.rank() + 1, comm.size()), scorer, mine);
   const Index width = 2 * static_cast<Index>(ks.size());
   const std::vector<int> counts = shardCounts(batches, comm.size(), width);
   std::vector<double> all(static_cast<std::size_t>(batches * width));
   comm.allgather(std::span<const double>(mine), std::span<double>(all), std::span<const int>(counts));
   return sumNextItemTerms(ks, n, all);
+}
+
+/// A sequential model's evaluate(full, samples, ks, rng, protocol) (DiffuRec, DreamRec) with the scoring
+/// batches sharded over `comm`. Their scoring draws noise, so each rank first advances its copy of `rng` past
+/// the batches before its own (Model::advanceScoringRng: what one scores() call advances it by): every batch
+/// is scored with the single process's random numbers, and the table is the single process's, bit for bit,
+/// on every rank. `rng` ends where the single process's evaluation leaves it. `extra` goes to the model's
+/// evaluate() and scores() (DreamRec: the guidance weight).
+template <class Model, class... Extra>
+metrics::MetricTable evaluateSequences(Model& model, Communicator& comm, const data::Sequences& full,
+                                       const data::SequenceSamples& samples, std::span<const Index> ks, Rng& rng,
+                                       const NextItemProtocol& protocol = {}, const Extra&... extra) {
+  if (comm.size() == 1) return model.evaluate(full, samples, ks, rng, protocol, extra...);
+  using Scalar = typename Model::ScalarType;
+  const Index batches = (samples.size() + protocol.batchSize - 1) / protocol.batchSize;
+  const Index first = firstBatchOf(batches, comm.rank(), comm.size());
+  Rng mine = rng;
+  for (Index b = 0; b < first; ++b) Model::advanceScoringRng(mine);
+  RowMatrix<Scalar> scores;
+  metrics::MetricTable table;
+  table.add("", evaluateNextItem(comm, full, samples, ks, protocol, model.padding(), model.columns(),
+                                 [&](const data::HistoryBatch& b, RowMatrix<float>& out) {
+                                   if constexpr (std::is_same_v<Scalar, float>) {
+                                     model.scores(b, out, mine, extra...);
+                                   } else {
+                                     model.scores(b, scores, mine, extra...);
+                                     out = scores.template cast<float>();
+                                   }
+                                 }));
+  for (Index b = 0; b < batches; ++b) Model::advanceScoringRng(rng);
+  return table;
 }
 
 }  // namespace recdiff::distributed

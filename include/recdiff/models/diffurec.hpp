@@ -59,6 +59,7 @@
 #include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
 #include "../timesteps/loss_second_moment_sampler.hpp"
+#include "../train/data_parallel_slot.hpp"
 #include "../train/tiled.hpp"
 #include "../train/trainer.hpp"
 #include "diffurec_options.hpp"
@@ -82,7 +83,7 @@ class DiffuRec {
 
   /// Builds the model for items 1 … items; parameters are initialised from Rng(seed) as the reference does.
   DiffuRec(const DiffuRecOptions& options, Index items, std::uint64_t seed = 1)
-      : options_(validated(options, items)),
+      : options_(validatedDiffuRecOptions(options, items)),
         diffusion_(makeSchedule(options.schedule), options.steps),
         model_(diffuRecApproximatorOptions(options, items)),
         sampler_(options.steps),
@@ -180,6 +181,7 @@ class DiffuRec {
     if (maxBatches > 0) batches = std::min(batches, maxBatches);
     Objective objective(*this);
     train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
+    dp_.install(trainer);
     return trainer.epoch(batcher, noiseRng, epoch, batches, callbacks...);
   }
 
@@ -235,45 +237,47 @@ class DiffuRec {
     const Rng tileRng = rng.fork(rng.nextU64());  // dropout and Λ streams of this step's tiles
     const bool weighted = options_.lossAwareTimesteps && sampler_.warmedUp();
     const Index tiles = tileCount(n, options_.trainingTile);
-    Scalar loss = 0;
-    if (tiles == 1) {
-      model_.setRng(tileRng.fork(0));
+    if (dp_.ranks > 1) {  // data parallel: this process's block of whole tiles (train::tileShard)
+      const train::TileShard shard = train::tileShard(n, options_.trainingTile, dp_.rank, dp_.ranks);
+      rowLosses_.setZero(n);  // updateTimestepSampler() gathers every process's rows into it
+      if (shard.tiles() > 0) return runTiles(targets, n, tiles, shard.firstTile, shard.lastTile, tileRng, weighted);
       model_.parameters().zeroGrad();
-      loss = model_.trainingLoss(diffusion_, sequences_, targets, tb.t, noise_, nullptr,
-                                 weighted ? &tb.weights : nullptr);
-      rowLosses_ = model_.lastRowLosses();
-    } else {
-      const int workers = tiles_.prepare(tiles, model_.training());
-      tileGrads_.resize(static_cast<std::size_t>(tiles));
-      tileLosses_.resize(tiles);
-      rowLosses_.resize(n);
-      tiles_.run(tiles, workers, n, [&](int w, Index k, Index begin, Index count) {
-        Approximator& m = tiles_.worker(w);
-        TileScratch& s = tiles_.scratch(w);
-        s.sequences = sequences_.middleRows(begin, count);
-        s.targets = targets.segment(begin, count);
-        s.t = tb.t.segment(begin, count);
-        s.noise = noise_.middleRows(begin, count);
-        if (weighted) s.weights = tb.weights.segment(begin, count);
-        m.setRng(tileRng.fork(static_cast<std::uint64_t>(k)));
-        m.parameters().zeroGrad();
-        tileLosses_(k) = m.trainingLoss(diffusion_, s.sequences, s.targets, s.t, s.noise, nullptr,
-                                        weighted ? &s.weights : nullptr);
-        rowLosses_.segment(begin, count) = m.lastRowLosses();
-        tileGrads_[static_cast<std::size_t>(k)] = m.parameters().grads();
-      });
-      // The batch mean: tile k weighs count_k / n; summed in tile order, in parallel over parameter chunks.
-      train::sumTileGradients(model_.parameters(), tileGrads_, n);
-      loss = train::sumTileLosses(tileLosses_, n);
+      return 0;
     }
+    if (tiles > 1) return runTiles(targets, n, tiles, 0, tiles, tileRng, weighted);
+    model_.setRng(tileRng.fork(0));
+    model_.parameters().zeroGrad();
+    const Scalar loss = model_.trainingLoss(diffusion_, sequences_, targets, tb.t, noise_, nullptr,
+                                            weighted ? &tb.weights : nullptr);
+    rowLosses_ = model_.lastRowLosses();
     return loss;
   }
 
   /// Feeds the loss-aware sampler (when options().lossAwareTimesteps) the timesteps and unweighted row losses
-  /// of the last lossAndGradient(); the Trainer calls it after an applied update (Objective::afterStep).
+  /// of the last lossAndGradient(); the Trainer calls it after an applied update (Objective::afterStep). Data
+  /// parallel: every process's row losses are gathered first, so every process feeds the whole batch's.
   void updateTimestepSampler() {
-    if (options_.lossAwareTimesteps) sampler_.update(tb_.t, rowLosses_);
+    if (!options_.lossAwareTimesteps) return;
+    if (const Index n = rowLosses_.size(); dp_.ranks > 1) {
+      const train::TileShard mine = train::tileShard(n, options_.trainingTile, dp_.rank, dp_.ranks);
+      mineLosses_ = rowLosses_.segment(mine.firstRow, mine.rows());
+      dp_.gather(mineLosses_, rowLosses_, train::tileShardRows(n, options_.trainingTile, dp_.ranks));
+    }
+    sampler_.update(tb_.t, rowLosses_);
   }
+
+  using DataParallel = train::DataParallelSlot<data::HistoryBatch, Scalar>;
+  /// Data-parallel training (distributed/data_parallel.hpp calls it): this process computes the block of whole
+  /// tiles train::tileShard(batch rows, trainingTile, rank, ranks) of every batch with the single process's t,
+  /// noise and tile streams; its loss and gradient are those tiles' rows_k / batch share of the batch mean,
+  /// `hook` (in every epoch's Trainer) sums them, `gather` collects the row losses for the loss-aware sampler.
+  void setDataParallel(Index rank, Index ranks, DataParallel::GradientHook hook, DataParallel::RowGather gather) {
+    RECDIFF_REQUIRE(ranks == 1 || options_.trainingTile > 0, "DiffuRec::setDataParallel(): data parallel training ",
+                    "splits batches in training tiles; training_tile is 0 (one tile): set it > 0");
+    dp_.set("DiffuRec::setDataParallel()", rank, ranks, std::move(hook), std::move(gather), true);
+  }
+  /// The scoring generator's advance after one scores() call (what a shard of an evaluation skips per batch).
+  static void advanceScoringRng(Rng& rng) { rng = rng.fork(0xFFFF); }
 
   /// The unweighted cross-entropy of every row of the last step(), [batch].
   const ArrayX<Scalar>& lastRowLosses() const noexcept { return rowLosses_; }
@@ -312,7 +316,7 @@ class DiffuRec {
       });
     }
     if (options_.inferenceRuns > 1) out /= static_cast<Scalar>(options_.inferenceRuns);
-    rng = rng.fork(0xFFFF);  // advance: the next call draws fresh numbers
+    advanceScoringRng(rng);  // advance: the next call draws fresh numbers
   }
 
   /// Scores x̂0·Eᵀ [batch × (items + 1)] of histories [batch × len]; column 0 is the padding item.
@@ -407,17 +411,34 @@ class DiffuRec {
 
   static Index tileCount(Index n, Index tile) { return train::tileCount(n, tile); }
 
-  static DiffuRecOptions validated(const DiffuRecOptions& o, Index items) {
-    RECDIFF_REQUIRE(items > 0, "DiffuRec: items must be positive, got ", items);
-    RECDIFF_REQUIRE(o.batchSize > 0, "DiffuRec: batchSize must be positive, got ", o.batchSize);
-    RECDIFF_REQUIRE(o.steps > 0, "DiffuRec: steps must be positive, got ", o.steps);
-    RECDIFF_REQUIRE(o.inferenceRuns > 0, "DiffuRec: inferenceRuns must be positive, got ", o.inferenceRuns);
-    RECDIFF_REQUIRE(o.trainingTile >= 0 && o.inferenceTile >= 0, "DiffuRec: trainingTile and inferenceTile must be ",
-                    ">= 0, got ", o.trainingTile, " and ", o.inferenceTile);
-    RECDIFF_REQUIRE(o.samplesPerEpoch >= 0, "DiffuRec: samplesPerEpoch must be >= 0, got ", o.samplesPerEpoch);
-    RECDIFF_REQUIRE(o.dropout >= 0.0 && o.dropout < 1.0 && o.embeddingDropout >= 0.0 && o.embeddingDropout < 1.0,
-                    "DiffuRec: dropout rates must lie in [0, 1), got ", o.dropout, " and ", o.embeddingDropout);
-    return o;
+  /// Tiles [firstTile, lastTile) of n rows cut into `tiles`, on the workers: the gradient and the loss are
+  /// their rows_k / n share of the batch mean, their row losses land in rowLosses_ (sized n).
+  Scalar runTiles(const Eigen::ArrayXi& targets, Index n, Index tiles, Index firstTile, Index lastTile,
+                  const Rng& tileRng, bool weighted) {
+    const Index mine = lastTile - firstTile;
+    const int workers = tiles_.prepare(mine, model_.training());
+    tileGrads_.resize(static_cast<std::size_t>(mine));
+    tileLosses_.resize(mine);
+    rowLosses_.resize(n);
+    tiles_.run(mine, workers, mine, [&](int w, Index j, Index, Index) {
+      const Index k = firstTile + j, begin = train::tileBegin(n, tiles, k), count = train::tileRows(n, tiles, k);
+      Approximator& m = tiles_.worker(w);
+      TileScratch& s = tiles_.scratch(w);
+      s.sequences = sequences_.middleRows(begin, count);
+      s.targets = targets.segment(begin, count);
+      s.t = tb_.t.segment(begin, count);
+      s.noise = noise_.middleRows(begin, count);
+      if (weighted) s.weights = tb_.weights.segment(begin, count);
+      m.setRng(tileRng.fork(static_cast<std::uint64_t>(k)));
+      m.parameters().zeroGrad();
+      tileLosses_(j) = m.trainingLoss(diffusion_, s.sequences, s.targets, s.t, s.noise, nullptr,
+                                      weighted ? &s.weights : nullptr);
+      rowLosses_.segment(begin, count) = m.lastRowLosses();
+      tileGrads_[static_cast<std::size_t>(j)] = m.parameters().grads();
+    });
+    // The batch mean: tile k weighs count_k / n; summed in tile order, in parallel over parameter chunks.
+    train::sumTileGradients(model_.parameters(), tileGrads_, n, tiles, firstTile);
+    return train::sumTileLosses(tileLosses_, n, tiles, firstTile);
   }
 
   DiffuRecOptions options_;
@@ -435,7 +456,8 @@ class DiffuRec {
   train::Tiles<Approximator, TileScratch> tiles_{
       model_, [this] { return std::make_unique<Approximator>(diffuRecApproximatorOptions(options_, items())); }};
   std::vector<typename nn::ParameterBuffer<Scalar>::Vector> tileGrads_;
-  ArrayX<Scalar> tileLosses_, rowLosses_;
+  ArrayX<Scalar> tileLosses_, rowLosses_, mineLosses_;
+  DataParallel dp_;  ///< data-parallel tile shard (setDataParallel)
 };
 
 }  // namespace recdiff

@@ -127,6 +127,20 @@ inline DiffuRecApproximatorOptions diffuRecApproximatorOptions(const DiffuRecOpt
           .inferencePrecision = o.inferencePrecision};
 }
 
+/// The options checked for DiffuRec over `items` items (the model's constructor); throws naming the field.
+inline DiffuRecOptions validatedDiffuRecOptions(const DiffuRecOptions& o, Index items) {
+  RECDIFF_REQUIRE(items > 0, "DiffuRec: items must be positive, got ", items);
+  RECDIFF_REQUIRE(o.batchSize > 0, "DiffuRec: batchSize must be positive, got ", o.batchSize);
+  RECDIFF_REQUIRE(o.steps > 0, "DiffuRec: steps must be positive, got ", o.steps);
+  RECDIFF_REQUIRE(o.inferenceRuns > 0, "DiffuRec: inferenceRuns must be positive, got ", o.inferenceRuns);
+  RECDIFF_REQUIRE(o.trainingTile >= 0 && o.inferenceTile >= 0, "DiffuRec: trainingTile and inferenceTile must be ",
+                  ">= 0, got ", o.trainingTile, " and ", o.inferenceTile);
+  RECDIFF_REQUIRE(o.samplesPerEpoch >= 0, "DiffuRec: samplesPerEpoch must be >= 0, got ", o.samplesPerEpoch);
+  RECDIFF_REQUIRE(o.dropout >= 0.0 && o.dropout < 1.0 && o.embeddingDropout >= 0.0 && o.embeddingDropout < 1.0,
+                  "DiffuRec: dropout rates must lie in [0, 1), got ", o.dropout, " and ", o.embeddingDropout);
+  return o;
+}
+
 /// GEMM FLOPs the implementation performs, for throughput reports (achieved GFLOP/s).
 struct DiffuRecFlops {
   double forwardPerHistory = 0.0;  ///< one approximator forward of a full-length history (no scoring)

@@ -55,6 +55,7 @@
 #include "../parallel.hpp"
 #include "../random/rng.hpp"
 #include "../schedules/make_schedule.hpp"
+#include "../train/data_parallel_slot.hpp"
 #include "../train/trainer.hpp"
 #include "dreamrec_options.hpp"
 #include "next_item_evaluation.hpp"
@@ -141,6 +142,19 @@ class DreamRec {
     DreamRec* m_;
   };
 
+  using DataParallel = train::DataParallelSlot<data::HistoryBatch, Scalar>;
+  /// Data-parallel training (recdiff/distributed/data_parallel.hpp calls it): this process computes rows
+  /// train::rowShard(batch rows, rank, ranks) of every batch with exactly the random numbers the single process
+  /// draws for them (t, noise and the null mask of the whole batch are drawn, the shard's rows used; the
+  /// encoder's dropouts by DreamRecEncoder::setRowShard); `hook` is installed in every epoch's Trainer (it
+  /// reduces the shard gradients). ranks = 1 and no hook: the single-process training.
+  void setDataParallel(Index rank, Index ranks, DataParallel::GradientHook hook) {
+    dp_.set("DreamRec::setDataParallel()", rank, ranks, std::move(hook), {}, false);
+  }
+
+  /// The scoring generator's advance after one scores() call (what a shard of an evaluation skips per batch).
+  static void advanceScoringRng(Rng& rng) { rng = rng.fork(2); }
+
   /// One epoch over the samples (indexing `train`) in a shuffled order drawn from rng, in batches of
   /// batchSize (the last one smaller); maxBatches > 0 stops earlier. Through the Trainer: the order from
   /// rng.fork(1), the encoder's dropout from rng.fork(2), the steps from rng.fork(3); then AdamW's epoch.
@@ -164,6 +178,7 @@ class DreamRec {
     const ScopedThreadLimit threads(options_.trainingThreads);
     Objective objective(*this);
     train::Trainer<Objective, Optimizer> trainer(objective, optimizer_);
+    dp_.install(trainer);
     return trainer.epoch(batcher, stepRng, epoch, maxBatches, callbacks...);
   }
 
@@ -188,7 +203,18 @@ class DreamRec {
     rng.fillNormal(noise_);
     useNull_.resize(n);
     for (Index i = 0; i < n; ++i) useNull_(i) = rng.uniform() < options_.nullProbability;
-    return loss(history, lengths, targets, t_, noise_, useNull_);
+    if (dp_.ranks == 1) return loss(history, lengths, targets, t_, noise_, useNull_);
+    // Data parallel: the whole batch's random numbers (as above), this process's rows of them.
+    const train::RowShard shard = train::rowShard(n, dp_.rank, dp_.ranks);
+    const Index m = shard.rows();
+    shardHistory_ = history.middleRows(shard.begin, m);
+    shardLengths_ = lengths.segment(shard.begin, m);
+    shardTargets_ = targets.segment(shard.begin, m);
+    shardT_ = t_.segment(shard.begin, m);
+    shardNoise_ = noise_.middleRows(shard.begin, m);
+    shardNull_ = useNull_.segment(shard.begin, m);
+    encoder_.setRowShard(shard.begin, n);
+    return loss(shardHistory_, shardLengths_, shardTargets_, shardT_, shardNoise_, shardNull_);
   }
 
   /// The training loss for explicit t, noise [batch × H] and null mask, with every gradient accumulated
@@ -249,7 +275,7 @@ class DreamRec {
     Rng reverse = rng.fork(1);
     const DdpmSampler<Diffusion, GuidedTiled> sampler(diffusion_, {.guidance = guidance.value_or(options_.guidance)});
     sampler.sampleFromNoise(denoiser_, h_, h_.rows(), options_.hidden, reverse, out);
-    rng = rng.fork(2);  // advance: the next call draws fresh numbers
+    advanceScoringRng(rng);  // advance: the next call draws fresh numbers
   }
 
   /// Scores x_0 · Eᵀ [batch × (items + 1)]; column 0 is the padding item. The product runs in blocks of
@@ -284,8 +310,10 @@ class DreamRec {
   }
 
   /// The model concept's scores (docs/concepts.md#model): the histories of a batch (data::fillHistoryBatch with
-  /// padding()), [batch × columns()].
-  void scores(const data::HistoryBatch& batch, Matrix& out, Rng& rng) { scores(batch.history, batch.lengths, out, rng); }
+  /// padding()), [batch × columns()]; `guidance` as in scores() above.
+  void scores(const data::HistoryBatch& batch, Matrix& out, Rng& rng, std::optional<double> guidance = std::nullopt) {
+    scores(batch.history, batch.lengths, out, rng, guidance);
+  }
 
   /// The model concept's recommend: the top-k items of every history of `batch`; with filterSeen the items of
   /// the history itself are never returned (nor, ever, the padding item).
@@ -374,6 +402,11 @@ class DreamRec {
   std::optional<data::SequenceBatcher> batcher_;
   Eigen::ArrayXi t_;
   Eigen::Array<bool, Eigen::Dynamic, 1> useNull_, mask_;
+  DataParallel dp_;  ///< data-parallel row shard (setDataParallel)
+  Histories shardHistory_;
+  Eigen::ArrayXi shardLengths_, shardTargets_, shardT_;
+  Matrix shardNoise_;
+  Eigen::Array<bool, Eigen::Dynamic, 1> shardNull_;
   nn::ItemCrossEntropy<Scalar> crossEntropy_;
   Matrix noise_, h_, x0_, xt_, pred_, gPred_, gTarget_, gCe_, gXt_, gH_, x_, evalScores_;
 };

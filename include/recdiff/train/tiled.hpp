@@ -37,6 +37,31 @@ inline Index tileBegin(Index n, Index tiles, Index k) { return n * k / tiles; }
 /// Rows of tile k.
 inline Index tileRows(Index n, Index tiles, Index k) { return tileBegin(n, tiles, k + 1) - tileBegin(n, tiles, k); }
 
+/// The tiles and rows one process computes when the tiles of a batch of n rows (tileCount(n, tile)) are split
+/// over `ranks` data-parallel processes: a contiguous block of whole tiles in rank order, the first
+/// tiles % ranks processes one tile more. A process may get none (fewer tiles than processes).
+struct TileShard {
+  Index firstTile = 0, lastTile = 0, firstRow = 0, lastRow = 0;
+  Index tiles() const noexcept { return lastTile - firstTile; }
+  Index rows() const noexcept { return lastRow - firstRow; }
+};
+inline TileShard tileShard(Index n, Index tile, Index rank, Index ranks) {
+  RECDIFF_REQUIRE(ranks > 0 && rank >= 0 && rank < ranks, "train::tileShard(): rank ", rank, " of ", ranks);
+  const Index tiles = tileCount(n, tile), base = tiles / ranks, extra = tiles % ranks;
+  TileShard s;
+  s.firstTile = rank * base + std::min(rank, extra);
+  s.lastTile = s.firstTile + base + (rank < extra ? 1 : 0);
+  s.firstRow = tileBegin(n, tiles, s.firstTile);
+  s.lastRow = tileBegin(n, tiles, s.lastTile);
+  return s;
+}
+/// Every process's rows of tileShard, in rank order (the counts of a gather of per-row values).
+inline std::vector<int> tileShardRows(Index n, Index tile, Index ranks) {
+  std::vector<int> rows(static_cast<std::size_t>(ranks));
+  for (Index r = 0; r < ranks; ++r) rows[static_cast<std::size_t>(r)] = static_cast<int>(tileShard(n, tile, r, ranks).rows());
+  return rows;
+}
+
 /// The workers of tiled runs: the model (worker 0) and replicas made on demand, plus a Scratch per worker.
 /// Replica needs parameters() (an nn::ParameterBuffer), training() and setTraining(bool).
 template <class Replica, class Scratch>
@@ -93,18 +118,22 @@ class Tiles {
 };
 
 /// The batch-mean gradient of tiled runs: into.grads() = Σ_k (rows_k / n) · tileGrads[k], summed in tile order
-/// (the same bits at any thread count), in parallel over 64 Ki-parameter chunks.
+/// (the same bits at any thread count), in parallel over 64 Ki-parameter chunks. With `tiles` and `firstTile`
+/// given, tileGrads are tiles firstTile, firstTile + 1, … of n rows cut into `tiles` (a data-parallel shard's
+/// share of the batch mean); by default they are all the tiles.
 template <class Scalar>
 void sumTileGradients(nn::ParameterBuffer<Scalar>& into, const std::vector<typename nn::ParameterBuffer<Scalar>::Vector>& tileGrads,
-                      Index n) {
-  const Index tiles = static_cast<Index>(tileGrads.size());
-  RECDIFF_REQUIRE(tiles > 0, "train::sumTileGradients(): no tiles");
+                      Index n, Index tiles = -1, Index firstTile = 0) {
+  const Index mine = static_cast<Index>(tileGrads.size());
+  if (tiles < 0) tiles = mine;
+  RECDIFF_REQUIRE(mine > 0 && firstTile >= 0 && firstTile + mine <= tiles, "train::sumTileGradients(): tiles ",
+                  firstTile, " + ", mine, " of ", tiles);
   auto& grads = into.grads();
   const Index size = grads.size(), chunk = 1 << 16, chunks = (size + chunk - 1) / chunk;
   parallelFor(chunks, chunks > 1, [&](Index c) {
     const Index begin = c * chunk, count = std::min(chunk, size - begin);
-    for (Index k = 0; k < tiles; ++k) {
-      const Scalar share = static_cast<Scalar>(tileRows(n, tiles, k)) / static_cast<Scalar>(n);
+    for (Index k = 0; k < mine; ++k) {
+      const Scalar share = static_cast<Scalar>(tileRows(n, tiles, firstTile + k)) / static_cast<Scalar>(n);
       const auto g = tileGrads[static_cast<std::size_t>(k)].segment(begin, count);
       if (k == 0) grads.segment(begin, count) = share * g;
       else grads.segment(begin, count) += share * g;
@@ -112,12 +141,15 @@ void sumTileGradients(nn::ParameterBuffer<Scalar>& into, const std::vector<typen
   });
 }
 
-/// The batch-mean loss of tiled runs: Σ_k (rows_k / n) · tileLosses(k), in tile order.
+/// The batch-mean loss of tiled runs: Σ_k (rows_k / n) · tileLosses(k), in tile order (tiles and firstTile as
+/// in sumTileGradients).
 template <class Scalar>
-Scalar sumTileLosses(const ArrayX<Scalar>& tileLosses, Index n) {
-  const Index tiles = tileLosses.size();
+Scalar sumTileLosses(const ArrayX<Scalar>& tileLosses, Index n, Index tiles = -1, Index firstTile = 0) {
+  const Index mine = tileLosses.size();
+  if (tiles < 0) tiles = mine;
   Scalar loss = 0;
-  for (Index k = 0; k < tiles; ++k) loss += static_cast<Scalar>(tileRows(n, tiles, k)) / static_cast<Scalar>(n) * tileLosses(k);
+  for (Index k = 0; k < mine; ++k)
+    loss += static_cast<Scalar>(tileRows(n, tiles, firstTile + k)) / static_cast<Scalar>(n) * tileLosses(k);
   return loss;
 }
 
