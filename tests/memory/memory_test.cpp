@@ -162,10 +162,10 @@ TEST_CASE("the dense [batch x items] buffers are refused up front", "[memory][da
 
 TEST_CASE("DiffuRec's activation estimate grows with batch, positions, hidden, blocks and items", "[memory][models]") {
   recdiff::DiffuRecOptions o;  // batch 512, 50 positions, hidden 128, 4 blocks, 4 heads
-  const std::uint64_t base = recdiff::DiffuRec<float>::activationBytes(o, 3416);
+  const std::uint64_t base = recdiff::diffuRecActivationBytes(o, 3416, sizeof(float));
   CHECK(base == (512ull * 50 * 4 * (16 * 128 + 2 * 4 * 50) + 2ull * 512 * 3417) * 4);
   o.blocks = 8;
-  CHECK(recdiff::DiffuRec<float>::activationBytes(o, 3416) > base);
+  CHECK(recdiff::diffuRecActivationBytes(o, 3416, sizeof(float)) > base);
   o.blocks = 4;
-  CHECK(recdiff::DiffuRec<float>::activationBytes(o, 87585) - base == 2ull * 512 * (87585 - 3416) * 4);
+  CHECK(recdiff::diffuRecActivationBytes(o, 87585, sizeof(float)) - base == 2ull * 512 * (87585 - 3416) * 4);
 }

@@ -29,9 +29,7 @@
 
 #include <algorithm>
 #include <concepts>
-#include <cmath>
 #include <cstdint>
-#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -41,7 +39,6 @@
 #include <utility>
 #include <vector>
 
-#include "../memory.hpp"
 #include "../data/batching.hpp"
 #include "../data/sequences.hpp"
 #include "../denoisers/diffurec_approximator.hpp"
@@ -53,7 +50,6 @@
 #include "../io/hyperparameters.hpp"
 #include "../metrics/ranking.hpp"
 #include "../metrics/topk.hpp"
-#include "../nn/gemm.hpp"
 #include "../optim/optimizer.hpp"
 #include "../parallel.hpp"
 #include "../random/rng.hpp"
@@ -138,17 +134,6 @@ class DiffuRec {
     DiffuRec* m_;
   };
 
-  /// An estimate of the training activations' bytes (what requireMemory() is given before the first epoch):
-  /// per block and history position about 16·hidden values (LayerNorms, Q/K/V, attention output, the ×4 FFN
-  /// before and after GELU, residuals) plus 2·heads·maxLength attention scores and probabilities, kept for the
-  /// backward pass; and the [batch × items] logits with their gradient.
-  static std::uint64_t activationBytes(const DiffuRecOptions& o, Index items) {
-    const auto u = [](Index v) { return static_cast<std::uint64_t>(v); };
-    const std::uint64_t perPosition = 16 * u(o.hidden) + 2 * u(o.heads) * u(o.maxLength);
-    const std::uint64_t blocks = denseBytes(u(o.batchSize) * u(o.maxLength) * u(o.blocks), perPosition, sizeof(Scalar));
-    return blocks + denseBytes(2 * u(o.batchSize), u(items) + 1, sizeof(Scalar));
-  }
-
   /// One epoch: the samples (indexing `train`) in a shuffled order drawn from rng, options().samplesPerEpoch
   /// of them (0: all), in batches of batchSize; maxBatches > 0 stops earlier. Through the Trainer: the order
   /// from rng.fork(1), the steps from rng.fork(3); then the StepLR epoch advances. `epoch` (1-based) is what
@@ -160,11 +145,7 @@ class DiffuRec {
     RECDIFF_REQUIRE(train.maxItem() <= items(), "DiffuRec::trainEpoch(): item id ", train.maxItem(),
                     " exceeds the model's ", items(), " items");
     if (batcherSeqs_ != &train || batcherSamples_ != &samples || !batcher_) {
-      requireMemory(activationBytes(options_, items()),
-                    detail::concat("DiffuRec::trainEpoch(): the activations of a batch (", options_.batchSize, " x ",
-                                   options_.maxLength, " positions x ", options_.hidden, " hidden x ", options_.blocks,
-                                   " blocks, and the ", options_.batchSize, " x ", items(), " item logits)"),
-                    "lower --batch-size or --max-len");
+      requireDiffuRecActivationMemory(options_, items(), sizeof(Scalar));
       batcher_.emplace(train, samples, data::BatchOptions{options_.batchSize, false},
                        data::PaddingOptions{.maxLen = options_.maxLength, .side = data::Padding::Left, .padId = 0});
       batcherSeqs_ = &train;
@@ -271,7 +252,8 @@ class DiffuRec {
   /// tiles train::tileShard(batch rows, trainingTile, rank, ranks) of every batch with the single process's t,
   /// noise and tile streams; its loss and gradient are those tiles' rows_k / batch share of the batch mean,
   /// `hook` (in every epoch's Trainer) sums them, `gather` collects the row losses for the loss-aware sampler.
-  void setDataParallel(Index rank, Index ranks, DataParallel::GradientHook hook, DataParallel::RowGather gather) {
+  void setDataParallel(Index rank, Index ranks, typename DataParallel::GradientHook hook,
+                       typename DataParallel::RowGather gather) {
     RECDIFF_REQUIRE(ranks == 1 || options_.trainingTile > 0, "DiffuRec::setDataParallel(): data parallel training ",
                     "splits batches in training tiles; training_tile is 0 (one tile): set it > 0");
     dp_.set("DiffuRec::setDataParallel()", rank, ranks, std::move(hook), std::move(gather), true);

@@ -10,6 +10,7 @@
 #include "../denoisers/diffurec_approximator_options.hpp"
 #include "../io/fields.hpp"
 #include "../io/schedule_fields.hpp"
+#include "../memory.hpp"
 #include "../nn/gemm.hpp"
 #include "../nn/attention_mask.hpp"
 #include "../schedules/make_schedule.hpp"
@@ -161,6 +162,26 @@ inline DiffuRecFlops diffuRecFlops(const DiffuRecOptions& o, Index items) {
   f.trainPerSample = 3.0 * (f.forwardPerHistory + scoring);
   f.inferencePerUser = static_cast<double>(o.steps * o.inferenceRuns) * f.forwardPerHistory + scoring;
   return f;
+}
+
+/// An estimate of the training activations' bytes: per block and history position about 16·hidden values
+/// (LayerNorms, Q/K/V, attention output, the ×4 FFN before and after GELU, residuals) plus 2·heads·maxLength
+/// attention scores and probabilities, kept for the backward pass; and the [batch × items] logits with their
+/// gradient.
+inline std::uint64_t diffuRecActivationBytes(const DiffuRecOptions& o, Index items, std::size_t scalarBytes) {
+  const auto u = [](Index v) { return static_cast<std::uint64_t>(v); };
+  const std::uint64_t perPosition = 16 * u(o.hidden) + 2 * u(o.heads) * u(o.maxLength);
+  const std::uint64_t blocks = denseBytes(u(o.batchSize) * u(o.maxLength) * u(o.blocks), perPosition, scalarBytes);
+  return blocks + denseBytes(2 * u(o.batchSize), u(items) + 1, scalarBytes);
+}
+
+/// Refuses (recdiff::MemoryError, one line) training whose activations do not fit in the memory available.
+inline void requireDiffuRecActivationMemory(const DiffuRecOptions& o, Index items, std::size_t scalarBytes) {
+  requireMemory(diffuRecActivationBytes(o, items, scalarBytes),
+                detail::concat("DiffuRec::trainEpoch(): the activations of a batch (", o.batchSize, " x ", o.maxLength,
+                               " positions x ", o.hidden, " hidden x ", o.blocks, " blocks, and the ", o.batchSize,
+                               " x ", items, " item logits)"),
+                "lower --batch-size or --max-len");
 }
 
 }  // namespace recdiff

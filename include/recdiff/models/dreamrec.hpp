@@ -148,7 +148,7 @@ class DreamRec {
   /// draws for them (t, noise and the null mask of the whole batch are drawn, the shard's rows used; the
   /// encoder's dropouts by DreamRecEncoder::setRowShard); `hook` is installed in every epoch's Trainer (it
   /// reduces the shard gradients). ranks = 1 and no hook: the single-process training.
-  void setDataParallel(Index rank, Index ranks, DataParallel::GradientHook hook) {
+  void setDataParallel(Index rank, Index ranks, typename DataParallel::GradientHook hook) {
     dp_.set("DreamRec::setDataParallel()", rank, ranks, std::move(hook), {}, false);
   }
 
