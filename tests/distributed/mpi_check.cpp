@@ -26,18 +26,13 @@
 #include <recdiff/models/diffrec.hpp>
 #include <recdiff/models/next_item_evaluation.hpp>
 
+#include "mpi_check_support.hpp"
+
 namespace rd = recdiff;
 namespace dist = recdiff::distributed;
+using mpi_check::check, mpi_check::failures, mpi_check::num, mpi_check::sameOnEveryRank;
 
 namespace {
-
-int failures = 0;
-
-void check(bool ok, const std::string& what, dist::Communicator& comm) {
-  if (!ok) ++failures;
-  if (comm.isRoot() || !ok)
-    std::cout << (ok ? "ok   " : "FAIL ") << "[rank " << comm.rank() << "/" << comm.size() << "] " << what << "\n";
-}
 
 /// A random [users × items] interaction matrix with ~25% density, every user at least one item.
 rd::data::Interactions randomInteractions(rd::Index users, rd::Index items, std::uint64_t seed) {
@@ -69,25 +64,9 @@ rd::DiffRecOptions smallOptions() {
 constexpr rd::Index kUsers = 50, kItems = 30;
 const rd::FitOptions kFit{.epochs = 25, .seed = 7};  // 25 epochs x 4 batches = 100 steps
 
-std::string num(double x) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", x);
-  return text;
-}
-
 /// ||a - b|| / ||b||.
 double relative(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
   return static_cast<double>((a - b).norm()) / static_cast<double>(b.norm());
-}
-
-/// True when every rank holds the bits of rank 0's `v`.
-template <class T>
-bool sameOnEveryRank(std::span<const T> v, dist::Communicator& comm) {
-  std::vector<T> root(v.begin(), v.end());
-  comm.broadcast(std::span<T>(root), 0);
-  std::int64_t same = std::memcmp(root.data(), v.data(), v.size() * sizeof(T)) == 0 ? 1 : 0;
-  comm.allreduceSum(std::span<std::int64_t>(&same, 1));
-  return same == comm.size();
 }
 
 int trainCheck(dist::Communicator& comm, dist::ReduceOrder order) {
@@ -118,16 +97,7 @@ int trainCheck(dist::Communicator& comm, dist::ReduceOrder order) {
   check(sameOnEveryRank(std::span<const float>(p.data(), static_cast<std::size_t>(p.size())), comm),
         "parameters: the same bits on every rank", comm);
 
-  const auto& hist = dp.timestepSampler().lossHistory();
-  const auto& counts = dp.timestepSampler().counts();
-  check(dp.timestepSampler().warmedUp(), "the loss-aware sampler warmed up (importance sampling ran)", comm);
-  check(sameOnEveryRank(std::span<const double>(hist.data(), static_cast<std::size_t>(hist.size())), comm) &&
-            sameOnEveryRank(std::span<const int>(counts.data(), static_cast<std::size_t>(counts.size())), comm),
-        "sampler (t, loss) history: the same bits on every rank", comm);
-  const auto& refHist = reference.timestepSampler().lossHistory();
-  const double histRel = (hist - refHist).matrix().norm() / refHist.matrix().norm();
-  check((counts == reference.timestepSampler().counts()).all() && histRel <= 1e-4,
-        "sampler history vs one process: same counts, relative " + num(histRel), comm);
+  mpi_check::checkSamplerInSync(dp.timestepSampler(), reference.timestepSampler(), comm);
 
   if (order == dist::ReduceOrder::kFixed) {
     rd::DiffRec<> again(o, kItems, 3);

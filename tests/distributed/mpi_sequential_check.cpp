@@ -24,34 +24,13 @@
 #include <recdiff/models/diffurec.hpp>
 #include <recdiff/models/dreamrec.hpp>
 
+#include "mpi_check_support.hpp"
+
 namespace rd = recdiff;
 namespace dist = recdiff::distributed;
+using mpi_check::check, mpi_check::failures, mpi_check::num, mpi_check::sameOnEveryRank;
 
 namespace {
-
-int failures = 0;
-
-void check(bool ok, const std::string& what, dist::Communicator& comm) {
-  if (!ok) ++failures;
-  if (comm.isRoot() || !ok)
-    std::cout << (ok ? "ok   " : "FAIL ") << "[rank " << comm.rank() << "/" << comm.size() << "] " << what << "\n";
-}
-
-std::string num(double x) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", x);
-  return text;
-}
-
-/// True when every rank holds the bits of rank 0's `v`.
-template <class T>
-bool sameOnEveryRank(std::span<const T> v, dist::Communicator& comm) {
-  std::vector<T> root(v.begin(), v.end());
-  comm.broadcast(std::span<T>(root), 0);
-  std::int64_t same = std::memcmp(root.data(), v.data(), v.size() * sizeof(T)) == 0 ? 1 : 0;
-  comm.allreduceSum(std::span<std::int64_t>(&same, 1));
-  return same == comm.size();
-}
 
 /// 36 users, 4 … 11 items each out of 30, random.
 rd::data::Sequences randomSequences(std::uint64_t seed) {
@@ -202,16 +181,7 @@ int diffurecCheck(dist::Communicator& comm) {
     }
     check(std::sqrt(keyNorm) <= 1e-5 * std::sqrt(queryNorm), "the key bias's gradient is rounding noise: |g_key| " +
               num(std::sqrt(keyNorm)) + " vs |g_query| " + num(std::sqrt(queryNorm)), comm);
-    const auto& hist = dp.timestepSampler().lossHistory();
-    const auto& counts = dp.timestepSampler().counts();
-    check(dp.timestepSampler().warmedUp(), "the loss-aware sampler warmed up (importance weights ran)", comm);
-    check(sameOnEveryRank(std::span<const double>(hist.data(), static_cast<std::size_t>(hist.size())), comm) &&
-              sameOnEveryRank(std::span<const int>(counts.data(), static_cast<std::size_t>(counts.size())), comm),
-          "sampler (t, loss) history: the same bits on every rank", comm);
-    const auto& refHist = reference.timestepSampler().lossHistory();
-    const double histRel = (hist - refHist).matrix().norm() / refHist.matrix().norm();
-    check((counts == reference.timestepSampler().counts()).all() && histRel <= 1e-4,
-          "sampler history vs one process: same counts, relative " + num(histRel), comm);
+    mpi_check::checkSamplerInSync(dp.timestepSampler(), reference.timestepSampler(), comm);
   });
 }
 
