@@ -28,47 +28,47 @@ using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecas
 
 /// The interactions of a CSR matrix given as its parts (scipy's shape, indptr, indices, data), in stored order
 /// (an unsorted row keeps its order: T-DiffRec reads it as time order). Stored entries with value 0 are left
-/// out, every other entry becomes 1 (implicit feedback, as the loaders binarise). Throws std::invalid_argument
-/// naming `what`, the row and the column for a negative or non-finite value, an index outside the shape, a
-/// malformed indptr or a duplicate entry.
-inline data::Interactions csrToInteractions(Index rows, Index cols, const Int64Array& indptr, const Int64Array& indices,
-                                            const DoubleArray& values, const std::string& what) {
+/// out, every other entry becomes 1 (implicit feedback, as the loaders binarise). Read in place from numpy's
+/// buffers (int32 / int64 indices, float32 / float64 data; other dtypes are cast first) into the two arrays
+/// Interactions keeps, with one pass of checks. Throws std::invalid_argument naming `what`, the row and the
+/// column for a negative or non-finite value, an index outside the shape, a malformed indptr or a duplicate.
+template <class IndexArray, class ValueArray>
+data::Interactions csrToInteractions(Index rows, Index cols, const Int64Array& indptr, const IndexArray& indices,
+                                     const ValueArray& values, const std::string& what) {
   RECDIFF_REQUIRE(rows >= 0 && cols >= 0 && rows < 2147483647 && cols < 2147483647, what, ": shape (", rows, ", ", cols,
                   ") is outside [0, 2^31 - 1)");
   RECDIFF_REQUIRE(indptr.ndim() == 1 && indptr.shape(0) == rows + 1, what, ": indptr has ",
                   indptr.ndim() == 1 ? indptr.shape(0) : -1, " entries, expected rows + 1 = ", rows + 1);
   RECDIFF_REQUIRE(indices.ndim() == 1 && values.ndim() == 1 && indices.shape(0) == values.shape(0), what,
                   ": indices and data must be 1-d arrays of one length");
-  const auto p = indptr.unchecked<1>();
-  const auto j = indices.unchecked<1>();
-  const auto v = values.unchecked<1>();
+  const std::int64_t* p = indptr.data();
+  const auto* j = indices.data();
+  const auto* v = values.data();
   const Index nnz = indices.shape(0);
-  RECDIFF_REQUIRE(p(0) == 0 && p(rows) <= nnz, what, ": indptr must start at 0 and end at most at nnz = ", nnz,
-                  " (got ", p(0), " ... ", p(rows), ")");
-  std::vector<int> userIndex, itemIndex;
-  userIndex.reserve(static_cast<std::size_t>(p(rows)));
-  itemIndex.reserve(static_cast<std::size_t>(p(rows)));
+  RECDIFF_REQUIRE(p[0] == 0 && p[rows] <= nnz, what, ": indptr must start at 0 and end at most at nnz = ", nnz,
+                  " (got ", p[0], " ... ", p[rows], ")");
+  std::vector<Index> rowPtr(static_cast<std::size_t>(rows) + 1, 0);
+  std::vector<int> itemIndex;
+  itemIndex.reserve(static_cast<std::size_t>(p[rows]));
   std::vector<Index> lastRowOf(static_cast<std::size_t>(cols), -1);
   for (Index u = 0; u < rows; ++u) {
-    RECDIFF_REQUIRE(p(u + 1) >= p(u), what, ": indptr decreases at row ", u);
-    for (Index k = p(u); k < p(u + 1); ++k) {
-      const std::int64_t item = j(k);
-      const double x = v(k);
+    RECDIFF_REQUIRE(p[u + 1] >= p[u], what, ": indptr decreases at row ", u);
+    for (Index k = p[u]; k < p[u + 1]; ++k) {
+      const auto item = static_cast<std::int64_t>(j[k]);
+      const double x = static_cast<double>(v[k]);
       RECDIFF_REQUIRE(item >= 0 && item < cols, what, ": row ", u, " has column ", item, " outside [0, ", cols, ")");
       RECDIFF_REQUIRE(std::isfinite(x), what, ": the value at (", u, ", ", item, ") is ", x,
                       "; interactions must be finite");
       RECDIFF_REQUIRE(x >= 0.0, what, ": the value at (", u, ", ", item, ") is ", x,
                       "; interactions must be >= 0 (0 = none, anything else = an interaction)");
       if (x == 0.0) continue;
-      Index& last = lastRowOf[static_cast<std::size_t>(item)];
-      RECDIFF_REQUIRE(last != u, what, ": row ", u, " stores column ", item,
-                      " twice (call sum_duplicates() on the matrix first)");
-      last = u;
-      userIndex.push_back(static_cast<int>(u));
+      RECDIFF_REQUIRE(std::exchange(lastRowOf[static_cast<std::size_t>(item)], u) != u, what, ": row ", u,
+                      " stores column ", item, " twice (call sum_duplicates() on the matrix first)");
       itemIndex.push_back(static_cast<int>(item));
     }
+    rowPtr[static_cast<std::size_t>(u) + 1] = static_cast<Index>(itemIndex.size());
   }
-  return data::Interactions::fromPairs(rows, cols, userIndex, itemIndex);
+  return data::Interactions::fromCsr(rows, cols, std::move(rowPtr), std::move(itemIndex));
 }
 
 /// A CSR matrix's parts for Python (shape, indptr, indices, data) in stored order, data all ones or the values.
@@ -143,13 +143,21 @@ inline data::Interactions fromScipy(const py::handle& m, const std::string& what
   RECDIFF_REQUIRE(shape.size() == 2, what, ": expected a 2-d matrix");
   const auto rows = shape[0].cast<Index>(), cols = shape[1].cast<Index>();
   const auto indptr = py::cast<Int64Array>(m.attr("indptr"));
-  const auto indices = py::cast<Int64Array>(m.attr("indices"));
   const py::object data = m.attr("data");
   const std::string kind = py::str(data.attr("dtype").attr("kind")).cast<std::string>();
   if (kind != "b" && kind != "i" && kind != "u" && kind != "f")
     throw py::type_error(what + ": the matrix's dtype must be numeric (bool, int or float), got " +
                          py::str(data.attr("dtype")).cast<std::string>());
-  return csrToInteractions(rows, cols, indptr, indices, py::cast<DoubleArray>(data), what);
+  // numpy's own buffers when their dtype is one the loop reads (no copy), else a cast copy.
+  const auto dispatchValues = [&](const auto& index) {
+    if (py::isinstance<py::array_t<float, py::array::c_style>>(data))
+      return csrToInteractions(rows, cols, indptr, index, py::cast<py::array_t<float, py::array::c_style>>(data), what);
+    return csrToInteractions(rows, cols, indptr, index, py::cast<DoubleArray>(data), what);
+  };
+  const py::object indices = m.attr("indices");
+  if (py::isinstance<py::array_t<std::int32_t, py::array::c_style>>(indices))
+    return dispatchValues(py::cast<py::array_t<std::int32_t, py::array::c_style>>(indices));
+  return dispatchValues(py::cast<Int64Array>(indices));
 }
 
 }  // namespace recdiff::python

@@ -166,6 +166,40 @@ def test_integer_and_weighted_input_is_binarised(small):
     np.testing.assert_array_equal(a.scores(train[:4]), b.scores(weights[:4]))
 
 
+def test_every_index_and_value_dtype_reads_the_same_interactions(small):
+    # The conversion reads int32 / float32 buffers in place and casts the others: every combination, with
+    # unsorted rows and explicit zeros, must give the interactions of the plain float32 matrix.
+    train, _ = small
+    reference = recdiff.EASE(l2=10.0).fit(train).scores(train[:6])
+    shuffled = train.copy()
+    for u in range(shuffled.shape[0]):  # reverse each row's stored order: rows no longer sorted
+        a, b = shuffled.indptr[u], shuffled.indptr[u + 1]
+        shuffled.indices[a:b] = shuffled.indices[a:b][::-1].copy()
+        shuffled.data[a:b] = shuffled.data[a:b][::-1].copy()
+    shuffled.has_sorted_indices = False
+    with_zeros = scipy.sparse.csr_matrix((np.append(train.data, 0.0), np.append(train.indices, 0),
+                                          np.append(train.indptr[:-1], train.nnz).tolist() + [train.nnz + 1]),
+                                         shape=(train.shape[0] + 1, train.shape[1]))
+    for index_type in (np.int32, np.int64):
+        for value_type in (np.float32, np.float64, np.bool_, np.int8, np.uint16):
+            m = shuffled.copy()
+            m.indices = m.indices.astype(index_type)
+            m.indptr = m.indptr.astype(index_type)
+            m.data = m.data.astype(value_type)
+            got = recdiff.EASE(l2=10.0).fit(m).scores(train[:6])
+            np.testing.assert_array_equal(got, reference, err_msg=f"{np.dtype(index_type)} / {np.dtype(value_type)}")
+    zeros_model = recdiff.EASE(l2=10.0).fit(with_zeros)  # the last row's one stored entry is a 0: no interaction
+    np.testing.assert_array_equal(zeros_model.scores(train[:6]), reference)
+    duplicate = scipy.sparse.csr_matrix((np.ones(3, np.float32), np.array([2, 5, 2]), np.array([0, 0, 3])),
+                                        shape=(2, 8))
+    with pytest.raises(ValueError, match=r"row 1 stores column 2 twice \(call sum_duplicates\(\)"):
+        recdiff.MostPopular().fit(duplicate)
+    outside = scipy.sparse.csr_matrix((np.ones(2, np.float32), np.array([2, 5]), np.array([0, 2])), shape=(1, 8))
+    outside.indices[1] = 9
+    with pytest.raises(ValueError, match=r"row 0 has column 9 outside \[0, 8\)"):
+        recdiff.MostPopular().fit(outside)
+
+
 def test_ease_reproduces_recall_on_ml_1m_clean():
     train, valid, test = recdiff.datasets.diffrec_splits(data_folder("diffrec", "ml-1m_clean"))
     model = recdiff.EASE(l2=1000).fit(train)

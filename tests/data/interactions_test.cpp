@@ -1,4 +1,7 @@
 // Interactions: orientation, stored order versus the sorted CSR, id maps, shape changes and argument checks.
+#include <algorithm>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include <recdiff/data/interactions.hpp>
@@ -102,4 +105,74 @@ TEST_CASE("Repeated pairs in several rows resolve by each rule", "[data][interac
   CHECK(sum.matrix().coeff(0, 1) == 9.0f);
   CHECK(sum.matrix().coeff(1, 4) == 13.0f);
   CHECK(sum.matrix().coeff(2, 0) == 8.0f);
+}
+
+TEST_CASE("fromCsr takes CSR arrays in stored order and builds what fromPairs builds", "[data][interactions]") {
+  const std::vector<recdiff::Index> ptr{0, 2, 2, 5};
+  const std::vector<int> items{3, 1, 4, 0, 2};
+  const auto x = rd::Interactions::fromCsr(3, 5, ptr, items);
+  const auto y = rd::Interactions::fromPairs(3, 5, std::vector<int>{0, 0, 2, 2, 2}, items);
+  CHECK(std::vector<int>(x.itemIndices().begin(), x.itemIndices().end()) == items);
+  CHECK(std::vector<recdiff::Index>(x.rowPointers().begin(), x.rowPointers().end()) == ptr);
+  CHECK(x.matrix().isApprox(y.matrix()));
+  CHECK(x.matrix().coeff(2, 4) == 1.0f);
+  CHECK(x.userIds().size() == 3);
+  CHECK(x.itemIds().size() == 5);
+  const auto w = rd::Interactions::fromCsr(3, 5, ptr, items, {0.5f, 1.5f, 2.5f, 3.5f, 4.5f});
+  CHECK(w.matrix().coeff(0, 1) == 1.5f);
+  CHECK(w.matrix().coeff(2, 0) == 3.5f);
+  const auto message = [&](std::vector<recdiff::Index> p, std::vector<int> i, std::vector<float> v = {}) {
+    try {
+      rd::Interactions::fromCsr(3, 5, std::move(p), std::move(i), std::move(v));
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(message({0, 2, 2, 5}, {3, 1, 4, 0, 4}), Catch::Contains("row 2 has item 4 twice"));
+  CHECK_THAT(message({0, 2, 2, 5}, {3, 1, 4, 0, 5}), Catch::Contains("row 2 has item 5 outside [0, 5)"));
+  CHECK_THAT(message({0, 3, 2, 5}, items), Catch::Contains("rowPtr decreases at row 1"));
+  CHECK_THAT(message({0, 2, 5}, items), Catch::Contains("users + 1 = 4 entries"));
+  CHECK_THAT(message({0, 2, 2, 4}, items), Catch::Contains("from 0 to nnz = 5"));
+  CHECK_THAT(message(ptr, items, {1.0f}), Catch::Contains("values has 1 entries, expected 5"));
+}
+
+TEST_CASE("The sorted CSR is right for unsorted rows across the counting sort's blocks", "[data][interactions]") {
+  // Rows 0 and 1 (4.1 M entries) share one block of at most 2^22, row 2 is empty, row 3 (4.3 M) is a block
+  // of one row longer than a block; row 4 is already ascending. Values follow their items.
+  const std::vector<recdiff::Index> sizes{2'100'000, 2'000'000, 0, 4'300'000, 1'000};
+  const recdiff::Index items = 4'400'000;
+  std::vector<recdiff::Index> ptr{0};
+  std::vector<int> index;
+  std::vector<float> values;
+  std::uint64_t state = 12345;
+  for (const recdiff::Index n : sizes) {
+    const auto start = index.size();
+    for (recdiff::Index k = 0; k < n; ++k) index.push_back(static_cast<int>(k * (items / n)));  // distinct
+    if (n != 1'000)
+      for (auto k = index.size() - 1; k > start; --k) {  // a seeded shuffle of the row
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        std::swap(index[k], index[start + static_cast<std::size_t>((state >> 33) % (k - start + 1))]);
+      }
+    ptr.push_back(static_cast<recdiff::Index>(index.size()));
+  }
+  for (const int i : index) values.push_back(static_cast<float>(i % 1000) + 0.25f);
+  const auto x = rd::Interactions::fromCsr(5, items, ptr, index, values);
+  const auto& m = x.matrix();
+  REQUIRE(m.isCompressed());
+  std::size_t wrong = 0;
+  for (recdiff::Index u = 0; u < 5; ++u) {
+    std::vector<int> expected(index.begin() + ptr[static_cast<std::size_t>(u)],
+                              index.begin() + ptr[static_cast<std::size_t>(u) + 1]);
+    std::sort(expected.begin(), expected.end());
+    CHECK(m.outerIndexPtr()[u] == ptr[static_cast<std::size_t>(u)]);
+    for (std::size_t q = 0; q < expected.size(); ++q) {
+      const auto p = static_cast<std::size_t>(m.outerIndexPtr()[u]) + q;
+      if (m.innerIndexPtr()[p] != expected[q] || m.valuePtr()[p] != static_cast<float>(expected[q] % 1000) + 0.25f)
+        ++wrong;
+    }
+  }
+  CHECK(wrong == 0);
+  CHECK(std::vector<int>(x.rowItems(3).begin(), x.rowItems(3).begin() + 3) ==
+        std::vector<int>(index.begin() + ptr[3], index.begin() + ptr[3] + 3));  // stored order kept
 }

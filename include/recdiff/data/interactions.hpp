@@ -39,86 +39,9 @@
 
 #include "../error.hpp"
 #include "../types.hpp"
+#include "id_map.hpp"
 
 namespace recdiff::data {
-
-/// Bidirectional map between raw ids (as written in a file, 64-bit signed) and dense indices 0 … size-1.
-class IdMap {
- public:
-  IdMap() = default;
-
-  /// The map raw i ↔ dense i for i in [0, n) (files whose ids are already dense, e.g. DiffRec's splits).
-  static IdMap identity(Index n) {
-    IdMap m;
-    m.raw_.resize(static_cast<std::size_t>(n));
-    std::iota(m.raw_.begin(), m.raw_.end(), std::int64_t{0});
-    m.identity_ = true;
-    return m;
-  }
-
-  /// A map from dense index to raw id (rawIds[dense]); raw ids must be distinct.
-  static IdMap fromRaw(std::vector<std::int64_t> rawIds) {
-    IdMap m;
-    m.raw_ = std::move(rawIds);
-    m.dense_.reserve(m.raw_.size());
-    for (std::size_t i = 0; i < m.raw_.size(); ++i) {
-      const bool fresh = m.dense_.emplace(m.raw_[i], static_cast<Index>(i)).second;
-      RECDIFF_REQUIRE(fresh, "IdMap::fromRaw(): raw id ", m.raw_[i], " appears twice");
-    }
-    return m;
-  }
-
-  Index size() const noexcept { return static_cast<Index>(raw_.size()); }
-
-  /// The raw id of a dense index; std::out_of_range outside [0, size).
-  std::int64_t raw(Index dense) const {
-    if (dense < 0 || dense >= size())
-      throw std::out_of_range(detail::concat("IdMap::raw(): dense index ", dense, " outside [0, ", size(), ")"));
-    return raw_[static_cast<std::size_t>(dense)];
-  }
-
-  /// The dense index of a raw id, if present.
-  std::optional<Index> find(std::int64_t raw) const {
-    if (identity_) {
-      if (raw >= 0 && raw < size()) return static_cast<Index>(raw);
-      return std::nullopt;
-    }
-    const auto it = dense_.find(raw);
-    if (it == dense_.end()) return std::nullopt;
-    return it->second;
-  }
-
-  /// The dense index of a raw id; std::out_of_range when the id is unknown.
-  Index dense(std::int64_t raw) const {
-    const auto d = find(raw);
-    if (!d) throw std::out_of_range(detail::concat("IdMap::dense(): unknown raw id ", raw));
-    return *d;
-  }
-
-  bool contains(std::int64_t raw) const { return find(raw).has_value(); }
-
-  /// The dense index of `raw`, appending it as a new index when it is not yet known.
-  Index insert(std::int64_t raw) {
-    if (identity_) materialize();
-    const auto [it, fresh] = dense_.emplace(raw, size());
-    if (fresh) raw_.push_back(raw);
-    return it->second;
-  }
-
-  /// rawIds()[dense] = raw id.
-  const std::vector<std::int64_t>& rawIds() const noexcept { return raw_; }
-
- private:
-  void materialize() {
-    identity_ = false;
-    dense_.reserve(raw_.size());
-    for (std::size_t i = 0; i < raw_.size(); ++i) dense_.emplace(raw_[i], static_cast<Index>(i));
-  }
-
-  std::vector<std::int64_t> raw_;
-  std::unordered_map<std::int64_t, Index> dense_;
-  bool identity_ = false;
-};
 
 /// What to do with a repeated (user, item) pair when building Interactions.
 enum class DuplicateRule {
@@ -249,6 +172,43 @@ class Interactions {
     return fromTriplets(users, items, userIndex, itemIndex, {}, {}, {}, duplicates);
   }
 
+  /// Builds from CSR arrays in stored order, taking them without a copy (the Python module's path from a
+  /// scipy matrix): rowPtr [users + 1] from 0, non-decreasing, to nnz; itemIndex [nnz] in [0, items), each
+  /// row's items in their stored order (not necessarily ascending) and distinct; `values` [nnz], or empty for
+  /// all 1. A malformed part or a repeated item in a row is std::invalid_argument naming the row and item.
+  static Interactions fromCsr(Index users, Index items, std::vector<Index> rowPtr, std::vector<int> itemIndex,
+                              std::vector<float> values = {}) {
+    const auto n = static_cast<Index>(itemIndex.size());
+    RECDIFF_REQUIRE(users >= 0 && items >= 0 && users <= kMaxIndex && items <= kMaxIndex && n <= kMaxIndex,
+                    "Interactions::fromCsr(): shape ", users, " x ", items, " or nnz ", n, " outside [0, 2^31 - 1]");
+    RECDIFF_REQUIRE(static_cast<Index>(rowPtr.size()) == users + 1 && rowPtr.front() == 0 && rowPtr.back() == n,
+                    "Interactions::fromCsr(): rowPtr must have users + 1 = ", users + 1, " entries from 0 to nnz = ", n);
+    RECDIFF_REQUIRE(values.empty() || static_cast<Index>(values.size()) == n, "Interactions::fromCsr(): values has ",
+                    values.size(), " entries, expected ", n);
+    std::vector<Index> lastRow(static_cast<std::size_t>(items), -1);
+    for (Index u = 0; u < users; ++u) {
+      const Index b = rowPtr[static_cast<std::size_t>(u)], e = rowPtr[static_cast<std::size_t>(u) + 1];
+      RECDIFF_REQUIRE(b <= e && e <= n, "Interactions::fromCsr(): rowPtr decreases at row ", u);
+      for (Index q = b; q < e; ++q) {
+        const int i = itemIndex[static_cast<std::size_t>(q)];
+        RECDIFF_REQUIRE(i >= 0 && i < items, "Interactions::fromCsr(): row ", u, " has item ", i, " outside [0, ",
+                        items, ")");
+        RECDIFF_REQUIRE(std::exchange(lastRow[static_cast<std::size_t>(i)], u) != u, "Interactions::fromCsr(): row ",
+                        u, " has item ", i, " twice");
+      }
+    }
+    Interactions r;
+    r.users_ = users;
+    r.items_ = items;
+    r.userIds_ = IdMap::identity(users);
+    r.itemIds_ = IdMap::identity(items);
+    r.rowPtr_ = std::move(rowPtr);
+    r.itemIndex_ = std::move(itemIndex);
+    r.values_ = values.empty() ? std::vector<float>(static_cast<std::size_t>(n), 1.0f) : std::move(values);
+    r.buildMatrix();
+    return r;
+  }
+
   Index users() const noexcept { return users_; }
   Index items() const noexcept { return items_; }
   Index nnz() const noexcept { return static_cast<Index>(itemIndex_.size()); }
@@ -356,6 +316,7 @@ class Interactions {
 
  private:
   static constexpr Index kMaxIndex = 2147483647;
+  static constexpr Index kSortBlock = Index{1} << 22;  // entries per block of buildMatrix's counting sort
 
   template <class T>
   std::span<const T> slice(const std::vector<T>& v, Index u) const {
@@ -380,27 +341,60 @@ class Interactions {
     return IdMap::fromRaw(std::move(raw));
   }
 
+  // matrix_ from the stored-order arrays: each row's columns ascending. Rows given ascending are copied; the
+  // others are sorted by a counting sort over the items, in blocks of users of at most kSortBlock entries
+  // (two linear passes per block, as Eigen's setFromTriplets, and O(items + kSortBlock) scratch memory).
   void buildMatrix() {
+    const Index n = static_cast<Index>(itemIndex_.size());
     matrix_.resize(users_, items_);
-    matrix_.resizeNonZeros(static_cast<Index>(itemIndex_.size()));
+    matrix_.resizeNonZeros(n);
     int* outer = matrix_.outerIndexPtr();
     int* inner = matrix_.innerIndexPtr();
     float* val = matrix_.valuePtr();
-    std::vector<std::pair<int, float>> row;
-    for (Index u = 0; u < users_; ++u) {
-      const auto b = static_cast<std::size_t>(rowPtr_[static_cast<std::size_t>(u)]);
-      const auto e = static_cast<std::size_t>(rowPtr_[static_cast<std::size_t>(u) + 1]);
-      outer[u] = static_cast<int>(b);
-      row.clear();
-      for (std::size_t q = b; q < e; ++q) row.emplace_back(itemIndex_[q], values_[q]);
-      std::sort(row.begin(), row.end(), [](const auto& a, const auto& c) { return a.first < c.first; });
-      for (std::size_t q = 0; q < row.size(); ++q) {
-        inner[b + q] = row[q].first;
-        val[b + q] = row[q].second;
+    for (Index u = 0; u <= users_; ++u) outer[u] = static_cast<int>(rowPtr_[static_cast<std::size_t>(u)]);
+    std::copy(itemIndex_.begin(), itemIndex_.end(), inner);
+    std::copy(values_.begin(), values_.end(), val);
+    std::vector<int> colStart, rowOf;
+    std::vector<float> valueOf;
+    for (Index first = 0, last = 0; first < users_; first = last) {
+      const Index begin = rowPtr_[static_cast<std::size_t>(first)];
+      last = first + 1;  // the block [first, last): at least one row, at most kSortBlock entries otherwise
+      while (last < users_ && rowPtr_[static_cast<std::size_t>(last) + 1] - begin <= kSortBlock) ++last;
+      for (Index u = first; u < last; ++u) {
+        const auto b = static_cast<std::size_t>(rowPtr_[static_cast<std::size_t>(u)]);
+        if (!std::is_sorted(inner + b, inner + rowPtr_[static_cast<std::size_t>(u) + 1])) {
+          sortRows(first, last, colStart, rowOf, valueOf);
+          break;
+        }
       }
     }
-    outer[users_] = static_cast<int>(itemIndex_.size());
     matrix_.makeCompressed();
+  }
+
+  // Sorts the columns of rows [first, last) of matrix_ (a counting sort over the items).
+  void sortRows(Index first, Index last, std::vector<int>& colStart, std::vector<int>& rowOf,
+                std::vector<float>& valueOf) {
+    int* inner = matrix_.innerIndexPtr();
+    float* val = matrix_.valuePtr();
+    const Index begin = rowPtr_[static_cast<std::size_t>(first)], end = rowPtr_[static_cast<std::size_t>(last)];
+    colStart.assign(static_cast<std::size_t>(items_) + 1, 0);
+    for (Index q = begin; q < end; ++q) ++colStart[static_cast<std::size_t>(inner[q]) + 1];
+    for (std::size_t c = 0; c < static_cast<std::size_t>(items_); ++c) colStart[c + 1] += colStart[c];
+    rowOf.resize(static_cast<std::size_t>(end - begin));
+    valueOf.resize(static_cast<std::size_t>(end - begin));
+    for (Index u = first; u < last; ++u)  // into columns, rows ascending within each column
+      for (Index q = rowPtr_[static_cast<std::size_t>(u)]; q < rowPtr_[static_cast<std::size_t>(u) + 1]; ++q) {
+        const auto p = static_cast<std::size_t>(colStart[static_cast<std::size_t>(inner[q])]++);
+        rowOf[p] = static_cast<int>(u);
+        valueOf[p] = val[q];
+      }
+    std::vector<Index> next(rowPtr_.begin() + first, rowPtr_.begin() + last);
+    for (std::size_t p = 0, c = 0; p < rowOf.size(); ++p) {  // back into rows, columns ascending
+      while (static_cast<std::size_t>(colStart[c]) <= p) ++c;  // colStart[c] is now the end of column c
+      const Index w = next[static_cast<std::size_t>(rowOf[p] - first)]++;
+      inner[w] = static_cast<int>(c);
+      val[w] = valueOf[p];
+    }
   }
 
   Index users_ = 0;
