@@ -165,9 +165,7 @@ int run(const Config& c, ex::World& world) {
   const double testRate = static_cast<double>(testScorer.inferredUsers()) / testScorer.inferenceSeconds();
   const ex::RunTimes times(r, cb.early);
   const double epochMedian = ex::median(times.epochSeconds), cpuMedian = ex::median(times.epochCpuSeconds);
-  std::vector<double> epochRate;  // training samples per second of each epoch
-  for (const recdiff::EpochResult& e : r.history) epochRate.push_back(static_cast<double>(e.samples) / e.seconds);
-  const double trainRate = ex::median(epochRate);
+  const double trainRate = ex::median(times.epochSamplesPerSecond);
   const recdiff::DiffuRecFlops flops = recdiff::diffuRecFlops(o, d.items);
   const double trainGflops = trainRate * flops.trainPerSample * 1e-9, evalGflops = testRate * flops.inferencePerUser * 1e-9;
   std::printf("\ntraining: %.0f samples/s (median epoch %.1f s wall, %.1f s CPU; %.1f GFLOP/s)\n", trainRate, epochMedian,

@@ -163,7 +163,7 @@ int run(Config& c, ex::World& world) {
 
   const auto perSecond = [](double count, double seconds) { return seconds > 0 ? count / seconds : 0.0; };
   const double epochMedian = ex::median(times.epochSeconds), evalMedian = ex::median(times.evalSeconds);
-  const double samplesPerSecond = perSecond(static_cast<double>(d.train.size()), epochMedian);
+  const double samplesPerSecond = ex::median(times.epochSamplesPerSecond);
   const double usersPerSecond = perSecond(static_cast<double>(d.split.test.size()), testSeconds);
   std::printf("\nseconds per epoch (median of %zu): %.3f wall, %.3f CPU; %.0f training samples/s\n", times.epochSeconds.size(),
               epochMedian, ex::median(times.epochCpuSeconds), samplesPerSecond);

@@ -165,11 +165,14 @@ inline Eigen::ArrayXi itemClusters(const ClusterSource& c, const data::Interacti
 /// The speed of a DiffRec run: medians over its epochs and evaluations.
 struct Speed {
   double epochMedian = 0, epochCpu = 0, evalMedian = 0, evalCpu = 0, samplesPerSecond = 0, usersPerSecond = 0;
+  double trainGflops = 0;  ///< GFLOP/s of the training GEMMs at samplesPerSecond
   double trainGflop = 0, evalGflop = 0;  ///< GEMM GFLOP per epoch and per evaluation (0: not computed)
   double totalSeconds = 0;
 };
 
-/// Prints the run's speed (`samples` users per epoch, `users` per evaluation) and returns it.
+/// Prints the run's speed and returns it: training rows per second as the median over epochs of the rows each
+/// applied (so a --max-batches-per-epoch epoch counts what it trained), `trainGflop` per full epoch of
+/// `samples` rows, `evalGflop` per evaluation of `users` users.
 inline Speed printSpeed(const std::string& name, Index parameters, Index samples, Index users, const RunTimes& o,
                  double trainGflop, double evalGflop, const Stopwatch& total) {
   Speed s;
@@ -178,14 +181,15 @@ inline Speed printSpeed(const std::string& name, Index parameters, Index samples
   s.epochCpu = median(o.epochCpuSeconds);
   s.evalCpu = median(o.evalCpuSeconds);
   const auto perSecond = [](double count, double seconds) { return seconds > 0 ? count / seconds : 0.0; };
-  s.samplesPerSecond = perSecond(static_cast<double>(samples), s.epochMedian);
+  s.samplesPerSecond = median(o.epochSamplesPerSecond);
+  s.trainGflops = samples > 0 ? trainGflop / static_cast<double>(samples) * s.samplesPerSecond : 0.0;
   s.usersPerSecond = perSecond(static_cast<double>(users), s.evalMedian);
   s.trainGflop = trainGflop;
   s.evalGflop = evalGflop;
   std::printf("\n%s: %lld parameters\n", name.c_str(), static_cast<long long>(parameters));
   std::printf("seconds per epoch (median of %zu): %.3f wall, %.3f CPU; %.0f training samples/s", o.epochSeconds.size(),
               s.epochMedian, s.epochCpu, s.samplesPerSecond);
-  if (trainGflop > 0) std::printf(" (%.1f GFLOP/s of GEMMs)", perSecond(trainGflop, s.epochMedian));
+  if (trainGflop > 0) std::printf(" (%.1f GFLOP/s of GEMMs)", s.trainGflops);
   std::printf("\nevaluation seconds (median of %zu): %.3f wall, %.3f CPU; %.0f users/s", o.evalSeconds.size(),
               s.evalMedian, s.evalCpu, s.usersPerSecond);
   if (evalGflop > 0) std::printf(" (%.1f GFLOP/s)", perSecond(evalGflop, s.evalMedian));
@@ -209,7 +213,7 @@ inline void addSpeed(nlohmann::json& j, const Speed& s) {
   if (s.trainGflop > 0) {
     j["train_gflop_per_epoch"] = s.trainGflop;
     j["eval_gflop"] = s.evalGflop;
-    j["train_gflops"] = perSecond(s.trainGflop, s.epochMedian);
+    j["train_gflops"] = s.trainGflops;
     j["eval_gflops"] = perSecond(s.evalGflop, s.evalMedian);
   }
   j["peak_rss_bytes"] = peakRssBytes();

@@ -156,14 +156,16 @@ void resumable(Callbacks& cb, const LoopFlags& loop, const std::string& modelTyp
   std::fflush(stdout);  // a SIGKILL (the reason for --resume) must not lose this line in stdout's buffer
 }
 
-/// The wall and CPU seconds of a run's epochs and evaluations (for medians).
+/// The wall and CPU seconds of a run's epochs and evaluations, and each epoch's training rows per second (the
+/// rows it applied: fewer than the training set with --max-batches-per-epoch or a stopped epoch), for medians.
 struct RunTimes {
-  std::vector<double> epochSeconds, epochCpuSeconds, evalSeconds, evalCpuSeconds;
+  std::vector<double> epochSeconds, epochCpuSeconds, evalSeconds, evalCpuSeconds, epochSamplesPerSecond;
 
   RunTimes(const TrainResult& r, const train::EarlyStopping& early) {
     for (const EpochResult& e : r.history) {
       epochSeconds.push_back(e.seconds);
       epochCpuSeconds.push_back(e.cpuSeconds);
+      epochSamplesPerSecond.push_back(e.seconds > 0 ? static_cast<double>(e.samples) / e.seconds : 0.0);
     }
     for (const train::EvaluationTime& t : early.evaluationTimes()) addEvaluation(t.seconds, t.cpuSeconds);
   }
